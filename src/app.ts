@@ -1,0 +1,49 @@
+// The application container: one database, one event store with its inline projections, one clock, one logger.
+import type { Config } from './config.js';
+import { openDatabase, type Db } from './db/index.js';
+import { allEventTypes } from './domain/eventTypes.js';
+import { systemClock, type Clock } from './domain/shared/clock.js';
+import { EventStore, migrate } from './eventstore/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { allProjectors, Projections } from './projections/index.js';
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  store: EventStore;
+  projections: Projections;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  config: Config;
+  /** An already open database (tests); otherwise opened from the config. */
+  db?: Db;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function createApp(options: CreateAppOptions): Promise<App> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  const projections = new Projections(db, allProjectors());
+  const projectionState = await projections.ensureLive();
+  if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
+  const store = new EventStore(db, new Set(allEventTypes), projections.inline);
+  return {
+    config,
+    logger,
+    db,
+    store,
+    projections,
+    clock: options.clock ?? systemClock,
+    async close() {
+      await db.close();
+    },
+  };
+}

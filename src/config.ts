@@ -1,0 +1,87 @@
+// Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  nodeEnv: string;
+  isProduction: boolean;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  logLevel: string;
+  redisUrl: string | undefined;
+  publicOrigin: string;
+  issuer: string;
+  /** Pending (pre-MFA) logins expire after this. */
+  loginFlowTtlSeconds: number;
+  sessionIdleTimeoutSeconds: number;
+  sessionAbsoluteTimeoutSeconds: number;
+  /** SessionActivityRecorded at most once per this interval per session. */
+  sessionActivityIntervalSeconds: number;
+  reauthenticationTtlSeconds: number;
+  adminMfaGraceSeconds: number;
+  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
+  passkeyLoginEnabled: boolean;
+  passkeySignupEnabled: boolean;
+  trackSessionActivity: boolean;
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  maxRequestBytes: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function boolFrom(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw === '1' || raw.toLowerCase() === 'true';
+}
+
+const factorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = intFrom(env, 'PORT', 4000);
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const supported = (env.MFA_SUPPORTED_TYPES ?? 'totp,webauthn,recovery_codes')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const type of supported) {
+    if (!(factorTypes as readonly string[]).includes(type)) throw new Error(`MFA_SUPPORTED_TYPES: unknown type "${type}"`);
+  }
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    nodeEnv,
+    isProduction: nodeEnv === 'production',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.DATA_DIR ?? './data'),
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    redisUrl: env.REDIS_URL || undefined,
+    publicOrigin: env.PUBLIC_ORIGIN ?? `http://localhost:${port}`,
+    issuer: env.TOTP_ISSUER ?? 'Tessera',
+    loginFlowTtlSeconds: intFrom(env, 'LOGIN_FLOW_TTL_SECONDS', 600),
+    sessionIdleTimeoutSeconds: intFrom(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 3600),
+    sessionAbsoluteTimeoutSeconds: intFrom(env, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS', 86400),
+    sessionActivityIntervalSeconds: intFrom(env, 'SESSION_ACTIVITY_INTERVAL_SECONDS', 300),
+    reauthenticationTtlSeconds: intFrom(env, 'REAUTHENTICATION_TTL_SECONDS', 300),
+    adminMfaGraceSeconds: intFrom(env, 'ADMIN_MFA_GRACE_SECONDS', 7 * 86400),
+    mfaSupportedTypes: supported as Config['mfaSupportedTypes'],
+    passkeyLoginEnabled: boolFrom(env, 'PASSKEY_LOGIN_ENABLED', true),
+    passkeySignupEnabled: boolFrom(env, 'PASSKEY_SIGNUP_ENABLED', false),
+    trackSessionActivity: boolFrom(env, 'TRACK_SESSION_ACTIVITY', true),
+    argon2: {
+      memoryCost: intFrom(env, 'ARGON2_MEMORY_KIB', 19456),
+      timeCost: intFrom(env, 'ARGON2_TIME_COST', 2),
+      parallelism: intFrom(env, 'ARGON2_PARALLELISM', 1),
+    },
+    maxRequestBytes: intFrom(env, 'MAX_REQUEST_BYTES', 100 * 1024),
+  };
+}

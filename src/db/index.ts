@@ -1,0 +1,78 @@
+// One small interface over the two databases Tessera runs on, so every other module writes plain SQL once.
+import fs from 'node:fs';
+import postgres from 'postgres';
+import { PGlite } from '@electric-sql/pglite';
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Several statements at once, no parameters (migrations). */
+  exec(sqlText: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// bigint columns (positions) fit in a double for any log we will ever hold; numbers are easier everywhere else.
+const int8 = { to: 20, from: [20], serialize: (x: unknown) => String(x), parse: (x: string) => Number(x) };
+
+export function openPostgres(url: string, options: { max?: number } = {}): Db {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    types: { int8 },
+    connection: { application_name: 'tessera' },
+  });
+  const run = (q: postgres.Sql | postgres.TransactionSql) =>
+    async <T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> =>
+      (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+  return {
+    kind: 'postgres',
+    query: run(sql),
+    async transaction(fn) {
+      return (await sql.begin((tx) => fn({ query: run(tx) }))) as never;
+    },
+    async exec(sqlText) {
+      await sql.unsafe(sqlText);
+    },
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Embedded PostgreSQL in WASM: a directory on disk, or memory when dataDir is undefined (tests). */
+export async function openPglite(dataDir: string | undefined): Promise<Db> {
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir, { parsers: { 20: (v: string) => Number(v) } });
+  const run = (q: Pick<PGlite, 'query'>) =>
+    async <T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> =>
+      (await q.query<T>(text, params as unknown[])).rows;
+  return {
+    kind: 'pglite',
+    query: run(pg),
+    async transaction(fn) {
+      return pg.transaction((tx) => fn({ query: run(tx) }));
+    },
+    async exec(sqlText) {
+      await pg.exec(sqlText);
+    },
+    async close() {
+      await pg.close();
+    },
+  };
+}
+
+export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(`${options.dataDir}/pglite`);
+}
+
+/** PostgreSQL's SQLSTATE of an error thrown by either driver. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

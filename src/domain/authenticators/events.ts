@@ -1,0 +1,34 @@
+// One stream per user holds every factor, so invariants across factors (the last factor of an admin) hold under one version check.
+import type { DomainEvent } from '../shared/decider.js';
+
+export type TotpEnrollmentStarted = DomainEvent<'TotpEnrollmentStarted', { userId: string; secretCiphertext: string; keyId: string; expiresAt: string; at: string }>;
+export type TotpActivated = DomainEvent<'TotpActivated', { userId: string; secretCiphertext: string; keyId: string; step: number; at: string }>;
+export type TotpActivationRejected = DomainEvent<'TotpActivationRejected', { userId: string; reason: 'INVALID_CODE'; at: string }>;
+export type TotpCodeAccepted = DomainEvent<'TotpCodeAccepted', { userId: string; step: number; purpose: string; at: string }>;
+export type TotpCodeRejected = DomainEvent<'TotpCodeRejected', { userId: string; reason: 'INVALID_CODE' | 'CODE_REPLAYED'; purpose: string; at: string }>;
+export type TotpDeactivated = DomainEvent<'TotpDeactivated', { userId: string; at: string }>;
+export type RecoveryCodesGenerated = DomainEvent<'RecoveryCodesGenerated', { userId: string; setId: string; codeHashes: string[]; codesCiphertext: string | null; keyId: string; at: string }>;
+export type RecoveryCodeUsed = DomainEvent<'RecoveryCodeUsed', { userId: string; setId: string; index: number; purpose: string; at: string }>;
+export type RecoveryCodeRejected = DomainEvent<'RecoveryCodeRejected', { userId: string; reason: 'INVALID_CODE'; purpose: string; at: string }>;
+export type WebAuthnCredentialRegistered = DomainEvent<'WebAuthnCredentialRegistered', {
+  userId: string; authenticatorId: string; credentialId: string; publicKey: string; counter: number; transports: string[];
+  aaguid: string; backupEligible: boolean; backedUp: boolean; isPasswordless: boolean; name: string; at: string;
+}>;
+export type WebAuthnAssertionAccepted = DomainEvent<'WebAuthnAssertionAccepted', { userId: string; authenticatorId: string; counter: number; backedUp: boolean; purpose: string; at: string }>;
+export type WebAuthnAssertionRejected = DomainEvent<'WebAuthnAssertionRejected', { userId: string; authenticatorId: string | null; reason: string; purpose: string; at: string }>;
+export type WebAuthnCloneSuspected = DomainEvent<'WebAuthnCloneSuspected', { userId: string; authenticatorId: string; storedCounter: number; presentedCounter: number; at: string }>;
+export type WebAuthnCredentialRenamed = DomainEvent<'WebAuthnCredentialRenamed', { userId: string; authenticatorId: string; name: string; at: string }>;
+export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved', { userId: string; authenticatorId: string; at: string }>;
+
+export type AuthenticatorEvent =
+  | TotpEnrollmentStarted | TotpActivated | TotpActivationRejected | TotpCodeAccepted | TotpCodeRejected | TotpDeactivated
+  | RecoveryCodesGenerated | RecoveryCodeUsed | RecoveryCodeRejected
+  | WebAuthnCredentialRegistered | WebAuthnAssertionAccepted | WebAuthnAssertionRejected | WebAuthnCloneSuspected
+  | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved;
+
+export const authenticatorEventTypes = [
+  'TotpEnrollmentStarted', 'TotpActivated', 'TotpActivationRejected', 'TotpCodeAccepted', 'TotpCodeRejected', 'TotpDeactivated',
+  'RecoveryCodesGenerated', 'RecoveryCodeUsed', 'RecoveryCodeRejected',
+  'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
+  'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
+] as const satisfies readonly AuthenticatorEvent['type'][];

@@ -1,0 +1,20 @@
+import type { DomainEvent } from '../shared/decider.js';
+
+export type LoginMethod = 'password' | 'totp' | 'recovery_code' | 'webauthn' | 'passkey';
+
+export type LoginStarted = DomainEvent<'LoginStarted', { flowId: string; userId: string | null; method: 'password' | 'passkey'; tokenHash: string; expiresAt: string; at: string }>;
+export type PasswordVerified = DomainEvent<'PasswordVerified', { flowId: string; userId: string; at: string }>;
+export type PasswordRejected = DomainEvent<'PasswordRejected', { flowId: string; userId: string | null; at: string }>;
+export type MfaRequired = DomainEvent<'MfaRequired', { flowId: string; userId: string; types: string[]; at: string }>;
+export type MfaSucceeded = DomainEvent<'MfaSucceeded', { flowId: string; userId: string; method: LoginMethod; at: string }>;
+export type MfaFailed = DomainEvent<'MfaFailed', { flowId: string; userId: string; method: LoginMethod; reason: string; at: string }>;
+export type LoginCompleted = DomainEvent<'LoginCompleted', { flowId: string; userId: string; sessionId: string; aal: 1 | 2; at: string }>;
+export type LoginExpired = DomainEvent<'LoginExpired', { flowId: string; userId: string | null; at: string }>;
+export type LoginAbandoned = DomainEvent<'LoginAbandoned', { flowId: string; userId: string | null; at: string }>;
+
+export type LoginEvent =
+  | LoginStarted | PasswordVerified | PasswordRejected | MfaRequired | MfaSucceeded | MfaFailed | LoginCompleted | LoginExpired | LoginAbandoned;
+
+export const loginEventTypes = [
+  'LoginStarted', 'PasswordVerified', 'PasswordRejected', 'MfaRequired', 'MfaSucceeded', 'MfaFailed', 'LoginCompleted', 'LoginExpired', 'LoginAbandoned',
+] as const satisfies readonly LoginEvent['type'][];

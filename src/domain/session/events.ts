@@ -1,0 +1,20 @@
+import type { DomainEvent } from '../shared/decider.js';
+import type { LoginMethod } from '../login/events.js';
+
+export interface SessionMethod { method: LoginMethod | 'reauthentication'; at: string; type?: string }
+
+export type SessionStarted = DomainEvent<'SessionStarted', {
+  sessionId: string; userId: string; tokenHash: string; aal: 1 | 2; methods: SessionMethod[];
+  ip: string; userAgent: string; deviceId: string | null; enrollOnly: boolean; at: string;
+}>;
+export type SessionActivityRecorded = DomainEvent<'SessionActivityRecorded', { sessionId: string; userId: string; ip: string; at: string }>;
+export type SessionReauthenticated = DomainEvent<'SessionReauthenticated', { sessionId: string; userId: string; method: SessionMethod['method']; tokenHash: string; aal: 1 | 2; at: string }>;
+export type SessionTokenRotated = DomainEvent<'SessionTokenRotated', { sessionId: string; userId: string; tokenHash: string; aal: 1 | 2; reason: string; at: string }>;
+export type SessionRevoked = DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: 'logout' | 'revoked' | 'password_changed' | 'account_deleted'; at: string }>;
+export type SessionExpired = DomainEvent<'SessionExpired', { sessionId: string; userId: string; reason: 'idle' | 'absolute'; at: string }>;
+
+export type SessionEvent = SessionStarted | SessionActivityRecorded | SessionReauthenticated | SessionTokenRotated | SessionRevoked | SessionExpired;
+
+export const sessionEventTypes = [
+  'SessionStarted', 'SessionActivityRecorded', 'SessionReauthenticated', 'SessionTokenRotated', 'SessionRevoked', 'SessionExpired',
+] as const satisfies readonly SessionEvent['type'][];

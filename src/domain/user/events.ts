@@ -1,0 +1,16 @@
+import type { DomainEvent } from '../shared/decider.js';
+
+export type UserRegistered = DomainEvent<'UserRegistered', { userId: string; email: string; passwordHash: string; at: string }>;
+export type PasswordChanged = DomainEvent<'PasswordChanged', { userId: string; passwordHash: string; reason: 'changed' | 'rehashed'; at: string }>;
+export type EmailChanged = DomainEvent<'EmailChanged', { userId: string; email: string; previousEmail: string; at: string }>;
+export type RoleGranted = DomainEvent<'RoleGranted', { userId: string; role: string; at: string }>;
+export type RoleRevoked = DomainEvent<'RoleRevoked', { userId: string; role: string; at: string }>;
+export type UserLocked = DomainEvent<'UserLocked', { userId: string; until: string; failures: number; at: string }>;
+export type UserUnlocked = DomainEvent<'UserUnlocked', { userId: string; by: 'timeout' | 'admin'; at: string }>;
+export type UserDeleted = DomainEvent<'UserDeleted', { userId: string; at: string }>;
+
+export type UserEvent = UserRegistered | PasswordChanged | EmailChanged | RoleGranted | RoleRevoked | UserLocked | UserUnlocked | UserDeleted;
+
+export const userEventTypes = [
+  'UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted',
+] as const satisfies readonly UserEvent['type'][];

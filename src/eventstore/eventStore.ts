@@ -1,0 +1,176 @@
+// The Postgres event log (DESIGN.md §3). It knows streams, versions and hashes, nothing of MFA.
+import type { Db, Queryable, Row } from '../db/index.js';
+import { sqlState } from '../db/index.js';
+import { ConcurrencyError, EventStoreError } from './errors.js';
+import { eventHash, genesisHash } from './hashChain.js';
+import type { EventMetadata, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
+
+export const maxEventPayloadBytes = 64 * 1024;
+const streamIdPattern = /^[a-z][a-zA-Z]*-[A-Za-z0-9_.:@-]{1,200}$/;
+
+/** Runs in the append's transaction, after the events are inserted: inline projections. */
+export type AfterAppend = (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void>;
+
+export interface AppendOptions {
+  expectedVersion: ExpectedVersion;
+  metadata?: EventMetadata;
+  /** When the events happened; injected so tests run on a fixed clock. */
+  now?: Date;
+  /** Append inside a caller's transaction (several streams in one commit). */
+  tx?: Queryable;
+}
+
+export interface AppendResult {
+  nextExpectedVersion: number;
+  events: RecordedEvent[];
+}
+
+interface EventRow extends Row {
+  position: number;
+  tx_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recorded_at: Date | string;
+  prev_hash: string;
+  hash: string;
+}
+
+const eventColumns = 'position, tx_id::text as tx_id, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash';
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    position: Number(row.position),
+    txId: row.tx_id,
+    streamId: row.stream_id,
+    version: row.version,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export class EventStore {
+  constructor(
+    readonly db: Db,
+    private readonly knownEventTypes: ReadonlySet<string>,
+    private readonly afterAppend: AfterAppend = async () => {},
+  ) {}
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  /** Appends at the expected version, chains the hashes and runs the inline projections, all in one transaction. */
+  async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    this.validate(streamId, events);
+    if (options.tx) return this.appendIn(options.tx, streamId, events, options);
+    try {
+      return await this.db.transaction((tx) => this.appendIn(tx, streamId, events, options));
+    } catch (error) {
+      throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
+    }
+  }
+
+  private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    this.validate(streamId, events);
+    const [head] = await tx.query<{ version: number; head_hash: string }>(
+      `select version, head_hash from streams where stream_id = $1`,
+      [streamId],
+    );
+    const currentVersion = head?.version ?? 0;
+    if (options.expectedVersion !== 'any' && options.expectedVersion !== currentVersion) {
+      throw new ConcurrencyError(streamId, options.expectedVersion, currentVersion);
+    }
+    const metadata = options.metadata ?? {};
+    const recordedAt = options.now ?? new Date();
+    let prevHash = head?.head_hash ?? genesisHash;
+    const rows = events.map((event, index) => {
+      const version = currentVersion + index + 1;
+      const hash = eventHash({ prevHash, streamId, version, type: event.type, data: event.data, metadata, recordedAt });
+      const row = { version, type: event.type, data: event.data, prevHash, hash };
+      prevHash = hash;
+      return row;
+    });
+    let inserted: EventRow[];
+    try {
+      inserted = await tx.query<EventRow>(
+        `insert into events (stream_id, version, type, data, metadata, recorded_at, prev_hash, hash)
+         select $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash
+           from jsonb_to_recordset($2::text::jsonb) as r(version int, type text, data jsonb, prev_hash text, hash text)
+         order by r.version
+         returning ${eventColumns}`,
+        [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString()],
+      );
+      const last = rows[rows.length - 1]!;
+      await tx.query(
+        `insert into streams (stream_id, version, head_hash) values ($1, $2, $3)
+         on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
+        [streamId, last.version, last.hash],
+      );
+    } catch (error) {
+      throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
+    }
+    const recorded = inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version);
+    await this.afterAppend(tx, recorded);
+    return { nextExpectedVersion: currentVersion + events.length, events: recorded };
+  }
+
+  async readStream(streamId: string, options: { tx?: Queryable; fromVersion?: number } = {}): Promise<RecordedEvent[]> {
+    const q = options.tx ?? this.db;
+    const rows = await q.query<EventRow>(
+      `select ${eventColumns} from events where stream_id = $1 and version >= $2 order by version`,
+      [streamId, options.fromVersion ?? 1],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async streamVersion(streamId: string, tx?: Queryable): Promise<number> {
+    const [row] = await (tx ?? this.db).query<{ version: number }>(`select version from streams where stream_id = $1`, [streamId]);
+    return row?.version ?? 0;
+  }
+
+  /**
+   * Events after a checkpoint, never skipping one that commits later with a lower position: only transactions older
+   * than every running one are visible, so what this returns can never be preceded by something that appears later.
+   */
+  async readAll(after: LogCheckpoint, limit: number, tx?: Queryable): Promise<RecordedEvent[]> {
+    const rows = await (tx ?? this.db).query<EventRow>(
+      `select ${eventColumns} from events
+        where tx_id < pg_snapshot_xmin(pg_current_snapshot())
+          and (tx_id, position) > ($1::xid8, $2::bigint)
+        order by tx_id, position
+        limit $3`,
+      [after.txId, after.position, limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  private validate(streamId: string, events: readonly NewEvent[]): void {
+    if (!streamIdPattern.test(streamId)) throw new EventStoreError('INVALID_STREAM_ID', `malformed stream id`);
+    if (events.length === 0) throw new EventStoreError('INVALID_PAYLOAD', 'nothing to append');
+    for (const event of events) {
+      if (!this.knownEventTypes.has(event.type)) throw new EventStoreError('UNKNOWN_EVENT_TYPE', `unknown event type ${event.type}`);
+      if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) {
+        throw new EventStoreError('INVALID_PAYLOAD', `event data must be an object`);
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(event.data));
+      if (bytes > maxEventPayloadBytes) throw new EventStoreError('PAYLOAD_TOO_LARGE', `event data is ${bytes} bytes, over ${maxEventPayloadBytes}`);
+    }
+  }
+}
+
+/** The loser of a race on one stream fails on the unique (stream, version) index: that is a ConcurrencyError, not a 500. */
+function asConcurrencyError(error: unknown, streamId: string, expected: ExpectedVersion): ConcurrencyError | undefined {
+  if (error instanceof ConcurrencyError) return error;
+  const constraint = (error as { constraint_name?: string; constraint?: string } | null);
+  if (sqlState(error) === '23505' && `${constraint?.constraint_name ?? constraint?.constraint ?? ''}${String(error)}`.includes('events_stream_version')) {
+    return new ConcurrencyError(streamId, expected === 'any' ? -1 : expected);
+  }
+  return undefined;
+}

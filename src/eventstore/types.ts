@@ -1,0 +1,37 @@
+export interface EventMetadata {
+  correlationId?: string;
+  causationId?: string;
+  /** Who caused it: a user id, 'system', or 'anonymous'. */
+  actor?: string;
+  ip?: string;
+  userAgent?: string;
+}
+
+export interface NewEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface RecordedEvent<T extends string = string, D = Record<string, unknown>> {
+  position: number;
+  txId: string;
+  streamId: string;
+  version: number;
+  type: T;
+  data: D;
+  metadata: EventMetadata;
+  recordedAt: Date;
+  prevHash: string;
+  hash: string;
+}
+
+/** A place in the log: transaction id first, then position (DESIGN.md §3). */
+export interface LogCheckpoint {
+  txId: string;
+  position: number;
+}
+
+export const logStart: LogCheckpoint = { txId: '0', position: 0 };
+
+/** Either a known version (0: the stream must not exist yet) or 'any' (no check, used by operators' tools only). */
+export type ExpectedVersion = number | 'any';

@@ -1,0 +1,61 @@
+// The auditor's view: one row per event of the whole log, with every secret-bearing field removed.
+import type { RecordedEvent } from '../eventstore/index.js';
+import { sql, type Projector, type SqlStatement } from './projector.js';
+
+// Events never carry secrets in clear, but ciphertexts, hashes and key material have no business in an audit export.
+const withheldFields = /secret|ciphertext|hash|token|password|publicKey|codes?$|challenge/i;
+
+export function auditSummary(data: Record<string, unknown>): Record<string, unknown> {
+  const summary: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (withheldFields.test(key)) continue;
+    summary[key] = value !== null && typeof value === 'object' && !Array.isArray(value) ? auditSummary(value as Record<string, unknown>) : value;
+  }
+  return summary;
+}
+
+/** The account an event concerns: the stream's own id for user and authenticator streams, else what the event names. */
+export function subjectUserId(event: RecordedEvent): string | null {
+  const userId = (event.data as { userId?: unknown }).userId;
+  if (typeof userId === 'string') return userId;
+  const match = /^(?:user|authenticators)-(.+)$/.exec(event.streamId);
+  return match ? match[1]! : null;
+}
+
+export function createAuditProjector(handles: readonly string[]): Projector {
+  return {
+    name: 'audit',
+    version: 1,
+    handles,
+    tables: [{ name: 'audit_events', orderBy: 'position' }],
+    ddl: (s) => `
+      create table ${s}.audit_events (
+        position       bigint primary key,
+        stream_id      text not null,
+        version        integer not null,
+        type           text not null,
+        user_id        text,
+        actor          text,
+        correlation_id text,
+        ip             text,
+        user_agent     text,
+        summary        jsonb not null,
+        hash           text not null,
+        recorded_at    timestamptz not null
+      );
+      create index on ${s}.audit_events (user_id, position);
+      create index on ${s}.audit_events (type, position);
+      create index on ${s}.audit_events (recorded_at);`,
+    project(event, s): SqlStatement[] {
+      return [
+        sql(
+          `insert into ${s}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12)`,
+          event.position, event.streamId, event.version, event.type, subjectUserId(event), event.metadata.actor ?? null,
+          event.metadata.correlationId ?? null, event.metadata.ip ?? null, event.metadata.userAgent ?? null,
+          JSON.stringify(auditSummary(event.data)), event.hash, event.recordedAt.toISOString(),
+        ),
+      ];
+    },
+  };
+}

@@ -1,0 +1,11 @@
+// The read models Tessera keeps. Add a projector here and it runs inline and in every rebuild.
+import { allEventTypes } from '../domain/eventTypes.js';
+import { createAuditProjector } from './audit.js';
+import type { Projector } from './projector.js';
+
+export function allProjectors(): Projector[] {
+  return [createAuditProjector(allEventTypes)];
+}
+
+export { Projections, runStatements } from './runner.js';
+export { liveSchema, type Projector, type SqlStatement } from './projector.js';
