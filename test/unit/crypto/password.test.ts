@@ -1,0 +1,84 @@
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { describe, expect, it } from 'vitest';
+import { COMMON_PASSWORDS } from '../../../src/crypto/commonPasswords.js';
+import {
+  checkPasswordPolicy,
+  createPasswordHasher,
+  DEFAULT_PASSWORD_HASH_PARAMS,
+  passwordHashMetrics,
+} from '../../../src/crypto/password.js';
+
+const hasher = createPasswordHasher();
+
+describe('PasswordHasher', () => {
+  it('hashes with argon2id and the OWASP parameters, and verifies', async () => {
+    const phc = await hasher.hash('correct horse battery staple');
+    expect(phc).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(phc).not.toContain('correct horse');
+    expect(await hasher.verify(phc, 'correct horse battery staple')).toEqual({ valid: true, needsRehash: false });
+    expect(await hasher.verify(phc, 'correct horse battery stapler')).toEqual({ valid: false, needsRehash: false });
+  });
+
+  it('treats composed and decomposed forms of the same password alike (NFC)', async () => {
+    const phc = await hasher.hash('caf\u00e9 au lait!');
+    expect((await hasher.verify(phc, 'cafe\u0301 au lait!')).valid).toBe(true);
+  });
+
+  it('asks for a rehash when the stored hash is weaker than the configured parameters', async () => {
+    const weak = await argon2Hash('correct horse battery staple', { memoryCost: 4096, timeCost: 1, parallelism: 1 });
+    expect(weak).toContain('m=4096,t=1,p=1');
+    expect(await hasher.verify(weak, 'correct horse battery staple')).toEqual({ valid: true, needsRehash: true });
+    // A wrong password never triggers a rehash: there is nothing to rehash.
+    expect(await hasher.verify(weak, 'wrong password here')).toEqual({ valid: false, needsRehash: false });
+    // A stronger hasher considers the default-parameter hashes weak too.
+    const stronger = createPasswordHasher({ timeCost: 3 });
+    const current = await hasher.hash('correct horse battery staple');
+    expect(await stronger.verify(current, 'correct horse battery staple')).toEqual({ valid: true, needsRehash: true });
+    expect(stronger.params).toEqual({ ...DEFAULT_PASSWORD_HASH_PARAMS, timeCost: 3 });
+  });
+
+  it('refuses a stored value that is not an argon2 PHC string', async () => {
+    await expect(hasher.verify('plaintext-password', 'plaintext-password')).rejects.toThrow(/PHC/);
+  });
+
+  it('counts dummy verifications separately from real ones, and the dummy always fails', async () => {
+    const before = { ...passwordHashMetrics };
+    expect(await hasher.verifyDummy('any password at all')).toBe(false);
+    expect(await hasher.verifyDummy('tessera dummy password for unknown accounts')).toBe(false);
+    expect(passwordHashMetrics.dummyVerifications).toBe(before.dummyVerifications + 2);
+    expect(passwordHashMetrics.verifications).toBe(before.verifications);
+
+    const phc = await hasher.hash('correct horse battery staple');
+    await hasher.verify(phc, 'nope nope nope');
+    expect(passwordHashMetrics.verifications).toBe(before.verifications + 1);
+  });
+});
+
+describe('checkPasswordPolicy', () => {
+  it.each<[string, string, string | null]>([
+    ['7 characters', 'abcdefg', 'TOO_SHORT'],
+    ['8 characters', 'kq7!vmzp', null],
+    ['8 code points that are 16 UTF-16 units', '😀😁😂🤣😃😄😅😆', null],
+    ['7 characters plus a combining mark that NFC merges', 'abcdef' + 'e\u0301', 'TOO_SHORT'],
+    ['256 characters', 'x'.repeat(255) + 'y', null],
+    ['257 characters', 'x'.repeat(256) + 'y', 'TOO_LONG'],
+    ['a common password', 'password123', 'TOO_COMMON'],
+    ['a common password in other case', 'PassWord123', 'TOO_COMMON'],
+    ['a long passphrase with no composition', 'correct horse battery staple', null],
+  ])('%s → %s', (_name, password, expected) => {
+    expect(checkPasswordPolicy(password)).toBe(expected);
+  });
+
+  it('refuses a megabyte as TOO_LONG without any hashing', () => {
+    const before = { ...passwordHashMetrics };
+    expect(checkPasswordPolicy('a'.repeat(1024 * 1024))).toBe('TOO_LONG');
+    expect(passwordHashMetrics).toEqual(before);
+  });
+
+  it('embeds about ten thousand lower-case common passwords', () => {
+    expect(COMMON_PASSWORDS.length).toBe(10_000);
+    expect(new Set(COMMON_PASSWORDS).size).toBe(COMMON_PASSWORDS.length);
+    for (const entry of COMMON_PASSWORDS) expect(entry).toBe(entry.toLowerCase());
+    expect(checkPasswordPolicy(COMMON_PASSWORDS[COMMON_PASSWORDS.length - 1] as string)).toBe('TOO_COMMON');
+  });
+});
