@@ -2,9 +2,12 @@
 import { allEventTypes } from '../domain/eventTypes.js';
 import { createAuditProjector } from './audit.js';
 import type { Projector } from './projector.js';
+import { usersProjector } from './users.js';
+import { loginFlowsProjector } from './loginFlows.js';
+import { sessionsProjector } from './sessions.js';
 
 export function allProjectors(): Projector[] {
-  return [createAuditProjector(allEventTypes)];
+  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector];
 }
 
 export { Projections, runStatements } from './runner.js';

@@ -2,10 +2,11 @@ import type { DomainEvent } from '../shared/decider.js';
 
 export type LoginMethod = 'password' | 'totp' | 'recovery_code' | 'webauthn' | 'passkey';
 
-export type LoginStarted = DomainEvent<'LoginStarted', { flowId: string; userId: string | null; method: 'password' | 'passkey'; tokenHash: string; expiresAt: string; at: string }>;
+export type LoginStarted = DomainEvent<'LoginStarted', { flowId: string; userId: string | null; method: 'password' | 'passkey'; at: string }>;
 export type PasswordVerified = DomainEvent<'PasswordVerified', { flowId: string; userId: string; at: string }>;
 export type PasswordRejected = DomainEvent<'PasswordRejected', { flowId: string; userId: string | null; at: string }>;
-export type MfaRequired = DomainEvent<'MfaRequired', { flowId: string; userId: string; types: string[]; at: string }>;
+/** The pending login's token (its hash) is issued here: it grants nothing but the MFA step, until expiresAt. */
+export type MfaRequired = DomainEvent<'MfaRequired', { flowId: string; userId: string; types: string[]; tokenHash: string; expiresAt: string; at: string }>;
 export type MfaSucceeded = DomainEvent<'MfaSucceeded', { flowId: string; userId: string; method: LoginMethod; at: string }>;
 export type MfaFailed = DomainEvent<'MfaFailed', { flowId: string; userId: string; method: LoginMethod; reason: string; at: string }>;
 export type LoginCompleted = DomainEvent<'LoginCompleted', { flowId: string; userId: string; sessionId: string; aal: 1 | 2; at: string }>;

@@ -9,8 +9,14 @@ export type UserLocked = DomainEvent<'UserLocked', { userId: string; until: stri
 export type UserUnlocked = DomainEvent<'UserUnlocked', { userId: string; by: 'timeout' | 'admin'; at: string }>;
 export type UserDeleted = DomainEvent<'UserDeleted', { userId: string; at: string }>;
 
+/** Email uniqueness lives in its own stream per address (`email-<sha256>`), so two racing signups meet on one version check. */
+export type EmailClaimed = DomainEvent<'EmailClaimed', { userId: string; at: string }>;
+export type EmailReleased = DomainEvent<'EmailReleased', { userId: string; at: string }>;
+export type EmailClaimEvent = EmailClaimed | EmailReleased;
+
 export type UserEvent = UserRegistered | PasswordChanged | EmailChanged | RoleGranted | RoleRevoked | UserLocked | UserUnlocked | UserDeleted;
 
 export const userEventTypes = [
   'UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted',
-] as const satisfies readonly UserEvent['type'][];
+  'EmailClaimed', 'EmailReleased',
+] as const satisfies readonly (UserEvent | EmailClaimEvent)['type'][];

@@ -1,0 +1,115 @@
+// Every factor of one user, folded from the authenticators stream.
+import type { AuthenticatorEvent } from './events.js';
+
+export type AuthenticatorType = 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN';
+
+export interface TotpState {
+  status: 'none' | 'pending' | 'active';
+  pending: { secretCiphertext: string; keyId: string; expiresAt: string } | null;
+  secretCiphertext: string | null;
+  keyId: string | null;
+  /** RFC 6238 §5.2: no code from this step or an earlier one is accepted again. */
+  lastUsedStep: number;
+  createdAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface RecoveryCodesState {
+  setId: string;
+  codeHashes: string[];
+  usedIndexes: number[];
+  codesCiphertext: string | null;
+  keyId: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface WebAuthnCredentialState {
+  authenticatorId: string;
+  credentialId: string;
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  aaguid: string;
+  backupEligible: boolean;
+  backedUp: boolean;
+  isPasswordless: boolean;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface AuthenticatorsState {
+  totp: TotpState;
+  recoveryCodes: RecoveryCodesState | null;
+  webauthn: WebAuthnCredentialState[];
+}
+
+export const initialAuthenticatorsState: AuthenticatorsState = {
+  totp: { status: 'none', pending: null, secretCiphertext: null, keyId: null, lastUsedStep: -1, createdAt: null, lastUsedAt: null },
+  recoveryCodes: null,
+  webauthn: [],
+};
+
+function updateCredential(state: AuthenticatorsState, id: string, change: (c: WebAuthnCredentialState) => WebAuthnCredentialState): AuthenticatorsState {
+  return { ...state, webauthn: state.webauthn.map((c) => (c.authenticatorId === id ? change(c) : c)) };
+}
+
+export function evolveAuthenticators(state: AuthenticatorsState, event: AuthenticatorEvent): AuthenticatorsState {
+  const d = event.data;
+  switch (event.type) {
+    case 'TotpEnrollmentStarted':
+      return { ...state, totp: { ...state.totp, status: state.totp.status === 'active' ? 'active' : 'pending', pending: { secretCiphertext: event.data.secretCiphertext, keyId: event.data.keyId, expiresAt: event.data.expiresAt } } };
+    case 'TotpActivated':
+      return { ...state, totp: { status: 'active', pending: null, secretCiphertext: event.data.secretCiphertext, keyId: event.data.keyId, lastUsedStep: event.data.step, createdAt: event.data.at, lastUsedAt: null } };
+    case 'TotpCodeAccepted':
+      return { ...state, totp: { ...state.totp, lastUsedStep: Math.max(state.totp.lastUsedStep, event.data.step), lastUsedAt: event.data.at } };
+    case 'TotpDeactivated':
+      return { ...state, totp: initialAuthenticatorsState.totp };
+    case 'RecoveryCodesGenerated':
+      return { ...state, recoveryCodes: { setId: event.data.setId, codeHashes: event.data.codeHashes, usedIndexes: [], codesCiphertext: event.data.codesCiphertext, keyId: event.data.keyId, createdAt: event.data.at, lastUsedAt: null } };
+    case 'RecoveryCodeUsed': {
+      const set = state.recoveryCodes;
+      if (!set || set.setId !== event.data.setId) return state;
+      return { ...state, recoveryCodes: { ...set, usedIndexes: [...set.usedIndexes, event.data.index], lastUsedAt: event.data.at } };
+    }
+    case 'WebAuthnCredentialRegistered': {
+      const { userId: _userId, at, ...credential } = event.data;
+      return { ...state, webauthn: [...state.webauthn, { ...credential, createdAt: at, lastUsedAt: null }] };
+    }
+    case 'WebAuthnAssertionAccepted':
+      return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, counter: event.data.counter, backedUp: event.data.backedUp, lastUsedAt: event.data.at }));
+    case 'WebAuthnCredentialRenamed':
+      return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, name: event.data.name }));
+    case 'WebAuthnCredentialRemoved':
+      return { ...state, webauthn: state.webauthn.filter((c) => c.authenticatorId !== event.data.authenticatorId) };
+    case 'TotpActivationRejected':
+    case 'TotpCodeRejected':
+    case 'RecoveryCodeRejected':
+    case 'WebAuthnAssertionRejected':
+    case 'WebAuthnCloneSuspected':
+      // Recorded for auditors and the attempt budget; the factors themselves do not change.
+      void d;
+      return state;
+  }
+}
+
+/** A real second factor: recovery codes only back one up. */
+export function hasSecondFactor(state: AuthenticatorsState): boolean {
+  return state.totp.status === 'active' || state.webauthn.length > 0;
+}
+
+export function unusedRecoveryCodeCount(state: AuthenticatorsState): number {
+  const set = state.recoveryCodes;
+  return set ? set.codeHashes.length - new Set(set.usedIndexes).size : 0;
+}
+
+/** The types a user can answer the MFA step with, in the order frontends offer them. */
+export function availableFactorTypes(state: AuthenticatorsState): AuthenticatorType[] {
+  if (!hasSecondFactor(state)) return [];
+  const types: AuthenticatorType[] = [];
+  if (state.totp.status === 'active') types.push('TOTP');
+  if (state.webauthn.length > 0) types.push('WEBAUTHN');
+  if (unusedRecoveryCodeCount(state) > 0) types.push('RECOVERY_CODES');
+  return types;
+}

@@ -1,0 +1,25 @@
+import type { LoginMethod } from './events.js';
+
+// The handler verifies the password or the factor first (slow, I/O) and passes the outcome in.
+export type LoginCommand =
+  | {
+      type: 'StartLogin';
+      data: {
+        flowId: string;
+        userId: string | null;
+        method: 'password' | 'passkey';
+        passwordValid: boolean;
+        /** The user's factor types; non-empty means the MFA step is required. */
+        factorTypes: string[];
+        pendingTokenHash: string;
+        sessionId: string;
+        aal: 1 | 2;
+        now: string;
+        expiresAt: string;
+      };
+    }
+  | {
+      type: 'AuthenticateMfa';
+      data: { method: LoginMethod; outcome: { accepted: true } | { accepted: false; reason: string }; sessionId: string; now: string };
+    }
+  | { type: 'AbandonLogin'; data: { now: string } };

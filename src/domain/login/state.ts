@@ -1,0 +1,39 @@
+import type { LoginEvent } from './events.js';
+import type { SessionMethod } from '../session/events.js';
+
+export type LoginStatus = 'none' | 'rejected' | 'mfa_pending' | 'completed' | 'expired' | 'abandoned';
+
+export interface LoginState {
+  status: LoginStatus;
+  flowId: string | null;
+  userId: string | null;
+  types: string[];
+  expiresAt: string | null;
+  /** Methods proven so far, carried into the session. */
+  methods: SessionMethod[];
+}
+
+export const initialLoginState: LoginState = { status: 'none', flowId: null, userId: null, types: [], expiresAt: null, methods: [] };
+
+export function evolveLogin(state: LoginState, event: LoginEvent): LoginState {
+  switch (event.type) {
+    case 'LoginStarted':
+      return { ...state, flowId: event.data.flowId, userId: event.data.userId };
+    case 'PasswordVerified':
+      return { ...state, methods: [...state.methods, { method: 'password', at: event.data.at }] };
+    case 'PasswordRejected':
+      return { ...state, status: 'rejected' };
+    case 'MfaRequired':
+      return { ...state, status: 'mfa_pending', types: event.data.types, expiresAt: event.data.expiresAt };
+    case 'MfaSucceeded':
+      return { ...state, methods: [...state.methods, { method: event.data.method, at: event.data.at }] };
+    case 'MfaFailed':
+      return state;
+    case 'LoginCompleted':
+      return { ...state, status: 'completed' };
+    case 'LoginExpired':
+      return { ...state, status: 'expired' };
+    case 'LoginAbandoned':
+      return { ...state, status: 'abandoned' };
+  }
+}

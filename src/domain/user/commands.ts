@@ -1,0 +1,12 @@
+// Commands carry every outside fact the decider needs: ids, time, and hashes computed by the handler.
+export type UserCommand =
+  | { type: 'SignUp'; data: { userId: string; email: string; passwordHash: string; now: string } }
+  | { type: 'ChangePassword'; data: { passwordHash: string; now: string } }
+  | { type: 'UpgradePasswordHash'; data: { passwordHash: string; now: string } }
+  | { type: 'ChangeEmail'; data: { email: string; now: string } }
+  | { type: 'GrantRole'; data: { role: string; now: string } }
+  | { type: 'DeleteAccount'; data: { now: string } };
+
+export type EmailClaimCommand =
+  | { type: 'ClaimEmail'; data: { userId: string; now: string } }
+  | { type: 'ReleaseEmail'; data: { userId: string; now: string } };

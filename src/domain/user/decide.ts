@@ -1,0 +1,48 @@
+// Pure deciders of the account and of email ownership.
+import { assertNever, DomainError } from '../shared/errors.js';
+import type { EmailClaimCommand, UserCommand } from './commands.js';
+import type { EmailClaimEvent, UserEvent } from './events.js';
+import type { EmailClaimState, UserState } from './state.js';
+
+export const knownRoles = ['admin', 'auditor', 'analyst'] as const;
+
+export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
+  if (command.type === 'SignUp') {
+    if (state.exists) throw new DomainError('CONFLICT', 'account already exists');
+    const { userId, email, passwordHash, now } = command.data;
+    return [{ type: 'UserRegistered', data: { userId, email, passwordHash, at: now } }];
+  }
+  if (!state.exists || state.deleted) throw new DomainError('NOT_FOUND');
+  const userId = state.userId!;
+  switch (command.type) {
+    case 'ChangePassword':
+      return [{ type: 'PasswordChanged', data: { userId, passwordHash: command.data.passwordHash, reason: 'changed', at: command.data.now } }];
+    case 'UpgradePasswordHash':
+      return [{ type: 'PasswordChanged', data: { userId, passwordHash: command.data.passwordHash, reason: 'rehashed', at: command.data.now } }];
+    case 'ChangeEmail':
+      if (command.data.email === state.email) return [];
+      return [{ type: 'EmailChanged', data: { userId, email: command.data.email, previousEmail: state.email!, at: command.data.now } }];
+    case 'GrantRole':
+      if (!(knownRoles as readonly string[]).includes(command.data.role)) throw new DomainError('VALIDATION_FAILED', `unknown role ${command.data.role}`, { field: 'role' });
+      if (state.roles.includes(command.data.role)) return [];
+      return [{ type: 'RoleGranted', data: { userId, role: command.data.role, at: command.data.now } }];
+    case 'DeleteAccount':
+      return [{ type: 'UserDeleted', data: { userId, at: command.data.now } }];
+    default:
+      return assertNever(command);
+  }
+}
+
+export function decideEmailClaim(command: EmailClaimCommand, state: EmailClaimState): EmailClaimEvent[] {
+  switch (command.type) {
+    case 'ClaimEmail':
+      if (state.claimedBy === command.data.userId) return [];
+      if (state.claimedBy !== null) throw new DomainError('EMAIL_TAKEN');
+      return [{ type: 'EmailClaimed', data: { userId: command.data.userId, at: command.data.now } }];
+    case 'ReleaseEmail':
+      if (state.claimedBy !== command.data.userId) return [];
+      return [{ type: 'EmailReleased', data: { userId: command.data.userId, at: command.data.now } }];
+    default:
+      return assertNever(command);
+  }
+}

@@ -1,0 +1,87 @@
+// Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`.
+import type { Queryable } from '../db/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
+
+export const sessionsProjector: Projector = {
+  name: 'sessions',
+  version: 1,
+  handles: ['SessionStarted', 'SessionActivityRecorded', 'SessionReauthenticated', 'SessionTokenRotated', 'SessionRevoked', 'SessionExpired'],
+  tables: [{ name: 'sessions', orderBy: 'session_id' }],
+  ddl: (s) => `
+    create table ${s}.sessions (
+      session_id         text primary key,
+      user_id            text not null,
+      token_hash         text not null,
+      aal                integer not null,
+      methods            jsonb not null,
+      ip                 text not null,
+      user_agent         text not null,
+      device_id          text,
+      enroll_only        boolean not null,
+      created_at         timestamptz not null,
+      last_seen_at       timestamptz not null,
+      reauthenticated_at timestamptz,
+      ended_at           timestamptz,
+      end_reason         text
+    );
+    create index on ${s}.sessions (token_hash) where ended_at is null;
+    create index on ${s}.sessions (user_id) where ended_at is null`,
+  project(event: RecordedEvent, s: string): SqlStatement[] {
+    const d = event.data as Record<string, unknown>;
+    switch (event.type) {
+      case 'SessionStarted':
+        return [sql(
+          `insert into ${s}.sessions (session_id, user_id, token_hash, aal, methods, ip, user_agent, device_id, enroll_only, created_at, last_seen_at)
+           values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $10)`,
+          d.sessionId, d.userId, d.tokenHash, d.aal, JSON.stringify(d.methods), d.ip, d.userAgent, d.deviceId, d.enrollOnly, d.at,
+        )];
+      case 'SessionActivityRecorded':
+        return [sql(`update ${s}.sessions set last_seen_at = $2 where session_id = $1`, d.sessionId, d.at)];
+      case 'SessionReauthenticated':
+        return [sql(
+          `update ${s}.sessions set token_hash = $2, aal = $3, reauthenticated_at = $4, last_seen_at = $4,
+             methods = methods || jsonb_build_array(jsonb_build_object('method', $5::text, 'at', $6::text)) where session_id = $1`,
+          d.sessionId, d.tokenHash, d.aal, d.at, d.method, d.at,
+        )];
+      case 'SessionTokenRotated':
+        return [sql(`update ${s}.sessions set token_hash = $2, aal = $3, enroll_only = false where session_id = $1`, d.sessionId, d.tokenHash, d.aal)];
+      case 'SessionRevoked':
+      case 'SessionExpired':
+        return [sql(`update ${s}.sessions set ended_at = $2, end_reason = $3 where session_id = $1`, d.sessionId, d.at, d.reason)];
+      default:
+        return [];
+    }
+  },
+};
+
+export interface SessionRow {
+  session_id: string;
+  user_id: string;
+  token_hash: string;
+  aal: number;
+  methods: Array<{ method: string; at: string; type?: string }>;
+  ip: string;
+  user_agent: string;
+  device_id: string | null;
+  enroll_only: boolean;
+  created_at: Date;
+  last_seen_at: Date;
+  reauthenticated_at: Date | null;
+  [key: string]: unknown;
+}
+
+export async function findActiveSessionByTokenHash(q: Queryable, tokenHash: string): Promise<SessionRow | undefined> {
+  const [row] = await q.query<SessionRow>(`select * from ${liveSchema}.sessions where token_hash = $1 and ended_at is null`, [tokenHash]);
+  return row;
+}
+
+export async function listActiveSessions(q: Queryable, userId: string): Promise<SessionRow[]> {
+  return q.query<SessionRow>(`select * from ${liveSchema}.sessions where user_id = $1 and ended_at is null order by created_at desc, session_id`, [userId]);
+}
+
+/** Whether this device (a long-lived browser cookie or the user agent + /64 network) was seen before for this user. */
+export async function hasSeenDevice(q: Queryable, userId: string, deviceId: string): Promise<boolean> {
+  const [row] = await q.query(`select 1 from ${liveSchema}.sessions where user_id = $1 and device_id = $2 limit 1`, [userId, deviceId]);
+  return row !== undefined;
+}
