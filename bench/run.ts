@@ -61,7 +61,8 @@ const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleS
 async function main(): Promise<void> {
   const scenarios = await loadScenarios(process.argv.slice(2).filter((a) => a !== '--'));
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const [{ server_version: serverVersion }] = await admin`show server_version`;
+  const [versionRow] = await admin.unsafe<Array<{ server_version: string }>>(`show server_version`);
+  const serverVersion = versionRow?.server_version ?? 'unknown';
   await admin.end();
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   const report = {
     at: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, postgres: serverVersion as string },
+    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, postgres: serverVersion },
     scenarios: results,
   };
   fs.writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
