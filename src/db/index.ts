@@ -29,7 +29,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Db {
   });
   const run = (q: postgres.Sql | postgres.TransactionSql) =>
     async <T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> =>
-      (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+      (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 })) as unknown as T[];
   return {
     kind: 'postgres',
     query: run(sql),

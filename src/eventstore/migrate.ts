@@ -15,7 +15,12 @@ export function listMigrations(dir = migrationsDir): Array<{ name: string; sql: 
 }
 
 export async function migrate(db: Db): Promise<string[]> {
-  await db.exec(`create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`);
+  // Under the same lock as the files: two concurrent `create table if not exists` on a fresh database can both pass the
+  // existence check, and the loser fails on pg_type's unique index instead of finding the table.
+  await db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(7316001)`);
+    await tx.query(`create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`);
+  });
   const applied: string[] = [];
   for (const migration of listMigrations()) {
     // One transaction per file, and a lock so two instances starting together do not both apply it.

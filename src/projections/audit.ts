@@ -57,5 +57,23 @@ export function createAuditProjector(handles: readonly string[]): Projector {
         ),
       ];
     },
+    // One row per event either way: a rebuild inserts a whole batch in one statement.
+    projectBatch(events, s): SqlStatement[] {
+      const rows = events.map((event) => ({
+        position: event.position, stream_id: event.streamId, version: event.version, type: event.type, user_id: subjectUserId(event),
+        actor: event.metadata.actor ?? null, correlation_id: event.metadata.correlationId ?? null, ip: event.metadata.ip ?? null,
+        user_agent: event.metadata.userAgent ?? null, summary: auditSummary(event.data), hash: event.hash, recorded_at: event.recordedAt.toISOString(),
+      }));
+      return [
+        sql(
+          `insert into ${s}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at)
+           select position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at
+             from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version integer, type text, user_id text, actor text,
+                  correlation_id text, ip text, user_agent text, summary jsonb, hash text, recorded_at timestamptz)
+            order by position`,
+          JSON.stringify(rows),
+        ),
+      ];
+    },
   };
 }

@@ -13,8 +13,16 @@ export class Projections {
     }
   }
 
+  /** Each projector's statements for its events, in event order; projectors own disjoint tables, so they are grouped. */
   statementsFor(events: readonly RecordedEvent[], schema: string): SqlStatement[] {
-    return events.flatMap((event) => (this.byType.get(event.type) ?? []).flatMap((p) => p.project(event, schema)));
+    const statements: SqlStatement[] = [];
+    for (const projector of this.projectors) {
+      const handled = events.filter((event) => this.byType.get(event.type)?.includes(projector));
+      if (handled.length === 0) continue;
+      if (projector.projectBatch && handled.length > 1) statements.push(...projector.projectBatch(handled, schema));
+      else for (const event of handled) statements.push(...projector.project(event, schema));
+    }
+    return statements;
   }
 
   /** The hook the event store calls inside each append's transaction. No checkpoint is written: see DESIGN.md §3. */

@@ -1,0 +1,110 @@
+// npm run bench [-- <scenario-name> ...]: runs every scenario in bench/scenarios (or the named ones), each on its own
+// fresh PostgreSQL database, prints a table and writes bench/results.json with every figure and every ratio.
+// Database: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import postgres from 'postgres';
+import { openPostgres, type Db } from '../src/db/index.js';
+import type { Measurement, RatioSpec, Scenario } from './types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const adminUrl = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface RatioResult extends RatioSpec { value: number; pass: boolean }
+interface ScenarioResult { name: string; description: string; seconds: number; metrics: Measurement[]; ratios: RatioResult[]; error?: string }
+
+async function loadScenarios(only: readonly string[]): Promise<Scenario[]> {
+  const dir = path.join(here, 'scenarios');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+  const scenarios: Scenario[] = [];
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: Scenario };
+    if (!mod.default) throw new Error(`bench/scenarios/${file} must default-export a Scenario`);
+    scenarios.push(mod.default);
+  }
+  const unknown = only.filter((name) => !scenarios.some((s) => s.name === name));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  return only.length > 0 ? scenarios.filter((s) => only.includes(s.name)) : scenarios;
+}
+
+async function withScenarioDatabase<T>(fn: (url: string, pools: Db[]) => Promise<T>): Promise<T> {
+  const name = `tessera_bench_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const pools: Db[] = [];
+  try {
+    return await fn(url.toString(), pools);
+  } finally {
+    await Promise.all(pools.map((p) => p.close().catch(() => {})));
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+function ratioResults(specs: readonly RatioSpec[], metrics: readonly Measurement[]): RatioResult[] {
+  return specs.map((spec) => {
+    const num = metrics.find((m) => m.metric === spec.numerator);
+    const den = metrics.find((m) => m.metric === spec.denominator);
+    if (!num || !den) throw new Error(`ratio ${spec.name}: metric ${!num ? spec.numerator : spec.denominator} was not measured`);
+    const value = num.value / den.value;
+    return { ...spec, value, pass: value >= spec.floor };
+  });
+}
+
+const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
+
+async function main(): Promise<void> {
+  const scenarios = await loadScenarios(process.argv.slice(2).filter((a) => a !== '--'));
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const [versionRow] = await admin.unsafe<Array<{ server_version: string }>>(`show server_version`);
+  const serverVersion = versionRow?.server_version ?? 'unknown';
+  await admin.end();
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios) {
+    const started = Date.now();
+    console.log(`\n▶ ${scenario.name}: ${scenario.description}`);
+    try {
+      const metrics = await withScenarioDatabase((databaseUrl, pools) =>
+        scenario.run({
+          databaseUrl,
+          openDb: (options) => {
+            const db = openPostgres(databaseUrl, { max: options?.max ?? 8 });
+            pools.push(db);
+            return db;
+          },
+          log: (message) => console.log(`  ${message}`),
+        }));
+      results.push({ name: scenario.name, description: scenario.description, seconds: (Date.now() - started) / 1000, metrics, ratios: ratioResults(scenario.ratios, metrics) });
+    } catch (error) {
+      console.error(error);
+      results.push({ name: scenario.name, description: scenario.description, seconds: (Date.now() - started) / 1000, metrics: [], ratios: [], error: String(error) });
+    }
+  }
+
+  console.log('\nscenario        metric                          value  unit');
+  for (const r of results) {
+    for (const m of r.metrics) console.log(`${r.name.padEnd(15)} ${m.metric.padEnd(26)} ${fmt(m.value).padStart(12)}  ${m.unit}`);
+    if (r.error) console.log(`${r.name.padEnd(15)} ERROR ${r.error}`);
+  }
+  console.log('\nscenario        ratio                             value  floor  result');
+  for (const r of results) {
+    for (const q of r.ratios) console.log(`${r.name.padEnd(15)} ${q.name.padEnd(30)} ${q.value.toFixed(3).padStart(8)}  ${q.floor.toFixed(2).padStart(5)}  ${q.pass ? 'pass' : 'FAIL'}`);
+  }
+
+  const report = {
+    at: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, postgres: serverVersion },
+    scenarios: results,
+  };
+  fs.writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote bench/results.json`);
+  if (results.some((r) => r.error || r.ratios.some((q) => !q.pass))) process.exitCode = 1;
+}
+
+await main();

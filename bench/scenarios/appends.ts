@@ -1,0 +1,72 @@
+// Single-event appends through EventStore.append (version check, hash chain, inline projections) across 1,000
+// streams on 8 writers, against the same number of raw single-row INSERT transactions at the same concurrency.
+// The two alternate (raw, ours, raw, ours, ...) and each figure is the median of its rounds.
+import postgres from 'postgres';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { NewEvent } from '../../src/eventstore/index.js';
+import { median, throughput, type Scenario } from '../types.js';
+
+const streams = 1000;
+const writers = 8;
+const perRound = Number(process.env.BENCH_APPENDS_PER_ROUND ?? 4000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const argonHash = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0h3p6J1yq1Qm9r6i8vXq9l3m0b2c4d6e8f0a1b3c5d7';
+
+/** The n-th event of a user's stream: registration first, then the account's ordinary life. */
+function userEvent(userId: string, version: number, at: string): NewEvent {
+  if (version === 1) return { type: 'UserRegistered', data: { userId, email: `${userId}@example.com`, passwordHash: argonHash, at } };
+  switch (version % 4) {
+    case 0: return { type: 'RoleGranted', data: { userId, role: 'analyst', at } };
+    case 1: return { type: 'UserLocked', data: { userId, until: at, failures: 10, at } };
+    case 2: return { type: 'UserUnlocked', data: { userId, by: 'timeout', at } };
+    default: return { type: 'EmailChanged', data: { userId, email: `${userId}.${version}@example.com`, previousEmail: `${userId}@example.com`, at } };
+  }
+}
+
+const scenario: Scenario = {
+  name: 'appends',
+  description: `single-event appends over ${streams} streams, ${writers} writers, vs raw INSERT transactions (${rounds}×${perRound} each)`,
+  ratios: [{ name: 'appends ÷ raw inserts', numerator: 'appends_per_s', denominator: 'raw_inserts_per_s', floor: 0.3 }],
+  async run(ctx) {
+    const app = await createApp({ config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent' }), db: ctx.openDb({ max: writers }) });
+    const raw = postgres(ctx.databaseUrl, { max: writers, onnotice: () => {} });
+    await raw.unsafe(`create table bench_raw (id bigint generated always as identity primary key, stream_id text not null, data jsonb not null)`);
+    const versions = new Array<number>(streams).fill(0);
+    const ours: number[] = [];
+    const baseline: number[] = [];
+    const at = new Date().toISOString();
+    // Writer w owns the streams with index ≡ w (mod 8), so its expected versions are exact and no append conflicts.
+    const streamFor = (i: number, worker: number): number => (worker + writers * (i % (streams / writers))) % streams;
+    try {
+      // Warm both paths (connections, prepared statements, JIT) before measuring.
+      await throughput(writers * 20, writers, (i, w) => raw.begin((tx) => tx.unsafe(`insert into bench_raw (stream_id, data) values ($1, $2::text::jsonb)`, [`user-${i}`, JSON.stringify(userEvent(`warm${i}`, 1, at).data)])).then(() => {}));
+      for (let round = 1; round <= rounds; round++) {
+        const rawRate = await throughput(perRound, writers, async (i, w) => {
+          const s = streamFor(i, w);
+          const event = userEvent(`u${s}`, 2 + (i % 7), at);
+          await raw.begin((tx) => tx.unsafe(`insert into bench_raw (stream_id, data) values ($1, $2::text::jsonb)`, [`user-u${s}`, JSON.stringify(event.data)]));
+        });
+        const appendRate = await throughput(perRound, writers, async (i, w) => {
+          const s = streamFor(i, w);
+          const expectedVersion = versions[s]!;
+          versions[s] = expectedVersion + 1;
+          await app.store.append(`user-u${s}`, [userEvent(`u${s}`, expectedVersion + 1, at)], { expectedVersion, metadata: { actor: 'bench', correlationId: `b${i}` } });
+        });
+        baseline.push(rawRate);
+        ours.push(appendRate);
+        ctx.log(`round ${round}: raw ${Math.round(rawRate)}/s, appends ${Math.round(appendRate)}/s (${(appendRate / rawRate).toFixed(3)})`);
+      }
+    } finally {
+      await raw.end();
+    }
+    return [
+      { metric: 'appends_per_s', value: median(ours), unit: 'appends/s', samples: ours },
+      { metric: 'raw_inserts_per_s', value: median(baseline), unit: 'transactions/s', samples: baseline },
+      { metric: 'round_ratio_median', value: median(ours.map((o, i) => o / baseline[i]!)), unit: 'ratio' },
+    ];
+  },
+};
+
+export default scenario;
