@@ -6,6 +6,8 @@ import { systemClock, type Clock } from './domain/shared/clock.js';
 import { EventStore, migrate } from './eventstore/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { allProjectors, Projections } from './projections/index.js';
+import { createPasswordHasher, type PasswordHasher } from './crypto/password.js';
+import { createMemoryAttemptBudget, type AttemptBudget } from './security/attempts.js';
 
 export interface App {
   config: Config;
@@ -14,6 +16,8 @@ export interface App {
   store: EventStore;
   projections: Projections;
   clock: Clock;
+  passwords: PasswordHasher;
+  attempts: AttemptBudget;
   close(): Promise<void>;
 }
 
@@ -23,6 +27,7 @@ export interface CreateAppOptions {
   db?: Db;
   clock?: Clock;
   logger?: Logger;
+  attempts?: AttemptBudget;
 }
 
 export async function createApp(options: CreateAppOptions): Promise<App> {
@@ -42,6 +47,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     store,
     projections,
     clock: options.clock ?? systemClock,
+    passwords: createPasswordHasher(config.argon2),
+    attempts: options.attempts ?? createMemoryAttemptBudget(),
     async close() {
       await db.close();
     },

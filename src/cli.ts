@@ -1,0 +1,78 @@
+// tessera serve | migrate | projections rebuild | audit verify | users create | users grant-role
+import { parseArgs } from 'node:util';
+import { createApp, type App } from './app.js';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/index.js';
+import { migrate, verifyChain } from './eventstore/index.js';
+import { startServer } from './graphql/server.js';
+import { runUserCommand } from './domain/user/cli.js';
+
+const usage = `usage:
+  tessera serve                         start the GraphQL server
+  tessera migrate                       apply pending migrations
+  tessera projections rebuild           replay the log into fresh projection tables and swap them in
+  tessera audit verify                  check the hash chain of the whole log
+  tessera users create --email E [--password P] [--admin]
+  tessera users grant-role --email E --role R`;
+
+async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await createApp({ config: loadConfig() });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function serve(): Promise<void> {
+  const app = await createApp({ config: loadConfig() });
+  const running = await startServer(app);
+  app.logger.info({ url: `${running.url}/graphql`, database: app.db.kind }, 'tessera listening');
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    // Stop accepting, finish in-flight requests, then close the database so the embedded one flushes to disk.
+    await running.close();
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  if (command === 'serve' || command === undefined) return serve();
+  if (command === 'migrate') {
+    const config = loadConfig();
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const applied = await migrate(db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply');
+    await db.close();
+    return;
+  }
+  if (command === 'projections' && sub === 'rebuild') {
+    return withApp(async (app) => {
+      const started = Date.now();
+      const result = await app.projections.rebuild({ onProgress: (n) => n % 20000 === 0 && console.log(`${n} events`) });
+      console.log(`rebuilt ${app.projections.projectors.length} projections from ${result.events} events in ${Date.now() - started} ms`);
+    });
+  }
+  if (command === 'audit' && sub === 'verify') {
+    return withApp(async (app) => {
+      const result = await verifyChain(app.db);
+      console.log(JSON.stringify(result));
+      if (!result.ok) process.exitCode = 1;
+    });
+  }
+  if (command === 'users' && sub) {
+    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' } } });
+    return withApp((app) => runUserCommand(app, sub, values));
+  }
+  console.error(usage);
+  process.exitCode = 2;
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,142 @@
+// The HTTP server: yoga at /graphql, health and readiness probes, and a clean shutdown.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createGraphQLError, createYoga, type Plugin } from 'graphql-yoga';
+import type { App } from '../app.js';
+import { pendingMigrations } from '../eventstore/index.js';
+import { resolveAuth, sessionCookieName } from '../domain/session/resolveAuth.js';
+import type { AuthContext, CookieInstruction, GraphQLContext } from './context.js';
+import { schema } from './schema.js';
+
+export interface ServerContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+}
+
+function readCookie(header: string | null, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+function isLocalhost(origin: string): boolean {
+  return /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(origin);
+}
+
+function serializeCookie(c: CookieInstruction, secure: boolean): string {
+  return [
+    `${c.name}=${encodeURIComponent(c.value)}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Lax',
+    secure ? 'Secure' : '',
+    `Max-Age=${c.maxAgeSeconds}`,
+  ].filter(Boolean).join('; ');
+}
+
+const pendingCookies = new WeakMap<Request, CookieInstruction[]>();
+
+export function createGraphQLHandler(app: App) {
+  const secureCookies = !isLocalhost(app.config.publicOrigin);
+  const setCookies: Plugin = {
+    onResponse({ request, response }) {
+      for (const cookie of pendingCookies.get(request) ?? []) response.headers.append('set-cookie', serializeCookie(cookie, secureCookies));
+    },
+  };
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: !app.config.isProduction,
+    landingPage: false,
+    maskedErrors: {
+      maskError(error, message) {
+        const original = (error as { originalError?: unknown }).originalError;
+        // Logged with what correlates it (the request id is in the event metadata too); the client sees only `message`.
+        app.logger.error({ err: original ?? error }, 'unexpected error');
+        return createGraphQLError(message);
+      },
+    },
+    logging: false,
+    plugins: [setCookies],
+    context: async ({ request, req }): Promise<GraphQLContext> => {
+      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || randomUUID();
+      const ip = req?.socket.remoteAddress ?? 'unknown';
+      const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
+      const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(request.headers.get('authorization') ?? '')?.[1];
+      const cookie = readCookie(request.headers.get('cookie'), sessionCookieName);
+      const token = bearer ?? cookie;
+      const transport = bearer ? 'bearer' : cookie ? 'cookie' : 'none';
+      const cookies: CookieInstruction[] = [];
+      pendingCookies.set(request, cookies);
+      const auth: AuthContext = token ? await resolveAuth(app, token, { ip, userAgent }) : { kind: 'anonymous' };
+      return {
+        app,
+        requestId,
+        ip,
+        userAgent,
+        transport,
+        auth,
+        cookies,
+        req,
+        metadata: (actor) => ({
+          correlationId: requestId,
+          actor: actor ?? (auth.kind === 'session' ? auth.user.id : auth.kind === 'pending' ? auth.flow.userId : 'anonymous'),
+          ip,
+          userAgent,
+        }),
+      };
+    },
+  });
+}
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(app: App, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const yoga = createGraphQLHandler(app);
+  const server = http.createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      try {
+        await app.db.query('select 1');
+        const pending = await pendingMigrations(app.db);
+        const ready = pending.length === 0;
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'migrating', pending }));
+      } catch {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}');
+      }
+      return;
+    }
+    return yoga(req, res, { req, res });
+  });
+  server.keepAliveTimeout = 5000;
+  const port = options.port ?? app.config.port;
+  const host = options.host ?? app.config.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  return {
+    server,
+    url,
+    // Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,99 @@
+// A real Tessera server on a fresh database, with a clock the test moves by hand, and GraphQL clients that behave
+// like a browser (cookie jar) or an app (bearer token).
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { manualClock, type ManualClock } from '../../src/domain/shared/clock.js';
+import { startServer } from '../../src/graphql/server.js';
+import type { AttemptBudget } from '../../src/security/attempts.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export interface TestServer {
+  app: App;
+  url: string;
+  clock: ManualClock;
+  database: TestDatabase;
+  /** A client with its own cookie jar, like one browser. */
+  browser(): GraphQLClient;
+  /** A client that sends `Authorization: Bearer <token>` once it has one. */
+  appClient(token?: string): GraphQLClient;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  headers: Headers;
+  data: T;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+export interface GraphQLClient {
+  token: string | undefined;
+  cookie: string | undefined;
+  /** Sends one operation; remembers the session cookie or the `sessionToken` of the payload. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** Raw POST to /graphql with any body (for batching, huge bodies, CSRF tests). */
+  post(body: string, headers?: Record<string, string>): Promise<Response>;
+}
+
+export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date } = {}): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const clock = manualClock(options.now ?? new Date());
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: '.data/test', ...options.env });
+  const app = await createApp({ config, db: database.db, clock, attempts: options.attempts });
+  const running = await startServer(app, { port: 0, host: '127.0.0.1' });
+  const url = running.url.replace('127.0.0.1', 'localhost');
+  function client(kind: 'cookie' | 'bearer', initialToken?: string): GraphQLClient {
+    const c: GraphQLClient = {
+      token: initialToken,
+      cookie: undefined,
+      async post(body, headers = {}) {
+        return fetch(`${url}/graphql`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      },
+      async gql(query, variables, opts = {}) {
+        const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+        if (kind === 'cookie' && c.cookie) headers.cookie = `tessera_session=${c.cookie}`;
+        if (kind === 'bearer' && c.token) headers.authorization = `Bearer ${c.token}`;
+        const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+        for (const setCookie of res.headers.getSetCookie()) {
+          const match = /^tessera_session=([^;]*)/.exec(setCookie);
+          if (match) c.cookie = match[1] ? decodeURIComponent(match[1]) : undefined;
+        }
+        const json = (await res.json()) as { data: any; errors?: GraphQLResponse['errors'] };
+        const token = findSessionToken(json.data);
+        if (token) c.token = token;
+        return { status: res.status, headers: res.headers, data: json.data, errors: json.errors };
+      },
+    };
+    return c;
+  }
+  return {
+    app,
+    url,
+    clock,
+    database,
+    browser: () => client('cookie'),
+    appClient: (token) => client('bearer', token),
+    async close() {
+      await running.close();
+      await database.drop();
+    },
+  };
+}
+
+function findSessionToken(data: unknown): string | undefined {
+  if (!data || typeof data !== 'object') return undefined;
+  for (const value of Object.values(data as Record<string, unknown>)) {
+    if (value && typeof value === 'object' && typeof (value as { sessionToken?: unknown }).sessionToken === 'string') {
+      return (value as { sessionToken: string }).sessionToken;
+    }
+  }
+  return undefined;
+}
+
+/** Signs up a user through the API and returns a bearer client holding its session. */
+export async function signedUpUser(server: TestServer, email: string, password = 'correct horse battery staple'): Promise<GraphQLClient & { email: string; password: string }> {
+  const client = server.appClient();
+  const res = await client.gql(`mutation($input: CredentialsInput!) { signup(input: $input) { __typename ... on AuthPayload { sessionToken } ... on Error { code message } } }`, { input: { email, password } });
+  if (res.data?.signup?.__typename !== 'AuthPayload') throw new Error(`signup failed: ${JSON.stringify(res)}`);
+  return Object.assign(client, { email, password });
+}
