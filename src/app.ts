@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './logger.js';
 import { allProjectors, Projections } from './projections/index.js';
 import { createPasswordHasher, type PasswordHasher } from './crypto/password.js';
 import { createMemoryAttemptBudget, type AttemptBudget } from './security/attempts.js';
+import { createSecretBox, loadSecretKeys, type LoadedSecretKeys, type SecretBox } from './crypto/secretBox.js';
 
 export interface App {
   config: Config;
@@ -18,6 +19,8 @@ export interface App {
   clock: Clock;
   passwords: PasswordHasher;
   attempts: AttemptBudget;
+  /** AES-256-GCM under the configured keys (TOTP seeds, recovery codes for display) and keys derived from them. */
+  secrets: { box: SecretBox; keys: LoadedSecretKeys };
   close(): Promise<void>;
 }
 
@@ -28,6 +31,8 @@ export interface CreateAppOptions {
   clock?: Clock;
   logger?: Logger;
   attempts?: AttemptBudget;
+  /** Where the keys come from; defaults to the process environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export async function createApp(options: CreateAppOptions): Promise<App> {
@@ -39,6 +44,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const projections = new Projections(db, allProjectors());
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
+  const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
   const store = new EventStore(db, new Set(allEventTypes), projections.inline);
   return {
     config,
@@ -49,6 +55,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     clock: options.clock ?? systemClock,
     passwords: createPasswordHasher(config.argon2),
     attempts: options.attempts ?? createMemoryAttemptBudget(),
+    secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
     async close() {
       await db.close();
     },
