@@ -6,12 +6,14 @@ import { openDatabase } from './db/index.js';
 import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
 import { runUserCommand } from './domain/user/cli.js';
+import { findAuditEvents } from './projections/audit.js';
 
 const usage = `usage:
   tessera serve                         start the GraphQL server
   tessera migrate                       apply pending migrations
   tessera projections rebuild           replay the log into fresh projection tables and swap them in
   tessera audit verify                  check the hash chain of the whole log
+  tessera audit export [--user ID]      the audit history as JSON lines on stdout
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R`;
 
@@ -65,6 +67,18 @@ async function main(argv: string[]): Promise<void> {
       const result = await verifyChain(app.db);
       console.log(JSON.stringify(result));
       if (!result.ok) process.exitCode = 1;
+    });
+  }
+  if (command === 'audit' && sub === 'export') {
+    const { values } = parseArgs({ args: rest, options: { user: { type: 'string' } } });
+    return withApp(async (app) => {
+      // Paged by position so an export of any size runs in constant memory.
+      for (let after = 0; ;) {
+        const rows = await findAuditEvents(app.db, { userId: values.user }, after, 1000);
+        for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+        if (rows.length < 1000) break;
+        after = rows[rows.length - 1]!.position;
+      }
     });
   }
   if (command === 'users' && sub) {

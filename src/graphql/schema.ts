@@ -2,5 +2,6 @@
 import { builder } from './builder.js';
 import './errors.js';
 import './auth.js';
+import './audit.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,6 +1,7 @@
 // The auditor's view: one row per event of the whole log, with every secret-bearing field removed.
+import type { Queryable } from '../db/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
-import { sql, type Projector, type SqlStatement } from './projector.js';
+import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
 
 // Events never carry secrets in clear, but ciphertexts, hashes and key material have no business in an audit export.
 const withheldFields = /secret|ciphertext|hash|token|password|publicKey|codes?$|challenge/i;
@@ -76,4 +77,43 @@ export function createAuditProjector(handles: readonly string[]): Projector {
       ];
     },
   };
+}
+
+export interface AuditFilter {
+  userId?: string;
+  types?: string[];
+  from?: Date;
+  to?: Date;
+  correlationId?: string;
+}
+
+export interface AuditRow {
+  position: number;
+  stream_id: string;
+  version: number;
+  type: string;
+  user_id: string | null;
+  actor: string | null;
+  correlation_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  summary: Record<string, unknown>;
+  hash: string;
+  recorded_at: Date;
+  [key: string]: unknown;
+}
+
+/** The auditor's filtered, position-ordered page of the history (keyset pagination: `after` is a position). */
+export async function findAuditEvents(q: Queryable, filter: AuditFilter, after: number, limit: number): Promise<AuditRow[]> {
+  return q.query<AuditRow>(
+    `select * from ${liveSchema}.audit_events
+      where position > $1
+        and ($2::text is null or user_id = $2)
+        and ($3::text[] is null or type = any($3))
+        and ($4::timestamptz is null or recorded_at >= $4)
+        and ($5::timestamptz is null or recorded_at < $5)
+        and ($6::text is null or correlation_id = $6)
+      order by position limit $7`,
+    [after, filter.userId ?? null, filter.types ?? null, filter.from?.toISOString() ?? null, filter.to?.toISOString() ?? null, filter.correlationId ?? null, limit],
+  );
 }

@@ -1,0 +1,90 @@
+// Auditors and analysts read their views over HTTP; nobody else can; tampering with the log is detected.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantRole } from '../../../src/domain/user/handle.js';
+import { findUserByEmail } from '../../../src/projections/users.js';
+import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
+
+const system = { ip: 'test', userAgent: 'test', metadata: { actor: 'system' } };
+const auditQuery = `query($filter: AuditFilter, $after: String, $first: Int) {
+  auditEvents(filter: $filter, after: $after, first: $first) {
+    __typename ... on AuditPage { nextCursor events { position type userId summary hash } } ... on Error { code }
+  }
+}`;
+
+describe('audit and analytics views', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  async function userWithRole(email: string, role: string) {
+    const client = await signedUpUser(server, email);
+    const user = await findUserByEmail(server.app.db, email);
+    await grantRole(server.app, user!.user_id, role, system);
+    return { client, userId: user!.user_id };
+  }
+
+  it('refuses the audit history to anonymous callers and to users without the auditor role', async () => {
+    const anonymous = await server.appClient().gql(auditQuery);
+    expect(anonymous.data.auditEvents).toEqual({ __typename: 'AuthError', code: 'NOT_AUTHENTICATED' });
+    const plain = await signedUpUser(server, 'plain@example.com');
+    expect((await plain.gql(auditQuery)).data.auditEvents).toEqual({ __typename: 'AuthError', code: 'FORBIDDEN' });
+    expect((await plain.gql(`{ sessionAnalytics(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { __typename ... on Error { code } } }`)).data.sessionAnalytics.code).toBe('FORBIDDEN');
+  });
+
+  it('shows an auditor every event, filtered and paged, without secrets', async () => {
+    const victim = await signedUpUser(server, 'victim@example.com', 'a very secret passphrase');
+    await server.appClient().gql(`mutation { login(input: { email: "victim@example.com", password: "wrong guess here" }) { __typename } }`);
+    const victimId = (await findUserByEmail(server.app.db, 'victim@example.com'))!.user_id;
+    const { client: auditor } = await userWithRole('auditor@example.com', 'auditor');
+
+    const all: Array<{ position: string; type: string; summary: Record<string, unknown> }> = [];
+    let after: string | null = null;
+    do {
+      const page: any = (await auditor.gql(auditQuery, { after, first: 3 })).data.auditEvents;
+      expect(page.__typename).toBe('AuditPage');
+      all.push(...page.events);
+      after = page.nextCursor;
+    } while (after);
+    const [{ count }] = await server.app.db.query<{ count: number }>(`select count(*)::int as count from events`);
+    expect(all).toHaveLength(count);
+    expect(all.map((e) => Number(e.position))).toEqual([...all.map((e) => Number(e.position))].sort((a, b) => a - b));
+    const text = JSON.stringify(all);
+    expect(text).not.toContain('a very secret passphrase');
+    expect(text).not.toContain('$argon2id$');
+    expect(text).not.toContain(victim.token!);
+
+    const filtered = (await auditor.gql(auditQuery, { filter: { userId: victimId, types: ['PasswordRejected'] } })).data.auditEvents;
+    expect(filtered.events.map((e: any) => e.type)).toEqual(['PasswordRejected']);
+    expect(filtered.events[0].userId).toBe(victimId);
+  });
+
+  it('proves the log intact, then names the first altered position', async () => {
+    const { client: auditor } = await userWithRole('auditor2@example.com', 'auditor');
+    const verify = `{ auditVerification { __typename ... on ChainVerification { ok firstBrokenPosition reason } } }`;
+    expect((await auditor.gql(verify)).data.auditVerification).toMatchObject({ ok: true, firstBrokenPosition: null });
+    const [target] = await server.app.db.query<{ position: number }>(`select position from events where type = 'PasswordRejected' order by position limit 1`);
+    await server.app.db.query(`update events set data = jsonb_set(data, '{userId}', '"someone-else"') where position = $1`, [target!.position]);
+    expect((await auditor.gql(verify)).data.auditVerification).toMatchObject({ ok: false, firstBrokenPosition: String(target!.position), reason: 'HASH_MISMATCH' });
+    await server.app.db.query(`update events set data = jsonb_set(data, '{userId}', to_jsonb((select user_id from proj.audit_events where position = $1))) where position = $1`, [target!.position]);
+  });
+
+  it('gives an analyst logins by method, active sessions, MFA adoption and the failure rate', async () => {
+    const { client: analyst } = await userWithRole('analyst@example.com', 'analyst');
+    const res = await analyst.gql(`{ sessionAnalytics(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") {
+      __typename ... on SessionAnalytics { loginsByMethod { method count } activeSessions users usersWithSecondFactor mfaAdoption loginAttempts loginFailures failureRate }
+    } }`);
+    const a = res.data.sessionAnalytics;
+    expect(a.__typename).toBe('SessionAnalytics');
+    const [{ sessions }] = await server.app.db.query<{ sessions: number }>(`select count(*)::int as sessions from proj.sessions`);
+    expect(a.loginsByMethod).toEqual([{ method: 'password', count: sessions }]);
+    expect(a.activeSessions).toBe(sessions);
+    expect(a.usersWithSecondFactor).toBe(0);
+    expect(a.mfaAdoption).toBe(0);
+    expect(a.loginFailures).toBeGreaterThanOrEqual(1);
+    expect(a.failureRate).toBeCloseTo(a.loginFailures / a.loginAttempts);
+    const bad = await analyst.gql(`{ sessionAnalytics(from: "2100-01-01T00:00:00Z", to: "2000-01-01T00:00:00Z") { __typename ... on AuthError { code field } } }`);
+    expect(bad.data.sessionAnalytics).toEqual({ __typename: 'AuthError', code: 'VALIDATION_FAILED', field: 'to' });
+  });
+});
