@@ -47,7 +47,8 @@ describe('audit and analytics views', () => {
       all.push(...page.events);
       after = page.nextCursor;
     } while (after);
-    const [{ count }] = await server.app.db.query<{ count: number }>(`select count(*)::int as count from events`);
+    const [row] = await server.app.db.query<{ count: number }>(`select count(*)::int as count from events`);
+    const count = row!.count;
     expect(all).toHaveLength(count);
     expect(all.map((e) => Number(e.position))).toEqual([...all.map((e) => Number(e.position))].sort((a, b) => a - b));
     const text = JSON.stringify(all);
@@ -77,7 +78,8 @@ describe('audit and analytics views', () => {
     } }`);
     const a = res.data.sessionAnalytics;
     expect(a.__typename).toBe('SessionAnalytics');
-    const [{ sessions }] = await server.app.db.query<{ sessions: number }>(`select count(*)::int as sessions from proj.sessions`);
+    const [sessionRow] = await server.app.db.query<{ sessions: number }>(`select count(*)::int as sessions from proj.sessions`);
+    const sessions = sessionRow!.sessions;
     expect(a.loginsByMethod).toEqual([{ method: 'password', count: sessions }]);
     expect(a.activeSessions).toBe(sessions);
     expect(a.usersWithSecondFactor).toBe(0);
