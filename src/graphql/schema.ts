@@ -4,3 +4,4 @@ import './errors.js';
 import './auth.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
+import './security.js';
