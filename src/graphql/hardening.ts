@@ -71,7 +71,8 @@ export function hardeningPlugins(config: Config): Plugin[] {
       maxAliases: { n: 15 },
       maxDirectives: { n: 20 },
       maxTokens: { n: 2000 },
-      costLimit: { maxCost: 5000 },
+      // Depth has its own limit; the cost limit weighs breadth (fields × lists) without compounding per level.
+      costLimit: { maxCost: 5000, depthCostFactor: 1 },
       blockFieldSuggestion: { enabled: config.isProduction },
     }) as Plugin,
     validationRules(rules),

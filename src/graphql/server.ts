@@ -63,6 +63,9 @@ export function createGraphQLHandler(app: App) {
     maskedErrors: {
       maskError(error, message) {
         const original = (error as { originalError?: unknown }).originalError;
+        // Yoga's and the guards' own refusals (batching, CSRF, validation rules) are answers, not accidents: they are
+        // GraphQL errors without an original error, and are passed through (checked by name: graphql may load twice).
+        if (error instanceof Error && error.name === 'GraphQLError' && original === undefined) return error;
         // Logged with what correlates it (the request id is in the event metadata too); the client sees only `message`.
         app.logger.error({ err: original ?? error }, 'unexpected error');
         return createGraphQLError(message);
