@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import type { AfterAppend } from './eventstore/index.js';
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createLockoutGate, createLockoutReactor } from './security/lockout.js';
+import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys, type LoadedSecretKeys, type SecretBox } from './crypto/secretBox.js';
 
 export interface App {
@@ -79,6 +80,6 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     },
   };
   app.attempts = guardedAttemptBudget(budget, createLockoutGate(app));
-  reactors.push(createLockoutReactor(app));
+  reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }
