@@ -36,6 +36,11 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** The rate-limited budget (without the lockout gate, which the app always adds in front of it). */
   attempts?: AttemptBudget;
+  /**
+   * Run the inline reactors (lockout, security notifications) that append events of their own. Only the event-store
+   * suite turns them off: it counts exactly the events it appends.
+   */
+  reactors?: boolean;
   /** Where the keys come from; defaults to the process environment. */
   env?: Record<string, string | undefined>;
 }
@@ -80,6 +85,6 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     },
   };
   app.attempts = guardedAttemptBudget(budget, createLockoutGate(app));
-  reactors.push(createLockoutReactor(app), createNotificationReactor(app));
+  if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }
