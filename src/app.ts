@@ -7,7 +7,11 @@ import { EventStore, migrate } from './eventstore/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { allProjectors, Projections } from './projections/index.js';
 import { createPasswordHasher, type PasswordHasher } from './crypto/password.js';
-import { createMemoryAttemptBudget, type AttemptBudget } from './security/attempts.js';
+import { Redis } from 'ioredis';
+import type { AfterAppend } from './eventstore/index.js';
+import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
+import { createLockoutGate, createLockoutReactor } from './security/lockout.js';
+import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys, type LoadedSecretKeys, type SecretBox } from './crypto/secretBox.js';
 
 export interface App {
@@ -30,7 +34,13 @@ export interface CreateAppOptions {
   db?: Db;
   clock?: Clock;
   logger?: Logger;
+  /** The rate-limited budget (without the lockout gate, which the app always adds in front of it). */
   attempts?: AttemptBudget;
+  /**
+   * Run the inline reactors (lockout, security notifications) that append events of their own. Only the event-store
+   * suite turns them off: it counts exactly the events it appends.
+   */
+  reactors?: boolean;
   /** Where the keys come from; defaults to the process environment. */
   env?: Record<string, string | undefined>;
 }
@@ -45,8 +55,21 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
   const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
-  const store = new EventStore(db, new Set(allEventTypes), projections.inline);
-  return {
+  // Reactors run after the inline projections in the append's transaction and may append events of their own
+  // (UserLocked, SecurityNotificationRequested): what they decide commits or rolls back with what caused it.
+  const reactors: AfterAppend[] = [];
+  const afterAppend: AfterAppend = async (tx, events) => {
+    await projections.inline(tx, events);
+    for (const react of reactors) await react(tx, events);
+  };
+  const store = new EventStore(db, new Set(allEventTypes), afterAppend);
+  const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
+  const limits = {
+    accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
+    ipPoints: config.attempts.ipPoints, ipWindowSeconds: config.attempts.ipWindowSeconds,
+  };
+  const budget = options.attempts ?? (redis ? createRedisAttemptBudget(redis, { ...limits, keyPrefix: config.redisKeyPrefix }) : createMemoryAttemptBudget(limits));
+  const app: App = {
     config,
     logger,
     db,
@@ -54,10 +77,14 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     projections,
     clock: options.clock ?? systemClock,
     passwords: createPasswordHasher(config.argon2),
-    attempts: options.attempts ?? createMemoryAttemptBudget(),
+    attempts: budget,
     secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
     async close() {
+      if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();
     },
   };
+  app.attempts = guardedAttemptBudget(budget, createLockoutGate(app));
+  if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
+  return app;
 }

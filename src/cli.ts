@@ -7,6 +7,7 @@ import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
 import { runUserCommand } from './domain/user/cli.js';
 import { findAuditEvents } from './projections/audit.js';
+import { startNotificationWorker } from './notifications/worker.js';
 
 const usage = `usage:
   tessera serve                         start the GraphQL server
@@ -29,6 +30,8 @@ async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
 async function serve(): Promise<void> {
   const app = await createApp({ config: loadConfig() });
   const running = await startServer(app);
+  // Security notifications: logged, or sent through SMTP_URL; at least once (see notifications/worker.ts).
+  const notifications = startNotificationWorker(app);
   app.logger.info({ url: `${running.url}/graphql`, database: app.db.kind }, 'tessera listening');
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -37,6 +40,7 @@ async function serve(): Promise<void> {
     app.logger.info({ signal }, 'shutting down');
     // Stop accepting, finish in-flight requests, then close the database so the embedded one flushes to disk.
     await running.close();
+    await notifications.stop();
     await app.close();
     process.exit(0);
   };

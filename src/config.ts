@@ -26,6 +26,36 @@ export interface Config {
   trackSessionActivity: boolean;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   maxRequestBytes: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty: the socket address is the client. */
+  trustProxy: string[];
+  /** Browser origins allowed by CORS; empty: no CORS headers at all. */
+  corsOrigins: string[];
+  /** Prefix of the rate-limiter keys in Redis, so deployments (and test runs) sharing one Redis stay apart. */
+  redisKeyPrefix: string;
+  attempts: {
+    /** Verifications per account per window, across every factor and path. */
+    accountPoints: number;
+    accountWindowSeconds: number;
+    /** Verifications per client address (IPv6 by /64) per window. */
+    ipPoints: number;
+    ipWindowSeconds: number;
+  };
+  lockout: {
+    /** Consecutive failures after which each further attempt waits 1, 2, 4, … seconds. */
+    backoffAfter: number;
+    backoffMaxSeconds: number;
+    /** Consecutive failures that lock the account (UserLocked). */
+    lockAfter: number;
+    lockSeconds: number;
+    /** Consecutive failures that lock the account until an administrator unlocks it; below NIST's cap of 100. */
+    hardLimit: number;
+  };
+  smtpUrl: string | undefined;
+  notificationFrom: string;
+  /** Poll interval of the notification delivery worker. */
+  notificationPollMs: number;
+  /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
+  guards: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -83,5 +113,40 @@ export function loadConfig(env: Env = process.env): Config {
       parallelism: intFrom(env, 'ARGON2_PARALLELISM', 1),
     },
     maxRequestBytes: intFrom(env, 'MAX_REQUEST_BYTES', 100 * 1024),
+    trustProxy: listFrom(env, 'TRUST_PROXY'),
+    corsOrigins: listFrom(env, 'CORS_ORIGINS'),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'tessera',
+    attempts: {
+      accountPoints: intFrom(env, 'ATTEMPTS_PER_ACCOUNT', 10),
+      accountWindowSeconds: intFrom(env, 'ATTEMPTS_ACCOUNT_WINDOW_SECONDS', 15 * 60),
+      ipPoints: intFrom(env, 'ATTEMPTS_PER_IP', 100),
+      ipWindowSeconds: intFrom(env, 'ATTEMPTS_IP_WINDOW_SECONDS', 15 * 60),
+    },
+    lockout: lockoutFrom(env),
+    smtpUrl: env.SMTP_URL || undefined,
+    notificationFrom: env.NOTIFICATION_FROM ?? 'Tessera <no-reply@localhost>',
+    notificationPollMs: intFrom(env, 'NOTIFICATION_POLL_MS', 1000),
+    guards: true,
   };
+}
+
+function listFrom(env: Env, name: string): string[] {
+  return (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function lockoutFrom(env: Env): Config['lockout'] {
+  const lockout = {
+    backoffAfter: intFrom(env, 'LOCKOUT_BACKOFF_AFTER', 5),
+    backoffMaxSeconds: intFrom(env, 'LOCKOUT_BACKOFF_MAX_SECONDS', 60),
+    lockAfter: intFrom(env, 'LOCKOUT_LOCK_AFTER', 10),
+    lockSeconds: intFrom(env, 'LOCKOUT_LOCK_SECONDS', 15 * 60),
+    hardLimit: intFrom(env, 'LOCKOUT_HARD_LIMIT', 50),
+  };
+  // The hard limit plus the attempts already in flight when it is reached (at most one account budget) must stay below
+  // NIST SP 800-63B's cap of 100 consecutive failures.
+  const budget = intFrom(env, 'ATTEMPTS_PER_ACCOUNT', 10);
+  if (lockout.lockAfter < 1 || lockout.hardLimit < lockout.lockAfter || lockout.hardLimit + budget >= 100) {
+    throw new Error('LOCKOUT_LOCK_AFTER ≤ LOCKOUT_HARD_LIMIT and LOCKOUT_HARD_LIMIT + ATTEMPTS_PER_ACCOUNT < 100 are required');
+  }
+  return lockout;
 }

@@ -3,10 +3,12 @@ import { userEventTypes } from './user/events.js';
 import { loginEventTypes } from './login/events.js';
 import { sessionEventTypes } from './session/events.js';
 import { authenticatorEventTypes } from './authenticators/events.js';
+import { notificationEventTypes } from './notification/events.js';
 
 export const allEventTypes: readonly string[] = [
   ...userEventTypes,
   ...loginEventTypes,
   ...sessionEventTypes,
   ...authenticatorEventTypes,
+  ...notificationEventTypes,
 ];

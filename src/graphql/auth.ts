@@ -188,7 +188,7 @@ builder.mutationField('reauthenticate', (t) =>
     resolve: async (_root, args, ctx) => {
       const { password } = parseInput(z.object({ password: passwordInputSchema }), args.input);
       const auth = requireSession(ctx, { allowEnrollOnly: true });
-      if (!(await verifyUserPassword(ctx.app, auth.user.id, password))) throw new DomainError('INVALID_CREDENTIALS');
+      if (!(await verifyUserPassword(ctx.app, auth.user.id, password, requestInfo(ctx)))) throw new DomainError('INVALID_CREDENTIALS');
       const token = await reauthenticateSession(ctx.app, auth.session.id, 'reauthentication', auth.session.aal, requestInfo(ctx));
       return adoptToken(ctx, token, ctx.app.config.sessionAbsoluteTimeoutSeconds);
     },

@@ -5,3 +5,4 @@ import './auth.js';
 import './audit.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
+import './security.js';

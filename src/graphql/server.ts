@@ -7,6 +7,9 @@ import { pendingMigrations } from '../eventstore/index.js';
 import { resolveAuth, sessionCookieName } from '../domain/session/resolveAuth.js';
 import type { AuthContext, CookieInstruction, GraphQLContext } from './context.js';
 import { schema } from './schema.js';
+import { hardeningPlugins } from './hardening.js';
+import { createClientAddressResolver } from '../security/clientAddress.js';
+import { runInRequestScope } from '../security/requestScope.js';
 
 export interface ServerContext {
   req: http.IncomingMessage;
@@ -41,6 +44,7 @@ const pendingCookies = new WeakMap<Request, CookieInstruction[]>();
 
 export function createGraphQLHandler(app: App) {
   const secureCookies = !isLocalhost(app.config.publicOrigin);
+  const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const setCookies: Plugin = {
     onResponse({ request, response }) {
       for (const cookie of pendingCookies.get(request) ?? []) response.headers.append('set-cookie', serializeCookie(cookie, secureCookies));
@@ -50,20 +54,28 @@ export function createGraphQLHandler(app: App) {
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: !app.config.isProduction,
+    // One operation per request: an array of a hundred logins is one request to a proxy but a hundred to us.
+    batching: false,
+    cors: app.config.corsOrigins.length > 0
+      ? { origin: app.config.corsOrigins, credentials: true, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', 'x-tessera-csrf', 'x-request-id'] }
+      : false,
     landingPage: false,
     maskedErrors: {
       maskError(error, message) {
         const original = (error as { originalError?: unknown }).originalError;
+        // Yoga's and the guards' own refusals (batching, CSRF, validation rules) are answers, not accidents: they are
+        // GraphQL errors without an original error, and are passed through (checked by name: graphql may load twice).
+        if (error instanceof Error && error.name === 'GraphQLError' && original === undefined) return error;
         // Logged with what correlates it (the request id is in the event metadata too); the client sees only `message`.
         app.logger.error({ err: original ?? error }, 'unexpected error');
         return createGraphQLError(message);
       },
     },
     logging: false,
-    plugins: [setCookies],
+    plugins: app.config.guards ? [setCookies, ...hardeningPlugins(app.config)] : [setCookies],
     context: async ({ request, req }): Promise<GraphQLContext> => {
       const requestId = request.headers.get('x-request-id')?.slice(0, 64) || randomUUID();
-      const ip = req?.socket.remoteAddress ?? 'unknown';
+      const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
       const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
       const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(request.headers.get('authorization') ?? '')?.[1];
       const cookie = readCookie(request.headers.get('cookie'), sessionCookieName);
@@ -92,6 +104,22 @@ export function createGraphQLHandler(app: App) {
   });
 }
 
+/**
+ * Refuses a body larger than MAX_REQUEST_BYTES before yoga reads a byte of it, by its Content-Length (413). A POST
+ * without one (a chunked body of unknown size) is refused with 411: counting its bytes would mean reading it first.
+ */
+function withinBodyLimit(req: http.IncomingMessage, res: http.ServerResponse, maxBytes: number): boolean {
+  const declared = req.headers['content-length'];
+  const refuse = (status: number, message: string): false => {
+    res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errors: [{ message }] }));
+    req.resume();
+    return false;
+  };
+  if (declared === undefined) return refuse(411, 'Content-Length required');
+  if (!/^\d+$/.test(declared) || Number(declared) > maxBytes) return refuse(413, 'Request body too large');
+  return true;
+}
+
 export interface RunningServer {
   server: http.Server;
   url: string;
@@ -100,6 +128,7 @@ export interface RunningServer {
 
 export async function startServer(app: App, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const yoga = createGraphQLHandler(app);
+  const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -117,7 +146,10 @@ export async function startServer(app: App, options: { port?: number; host?: str
       }
       return;
     }
-    return yoga(req, res, { req, res });
+    if (app.config.guards && req.method === 'POST' && !withinBodyLimit(req, res, app.config.maxRequestBytes)) return;
+    const forwarded = req.headers['x-forwarded-for'];
+    const address = clientAddress.resolve(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? null);
+    return runInRequestScope({ clientAddress: address }, () => yoga(req, res, { req, res }));
   });
   server.keepAliveTimeout = 5000;
   const port = options.port ?? app.config.port;

@@ -5,9 +5,10 @@ import type { Projector } from './projector.js';
 import { usersProjector } from './users.js';
 import { loginFlowsProjector } from './loginFlows.js';
 import { sessionsProjector } from './sessions.js';
+import { accountFailuresProjector } from './accountFailures.js';
 
 export function allProjectors(): Projector[] {
-  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector];
+  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector, accountFailuresProjector];
 }
 
 export { Projections, runStatements } from './runner.js';

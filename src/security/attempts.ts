@@ -1,35 +1,95 @@
 // One attempt budget per account, shared by every way in (DESIGN.md §7). Every verification of a secret asks it first
 // and reports its outcome, so password, TOTP, recovery code, WebAuthn, passkey and reauthentication draw on one budget.
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+// The same call also spends from the client address's budget (IPv6 by /64), so rotating accounts from one place is
+// throttled too, and, in the app, checks the account's lock and back-off (see lockout.ts) before anything is verified.
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
 import { DomainError } from '../domain/shared/errors.js';
+import { addressBucket } from './clientAddress.js';
+import { currentRequestScope } from './requestScope.js';
 
-export interface AttemptBudget {
-  /** Throws RATE_LIMITED when the account has no attempts left; otherwise reserves one. */
-  consume(accountKey: string): Promise<void>;
-  /** A successful verification gives the reserved attempt back. */
-  refund(accountKey: string): Promise<void>;
+export interface ConsumeOptions {
+  /** The client address; defaults to the address of the request being served. */
+  ip?: string;
 }
 
-export function createMemoryAttemptBudget(options: { points?: number; durationSeconds?: number } = {}): AttemptBudget {
-  const limiter = new RateLimiterMemory({ keyPrefix: 'attempts', points: options.points ?? 10, duration: options.durationSeconds ?? 15 * 60 });
+export interface AttemptBudget {
+  /** Throws ACCOUNT_LOCKED or RATE_LIMITED when the account (or the address) has no attempts left; otherwise reserves one. */
+  consume(accountKey: string, options?: ConsumeOptions): Promise<void>;
+  /** A successful verification gives the reserved attempt back. */
+  refund(accountKey: string, options?: ConsumeOptions): Promise<void>;
+}
+
+export interface BudgetLimits {
+  accountPoints?: number;
+  accountWindowSeconds?: number;
+  ipPoints?: number;
+  ipWindowSeconds?: number;
+}
+
+function rateLimited(rejection: unknown): never {
+  if (rejection instanceof RateLimiterRes) {
+    throw new DomainError('RATE_LIMITED', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) });
+  }
+  throw rejection;
+}
+
+function budgetOver(account: RateLimiterAbstract, ip: RateLimiterAbstract): AttemptBudget {
+  const addressOf = (options?: ConsumeOptions): string | undefined => {
+    const address = options?.ip ?? currentRequestScope()?.clientAddress;
+    return address && address !== 'unknown' ? addressBucket(address) : undefined;
+  };
   return {
-    async consume(accountKey) {
-      try {
-        await limiter.consume(accountKey, 1);
-      } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) {
-          throw new DomainError('RATE_LIMITED', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) });
-        }
-        throw rejection;
-      }
+    async consume(accountKey, options) {
+      const address = addressOf(options);
+      if (address) await ip.consume(address, 1).catch(rateLimited);
+      await account.consume(accountKey, 1).catch(rateLimited);
     },
-    async refund(accountKey) {
-      await limiter.reward(accountKey, 1);
+    async refund(accountKey, options) {
+      const address = addressOf(options);
+      await account.reward(accountKey, 1);
+      if (address) await ip.reward(address, 1);
     },
   };
+}
+
+export function createMemoryAttemptBudget(options: { points?: number; durationSeconds?: number } & BudgetLimits = {}): AttemptBudget {
+  return budgetOver(
+    new RateLimiterMemory({ keyPrefix: 'attempts', points: options.accountPoints ?? options.points ?? 10, duration: options.accountWindowSeconds ?? options.durationSeconds ?? 15 * 60 }),
+    new RateLimiterMemory({ keyPrefix: 'attempts-ip', points: options.ipPoints ?? 100, duration: options.ipWindowSeconds ?? 15 * 60 }),
+  );
+}
+
+/** Counters in Redis: every instance pointed at the same Redis (and prefix) draws on the same budgets. */
+export function createRedisAttemptBudget(redis: Redis, options: BudgetLimits & { keyPrefix: string }): AttemptBudget {
+  return budgetOver(
+    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${options.keyPrefix}:attempts`, points: options.accountPoints ?? 10, duration: options.accountWindowSeconds ?? 15 * 60 }),
+    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${options.keyPrefix}:attempts-ip`, points: options.ipPoints ?? 100, duration: options.ipWindowSeconds ?? 15 * 60 }),
+  );
 }
 
 /** Unknown emails get a budget of their own key, so probing them is throttled without revealing that they are unknown. */
 export function accountKeyFor(userId: string | null, email: string): string {
   return userId ? `user:${userId}` : `email:${email}`;
+}
+
+export function userIdOfAccountKey(accountKey: string): string | null {
+  return accountKey.startsWith('user:') ? accountKey.slice('user:'.length) : null;
+}
+
+/** Checks run before the budget is spent: the account's lock and back-off (lockout.ts). */
+export interface AccountGate {
+  check(userId: string): Promise<void>;
+}
+
+/** The seam every path calls: lock and back-off first (refused even with the right secret), then the budgets. */
+export function guardedAttemptBudget(budget: AttemptBudget, gate: AccountGate): AttemptBudget {
+  return {
+    async consume(accountKey, options) {
+      const userId = userIdOfAccountKey(accountKey);
+      if (userId) await gate.check(userId);
+      await budget.consume(accountKey, options);
+    },
+    refund: (accountKey, options) => budget.refund(accountKey, options),
+  };
 }

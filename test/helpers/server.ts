@@ -50,7 +50,7 @@ export async function startTestServer(options: { env?: Record<string, string>; a
         return fetch(`${url}/graphql`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
       },
       async gql(query, variables, opts = {}) {
-        const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-csrf': '1', ...opts.headers };
         if (kind === 'cookie' && c.cookie) headers.cookie = `tessera_session=${c.cookie}`;
         if (kind === 'bearer' && c.token) headers.authorization = `Bearer ${c.token}`;
         const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });

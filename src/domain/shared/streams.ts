@@ -40,4 +40,5 @@ export const streams = {
   login: (flowId: string) => `login-${flowId}`,
   session: (sessionId: string) => `session-${sessionId}`,
   authenticators: (userId: string) => `authenticators-${userId}`,
+  notification: (notificationId: string) => `notification-${notificationId}`,
 };

@@ -9,20 +9,29 @@ import { assertPasswordPolicy, executeUser, emailStreamId, loadUser } from './ha
 import { loadAggregate } from '../shared/streams.js';
 import { evolveEmailClaim, initialEmailClaimState } from './state.js';
 
-/** Verifies a password of a signed-in user (reauthentication, password change), drawing on the account's budget. */
-export async function verifyUserPassword(app: App, userId: string, password: string): Promise<boolean> {
+/**
+ * Verifies a password of a signed-in user (reauthentication, password change), drawing on the account's budget. A
+ * wrong one is recorded (ReauthenticationRejected) in its own transaction, so it counts towards the lockout even
+ * though the command around it fails.
+ */
+export async function verifyUserPassword(app: App, userId: string, password: string, request: RequestInfo = { ip: '', userAgent: '', metadata: { actor: userId } }, purpose: 'reauthenticate' | 'change_password' = 'reauthenticate'): Promise<boolean> {
   const key = accountKeyFor(userId, '');
   await app.attempts.consume(key);
   const { state } = await loadUser(app, userId);
   const { valid } = state.passwordHash ? await app.passwords.verify(state.passwordHash, password) : { valid: false };
   if (valid) await app.attempts.refund(key);
+  else {
+    await retryOnConflict(() =>
+      app.store.transaction((tx) => executeUser(app, tx, userId, { type: 'RejectPassword', data: { purpose, now: app.clock.now().toISOString() } }, request)),
+    );
+  }
   return valid;
 }
 
 /** Changing the password ends every other session of the user, in the same transaction. */
 export async function changePassword(app: App, input: { userId: string; sessionId: string; currentPassword: string; newPassword: string }, request: RequestInfo): Promise<{ endedSessions: string[] }> {
   assertPasswordPolicy(input.newPassword, 'newPassword');
-  if (!(await verifyUserPassword(app, input.userId, input.currentPassword))) {
+  if (!(await verifyUserPassword(app, input.userId, input.currentPassword, request, 'change_password'))) {
     throw new DomainError('INVALID_CREDENTIALS', 'The current password is not correct.', { field: 'currentPassword' });
   }
   const passwordHash = await app.passwords.hash(input.newPassword);

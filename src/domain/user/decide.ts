@@ -28,6 +28,16 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return [{ type: 'RoleGranted', data: { userId, role: command.data.role, at: command.data.now } }];
     case 'DeleteAccount':
       return [{ type: 'UserDeleted', data: { userId, at: command.data.now } }];
+    case 'RejectPassword':
+      return [{ type: 'ReauthenticationRejected', data: { userId, method: 'password', purpose: command.data.purpose, at: command.data.now } }];
+    case 'LockUser':
+      // Already locked past the moment: attempts that were in flight when the lock was written add nothing.
+      if (state.lockedUntil !== null && state.lockedUntil > command.data.now) return [];
+      return [{ type: 'UserLocked', data: { userId, until: command.data.until, failures: command.data.failures, at: command.data.now } }];
+    case 'UnlockUser':
+      if (state.lockedUntil === null) return [];
+      if (command.data.by === 'timeout' && state.lockedUntil > command.data.now) return [];
+      return [{ type: 'UserUnlocked', data: { userId, by: command.data.by, at: command.data.now } }];
     default:
       return assertNever(command);
   }

@@ -7,6 +7,8 @@ export type RoleGranted = DomainEvent<'RoleGranted', { userId: string; role: str
 export type RoleRevoked = DomainEvent<'RoleRevoked', { userId: string; role: string; at: string }>;
 export type UserLocked = DomainEvent<'UserLocked', { userId: string; until: string; failures: number; at: string }>;
 export type UserUnlocked = DomainEvent<'UserUnlocked', { userId: string; by: 'timeout' | 'admin'; at: string }>;
+/** A wrong password from a signed-in user (reauthentication, password change): counted like a failed login. */
+export type ReauthenticationRejected = DomainEvent<'ReauthenticationRejected', { userId: string; method: 'password'; purpose: 'reauthenticate' | 'change_password'; at: string }>;
 export type UserDeleted = DomainEvent<'UserDeleted', { userId: string; at: string }>;
 
 /** Email uniqueness lives in its own stream per address (`email-<sha256>`), so two racing signups meet on one version check. */
@@ -14,9 +16,9 @@ export type EmailClaimed = DomainEvent<'EmailClaimed', { userId: string; at: str
 export type EmailReleased = DomainEvent<'EmailReleased', { userId: string; at: string }>;
 export type EmailClaimEvent = EmailClaimed | EmailReleased;
 
-export type UserEvent = UserRegistered | PasswordChanged | EmailChanged | RoleGranted | RoleRevoked | UserLocked | UserUnlocked | UserDeleted;
+export type UserEvent = UserRegistered | PasswordChanged | EmailChanged | RoleGranted | RoleRevoked | UserLocked | UserUnlocked | UserDeleted | ReauthenticationRejected;
 
 export const userEventTypes = [
-  'UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted',
+  'UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'ReauthenticationRejected',
   'EmailClaimed', 'EmailReleased',
 ] as const satisfies readonly (UserEvent | EmailClaimEvent)['type'][];

@@ -37,6 +37,8 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       return { ...state, lockedUntil: null };
     case 'UserDeleted':
       return { ...state, deleted: true };
+    case 'ReauthenticationRejected':
+      return state;
   }
 }
 

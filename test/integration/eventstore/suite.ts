@@ -77,7 +77,8 @@ export function eventStoreSuite(mode: SuiteMode): void {
       if (mode === 'pglite') process.env.TEST_DB = 'pglite';
       t = await createTestDatabase({ poolSize: 20 });
       db = t.db;
-      app = await createApp({ config: loadConfig({ NODE_ENV: 'test' }), db });
+      // Reactors append events of their own (UserLocked, SecurityNotificationRequested); this suite counts its own appends.
+      app = await createApp({ config: loadConfig({ NODE_ENV: 'test' }), db, reactors: false });
     });
     afterAll(async () => {
       await t?.drop();

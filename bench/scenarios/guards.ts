@@ -1,0 +1,56 @@
+// Authenticated `me` queries per second through the real HTTP server with every guard on (graphql-armor, CSRF
+// prevention, the one-authentication-mutation rule, the body limit) against the same server built without them
+// (Config.guards = false, a switch only this benchmark uses). Both servers run side by side on one database; rounds
+// alternate (off, on, off, on, …) and each figure is the median of its rounds.
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { startServer } from '../../src/graphql/server.js';
+import { median, throughput, type Scenario } from '../types.js';
+
+const concurrency = 16;
+const perRound = Number(process.env.BENCH_GUARDS_PER_ROUND ?? 3000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const query = JSON.stringify({ query: '{ me { id email roles sessions { id ip userAgent isCurrent aal } } }' });
+
+const scenario: Scenario = {
+  name: 'guards',
+  description: `authenticated me queries over HTTP, guards on vs off, ${concurrency} clients (${rounds}×${perRound} each)`,
+  ratios: [{ name: 'guards on ÷ guards off', numerator: 'me_guarded_per_s', denominator: 'me_unguarded_per_s', floor: 0.8 }],
+  async run(ctx) {
+    const env = { NODE_ENV: 'production', LOG_LEVEL: 'silent', TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` };
+    const guardedApp = await createApp({ config: loadConfig(env), db: ctx.openDb({ max: 8 }), env });
+    const openApp = await createApp({ config: { ...loadConfig(env), guards: false }, db: ctx.openDb({ max: 8 }), env });
+    const guarded = await startServer(guardedApp, { port: 0, host: '127.0.0.1' });
+    const open = await startServer(openApp, { port: 0, host: '127.0.0.1' });
+    try {
+      const signup = await fetch(`${guarded.url}/graphql`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation { signup(input: { email: "bench@example.com", password: "correct horse battery staple" }) { ... on AuthPayload { sessionToken } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { signup: { sessionToken: string } } }>);
+      const headers = { 'content-type': 'application/json', 'x-tessera-csrf': '1', authorization: `Bearer ${signup.data.signup.sessionToken}` };
+      const me = (url: string) => async (): Promise<void> => {
+        const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: query });
+        const json = (await res.json()) as { data?: { me?: { id: string } } };
+        if (!json.data?.me?.id) throw new Error(`me failed: ${JSON.stringify(json)}`);
+      };
+      await throughput(500, concurrency, me(open.url));
+      await throughput(500, concurrency, me(guarded.url));
+      const on: number[] = [];
+      const off: number[] = [];
+      for (let round = 1; round <= rounds; round++) {
+        off.push(await throughput(perRound, concurrency, me(open.url)));
+        on.push(await throughput(perRound, concurrency, me(guarded.url)));
+        ctx.log(`round ${round}: off ${Math.round(off.at(-1)!)}/s, on ${Math.round(on.at(-1)!)}/s (${(on.at(-1)! / off.at(-1)!).toFixed(3)})`);
+      }
+      return [
+        { metric: 'me_guarded_per_s', value: median(on), unit: 'queries/s', samples: on },
+        { metric: 'me_unguarded_per_s', value: median(off), unit: 'queries/s', samples: off },
+      ];
+    } finally {
+      await guarded.close();
+      await open.close();
+    }
+  },
+};
+
+export default scenario;

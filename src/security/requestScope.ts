@@ -1,0 +1,18 @@
+// The client address of the request being served, for code far from the HTTP layer (the attempt budget). Every
+// verification path calls `attempts.consume(accountKey)`; the per-address limit finds the address here, so no path
+// can forget to pass it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export interface RequestScope {
+  clientAddress: string;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function runInRequestScope<T>(scope: RequestScope, fn: () => T): T {
+  return storage.run(scope, fn);
+}
+
+export function currentRequestScope(): RequestScope | undefined {
+  return storage.getStore();
+}

@@ -1,0 +1,142 @@
+// Security notifications: one per trigger, written with the trigger; delivered at least once even when the worker
+// is killed mid-drain (issue 6).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SMTPServer } from 'smtp-server';
+import { newId } from '../../../src/crypto/tokens.js';
+import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer({ env: { ATTEMPTS_PER_IP: '100000' } });
+});
+afterAll(async () => {
+  await s.close();
+});
+
+async function notificationsOf(userId: string): Promise<Array<{ kind: string; causeType: string }>> {
+  const events = await s.app.db.query<{ data: { kind: string; causeType: string } }>(
+    `select data from events where type = 'SecurityNotificationRequested' and data->>'userId' = $1 order by position`, [userId],
+  );
+  const outbox = await s.app.db.query<{ notification_id: string }>(`select notification_id from notification_outbox where user_id = $1`, [userId]);
+  expect(outbox.length).toBe(events.length); // every requested notification has its outbox row
+  return events.map((e) => ({ kind: e.data.kind, causeType: e.data.causeType }));
+}
+
+async function userIdOf(email: string): Promise<string> {
+  const [row] = await s.app.db.query<{ user_id: string }>(`select user_id from proj.users where email = $1`, [email]);
+  return row!.user_id;
+}
+
+async function append(userId: string, type: string, data: Record<string, unknown>): Promise<void> {
+  const stream = `authenticators-${userId}`;
+  const [row] = await s.app.db.query<{ v: number | null }>(`select max(version) as v from events where stream_id = $1`, [stream]);
+  await s.app.store.append(stream, [{ type, data: { userId, at: s.clock.now().toISOString(), ...data } }], { expectedVersion: Number(row?.v ?? 0), metadata: { actor: userId } });
+}
+
+describe('security notifications', () => {
+  it('a password change requests one notification', async () => {
+    const user = await signedUpUser(s, 'pw@example.com');
+    const res = await user.gql(`mutation { changePassword(input: { currentPassword: "correct horse battery staple", newPassword: "another horse battery staple" }) { __typename } }`);
+    expect(res.data.changePassword.__typename).toBe('ChangePasswordPayload');
+    expect(await notificationsOf(await userIdOf(user.email))).toEqual([{ kind: 'password_changed', causeType: 'PasswordChanged' }]);
+  });
+
+  it('an email change requests one notification, addressed to the previous address', async () => {
+    const user = await signedUpUser(s, 'before@example.com');
+    const userId = await userIdOf(user.email);
+    const res = await user.gql(`mutation { changeEmail(input: { email: "after@example.com" }) { __typename } }`);
+    expect(res.data.changeEmail.__typename).toBe('User');
+    expect(await notificationsOf(userId)).toEqual([{ kind: 'email_changed', causeType: 'EmailChanged' }]);
+    const [row] = await s.app.db.query<{ recipient: string }>(`select recipient from notification_outbox where user_id = $1`, [userId]);
+    expect(row!.recipient).toBe('before@example.com');
+  });
+
+  it('a lockout requests one notification', async () => {
+    const user = await signedUpUser(s, 'lockme@example.com');
+    for (let i = 0; i < 10; i++) {
+      if (i > 0) s.clock.advance(61_000);
+      await s.appClient().gql(`mutation { login(input: { email: "lockme@example.com", password: "wrong password 1" }) { __typename } }`);
+    }
+    expect(await notificationsOf(await userIdOf(user.email))).toEqual([{ kind: 'account_locked', causeType: 'UserLocked' }]);
+  });
+
+  it('a session from a device not seen before requests one notification; the same device again does not', async () => {
+    const user = await signedUpUser(s, 'device@example.com');
+    const userId = await userIdOf(user.email);
+    const login = `mutation { login(input: { email: "device@example.com", password: "correct horse battery staple" }) { __typename } }`;
+    await s.appClient().gql(login, undefined, { headers: { 'user-agent': 'NewPhone/1.0' } });
+    await s.appClient().gql(login, undefined, { headers: { 'user-agent': 'NewPhone/1.0' } });
+    expect(await notificationsOf(userId)).toEqual([{ kind: 'new_device', causeType: 'SessionStarted' }]);
+  });
+
+  it('factors added and removed, and recovery codes regenerated (not the first set), each request one', async () => {
+    const user = await signedUpUser(s, 'factors@example.com');
+    const userId = await userIdOf(user.email);
+    await append(userId, 'TotpActivated', { secretCiphertext: 'x', keyId: 'k', step: 1 });
+    await append(userId, 'RecoveryCodesGenerated', { setId: newId(), codeHashes: [], codesCiphertext: null, keyId: 'k' });
+    await append(userId, 'RecoveryCodesGenerated', { setId: newId(), codeHashes: [], codesCiphertext: null, keyId: 'k' });
+    await append(userId, 'WebAuthnCredentialRegistered', { authenticatorId: 'a1', credentialId: 'c1', publicKey: 'p', counter: 0, transports: [], aaguid: '', backupEligible: false, backedUp: false, isPasswordless: true, name: 'key' });
+    await append(userId, 'WebAuthnCredentialRemoved', { authenticatorId: 'a1' });
+    await append(userId, 'TotpDeactivated', {});
+    expect(await notificationsOf(userId)).toEqual([
+      { kind: 'factor_added', causeType: 'TotpActivated' },
+      { kind: 'recovery_codes_regenerated', causeType: 'RecoveryCodesGenerated' },
+      { kind: 'factor_added', causeType: 'WebAuthnCredentialRegistered' },
+      { kind: 'factor_removed', causeType: 'WebAuthnCredentialRemoved' },
+      { kind: 'factor_removed', causeType: 'TotpDeactivated' },
+    ]);
+  });
+
+  it('no notification is lost when the delivery worker is killed mid-drain and restarted', async () => {
+    if (!s.database.url) return; // the worker runs in another process: PostgreSQL only
+    const received: string[] = [];
+    const sink = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      onData(stream, _session, callback) {
+        let raw = '';
+        stream.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+        stream.on('end', () => {
+          const id = /X-Tessera-Notification-Id: (\S+)/i.exec(raw)?.[1];
+          if (id) received.push(id);
+          setTimeout(callback, 150); // slow enough that the kill lands mid-drain
+        });
+      },
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const port = (sink.server.address() as { port: number }).port;
+    const user = await signedUpUser(s, 'deliver@example.com');
+    const userId = await userIdOf(user.email);
+    for (let i = 0; i < 4; i++) {
+      await append(userId, 'WebAuthnCredentialRegistered', { authenticatorId: `d${i}`, credentialId: `c${i}`, publicKey: 'p', counter: 0, transports: [], aaguid: '', backupEligible: false, backedUp: false, isPasswordless: false, name: `k${i}` });
+    }
+    const ids = (await s.app.db.query<{ notification_id: string }>(`select notification_id from notification_outbox where sent_at is null`)).map((r) => r.notification_id);
+    expect(ids.length).toBeGreaterThanOrEqual(4);
+    const env = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: '.data/test', DATABASE_URL: s.database.url, SMTP_URL: `smtp://127.0.0.1:${port}`, NOTIFICATION_POLL_MS: '50' };
+    const startWorker = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/notificationWorker.ts'], { env, stdio: 'ignore' });
+    try {
+      const first = startWorker();
+      await waitFor(() => received.length >= 1);
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+      const second = startWorker();
+      try {
+        await waitFor(async () => Number((await s.app.db.query<{ n: string }>(`select count(*)::text as n from notification_outbox where sent_at is null`))[0]!.n) === 0);
+      } finally {
+        second.kill('SIGKILL');
+      }
+      for (const id of ids) expect(received).toContain(id);
+    } finally {
+      await new Promise<void>((resolve) => sink.close(() => resolve()));
+    }
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
