@@ -68,7 +68,9 @@ export function eventStoreSuite(mode: SuiteMode): void {
       if (t.kind !== 'postgres') ctx.skip();
     };
     const checkpointAfterAll = async (): Promise<LogCheckpoint> => {
-      const rows = await app.store.readAll(logStart, 1_000_000);
+      // Wait until no transaction open elsewhere on the server hides an event that is already committed.
+      const [{ n }] = (await db.query<{ n: number }>(`select count(*)::int as n from events`)) as [{ n: number }];
+      const rows = await eventually(() => app.store.readAll(logStart, 1_000_000), (events) => events.length === n);
       const last = rows.at(-1);
       return last ? { txId: last.txId, position: last.position } : logStart;
     };
