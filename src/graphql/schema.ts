@@ -3,5 +3,6 @@ import { builder } from './builder.js';
 import './errors.js';
 import './auth.js';
 import './audit.js';
+import './totp.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
