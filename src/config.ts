@@ -20,6 +20,8 @@ export interface Config {
   sessionActivityIntervalSeconds: number;
   reauthenticationTtlSeconds: number;
   adminMfaGraceSeconds: number;
+  /** TOTP codes are accepted this many 30-second steps either side of now (clock drift, typing time). */
+  totpWindow: number;
   mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
   passkeyLoginEnabled: boolean;
   passkeySignupEnabled: boolean;
@@ -103,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionActivityIntervalSeconds: intFrom(env, 'SESSION_ACTIVITY_INTERVAL_SECONDS', 300),
     reauthenticationTtlSeconds: intFrom(env, 'REAUTHENTICATION_TTL_SECONDS', 300),
     adminMfaGraceSeconds: intFrom(env, 'ADMIN_MFA_GRACE_SECONDS', 7 * 86400),
+    totpWindow: intFrom(env, 'TOTP_WINDOW', 1),
     mfaSupportedTypes: supported as Config['mfaSupportedTypes'],
     passkeyLoginEnabled: boolFrom(env, 'PASSKEY_LOGIN_ENABLED', true),
     passkeySignupEnabled: boolFrom(env, 'PASSKEY_SIGNUP_ENABLED', false),

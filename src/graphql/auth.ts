@@ -97,7 +97,7 @@ builder.queryField('config', (t) => t.field({ type: ConfigRef, resolve: (_root, 
 // ---------- signup, login, logout ----------
 
 /** What every mutation that changes who the caller is answers: the new state and, for app clients, the token. */
-interface AuthPayloadShape {
+export interface AuthPayloadShape {
   sessionToken: string | null;
   ctx: GraphQLContext;
 }
@@ -119,7 +119,7 @@ const CredentialsInput = builder.inputType('CredentialsInput', {
 });
 
 /** Replaces the caller's auth in this request's context, so the payload's authState shows the new state. */
-async function adoptToken(ctx: GraphQLContext, token: string, maxAgeSeconds: number): Promise<AuthPayloadShape> {
+export async function adoptToken(ctx: GraphQLContext, token: string, maxAgeSeconds: number): Promise<AuthPayloadShape> {
   setSessionCookie(ctx, token, maxAgeSeconds);
   ctx.auth = await resolveAuth(ctx.app, token, { ip: ctx.ip, userAgent: ctx.userAgent });
   return { sessionToken: token, ctx };

@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './errors.js';
 import './auth.js';
 import './audit.js';
+import './totp.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

@@ -9,7 +9,7 @@ export type TotpCodeRejected = DomainEvent<'TotpCodeRejected', { userId: string;
 export type TotpDeactivated = DomainEvent<'TotpDeactivated', { userId: string; at: string }>;
 export type RecoveryCodesGenerated = DomainEvent<'RecoveryCodesGenerated', { userId: string; setId: string; codeHashes: string[]; codesCiphertext: string | null; keyId: string; at: string }>;
 export type RecoveryCodeUsed = DomainEvent<'RecoveryCodeUsed', { userId: string; setId: string; index: number; purpose: string; at: string }>;
-export type RecoveryCodeRejected = DomainEvent<'RecoveryCodeRejected', { userId: string; reason: 'INVALID_CODE'; purpose: string; at: string }>;
+export type RecoveryCodeRejected = DomainEvent<'RecoveryCodeRejected', { userId: string; reason: 'INVALID_CODE' | 'CODE_REPLAYED'; purpose: string; at: string }>;
 export type WebAuthnCredentialRegistered = DomainEvent<'WebAuthnCredentialRegistered', {
   userId: string; authenticatorId: string; credentialId: string; publicKey: string; counter: number; transports: string[];
   aaguid: string; backupEligible: boolean; backedUp: boolean; isPasswordless: boolean; name: string; at: string;

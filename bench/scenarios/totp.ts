@@ -1,0 +1,104 @@
+// authenticateMfa with a valid TOTP code on a pending login, over HTTP (yoga, context, guards, TOTP verification,
+// one transaction appending TotpCodeAccepted + MfaSucceeded + LoginCompleted + SessionStarted with inline
+// projections), 8 concurrent clients, against raw single-row INSERT transactions at the same concurrency.
+//
+// Outside the timed section: users are signed up, TOTP is set up and activated, and a pending login is started for
+// each, all through the API. Each timed request is a distinct user's pending login with that user's current code
+// (generateTotpCode), so every request is a success and none is a replay. Argon2 runs at a low cost
+// (ARGON2_MEMORY_KIB=1024, t=1) to keep the setup short: the timed request verifies no password.
+import postgres from 'postgres';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { generateTotpCode } from '../../src/crypto/totp.js';
+import { manualClock } from '../../src/domain/shared/clock.js';
+import { startServer } from '../../src/graphql/server.js';
+import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
+import { median, throughput, type Scenario } from '../types.js';
+
+const clients = 8;
+const perRound = Number(process.env.BENCH_TOTP_PER_ROUND ?? 600);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const T0 = Date.UTC(2026, 0, 1);
+
+async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const json = (await res.json()) as { data: any; errors?: unknown };
+  if (json.errors) throw new Error(JSON.stringify(json.errors));
+  return json.data;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const scenario: Scenario = {
+  name: 'totp',
+  description: `authenticateMfa (TOTP) on pending logins over HTTP, ${clients} clients, vs raw INSERT transactions (${rounds}×${perRound} each)`,
+  ratios: [{ name: 'authenticateMfa ÷ raw inserts', numerator: 'authenticate_mfa_per_s', denominator: 'raw_inserts_per_s', floor: 0.1 }],
+  async run(ctx) {
+    const clock = manualClock(T0);
+    const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', DATA_DIR: '.data/bench' });
+    const app = await createApp({
+      config, db: ctx.openDb({ max: 16 }), clock, attempts: createMemoryAttemptBudget({ points: 1_000_000 }),
+      env: { TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` },
+    });
+    const running = await startServer(app, { port: 0, host: '127.0.0.1' });
+    const url = `${running.url}/graphql`;
+    const raw = postgres(ctx.databaseUrl, { max: clients, onnotice: () => {} });
+    await raw.unsafe(`create table bench_raw (id bigint generated always as identity primary key, stream_id text not null, data jsonb not null)`);
+    const ours: number[] = [];
+    const baseline: number[] = [];
+    const p95s: number[] = [];
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        // Setup, untimed: activation at step s, logins answered at step s+1.
+        clock.set(T0 + round * 3600_000);
+        const pending = new Array<{ token: string; secret: string }>(perRound);
+        await throughput(perRound, clients, async (i) => {
+          const email = `r${round}u${i}@bench.example`;
+          const password = 'bench password 1234';
+          const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password } });
+          let token: string = signup.signup.sessionToken;
+          const setup = await gql(url, token, `mutation { setupTotp { ... on TotpSetup { secret } ... on Error { code } } }`);
+          const secret: string = setup.setupTotp.secret;
+          const code = await generateTotpCode({ secret, nowMs: clock.now().getTime() });
+          const activated = await gql(url, token, `mutation($c: String!) { activateTotp(input: { code: $c }) { ... on ActivateTotpPayload { sessionToken } ... on Error { code } } }`, { c: code });
+          token = activated.activateTotp.sessionToken;
+          if (!token) throw new Error(`activation failed: ${JSON.stringify(activated)}`);
+          const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password } });
+          pending[i] = { token: login.login.sessionToken, secret };
+        });
+        clock.advance(30_000);
+        const codes = await Promise.all(pending.map((p) => generateTotpCode({ secret: p.secret, nowMs: clock.now().getTime() })));
+
+        const rawRate = await throughput(perRound, clients, async (i) => {
+          await raw.begin((tx) => tx.unsafe(`insert into bench_raw (stream_id, data) values ($1, $2::text::jsonb)`, [`login-${round}-${i}`, JSON.stringify({ flowId: `f${i}`, at: new Date().toISOString() })]));
+        });
+        const latencies: number[] = [];
+        const rate = await throughput(perRound, clients, async (i) => {
+          const started = process.hrtime.bigint();
+          const data = await gql(url, pending[i]!.token, `mutation($c: String!) { authenticateMfa(input: { code: $c }) { __typename ... on Error { code } } }`, { c: codes[i] });
+          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          if (data.authenticateMfa.__typename !== 'AuthPayload') throw new Error(`authenticateMfa failed: ${JSON.stringify(data)}`);
+        });
+        baseline.push(rawRate);
+        ours.push(rate);
+        p95s.push(percentile(latencies, 95));
+        ctx.log(`round ${round}: raw ${Math.round(rawRate)}/s, authenticateMfa ${Math.round(rate)}/s (p95 ${percentile(latencies, 95).toFixed(1)} ms, ratio ${(rate / rawRate).toFixed(3)})`);
+      }
+    } finally {
+      await raw.end();
+      await running.close();
+    }
+    return [
+      { metric: 'authenticate_mfa_per_s', value: median(ours), unit: 'requests/s', samples: ours },
+      { metric: 'authenticate_mfa_p95_ms', value: median(p95s), unit: 'ms', samples: p95s },
+      { metric: 'raw_inserts_per_s', value: median(baseline), unit: 'transactions/s', samples: baseline },
+    ];
+  },
+};
+
+export default scenario;
