@@ -121,7 +121,7 @@ describe('TOTP and recovery codes over HTTP', () => {
     server.clock.set(T0 + 7200_000);
     const user = await userWithTotp(server, 'bad@example.com');
     server.clock.advance(30_000);
-    const bad = ['', '12345', '1234567', 'abcdef', '１２３４５６', 'x'.repeat(1024 * 1024), '12\u000034'];
+    const bad = ['', '12345', '1234567', 'abcdef', '１２３４５６', 'x'.repeat(32 * 1024), '12\u000034'];
     const client = await pendingLogin(server, user.email);
     const consumed: string[] = [];
     const original = server.app.attempts.consume.bind(server.app.attempts);
@@ -131,6 +131,8 @@ describe('TOTP and recovery codes over HTTP', () => {
     };
     try {
       for (const code of bad) {
+        // Past the lockout's back-off (capped at 60 s) after five failures, so each code is still evaluated.
+        server.clock.advance(61_000);
         const res = await client.gql(authenticateMfaMutation, { code });
         expect(res.status).not.toBe(500);
         expect(['VALIDATION_FAILED', 'INVALID_CODE']).toContain(res.data.authenticateMfa.code);
@@ -139,6 +141,11 @@ describe('TOTP and recovery codes over HTTP', () => {
       server.app.attempts.consume = original;
     }
     expect(consumed).toEqual(bad.map(() => `user:${user.userId}`));
+    // A 1 MB code never reaches a resolver: the body limit answers 413 before anything is parsed, and nothing is written.
+    const before = (await server.app.store.readStream(`authenticators-${user.userId}`)).length;
+    const huge = await client.post(JSON.stringify({ query: authenticateMfaMutation, variables: { code: 'x'.repeat(1024 * 1024) } }), { authorization: `Bearer ${client.token}` });
+    expect(huge.status).toBe(413);
+    expect((await server.app.store.readStream(`authenticators-${user.userId}`)).length).toBe(before);
     // Those within the input limits are recorded as rejections.
     const rejected = (await server.app.store.readStream(`authenticators-${user.userId}`)).filter((e) => e.type.endsWith('Rejected') && e.type !== 'TotpActivationRejected');
     expect(rejected.length).toBe(5);
