@@ -55,6 +55,12 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
+/**
+ * The head of each stream a transaction has read in full, so its append need not select it again. Safe: if another
+ * writer commits to the stream after the read, the insert at the next version fails on the unique index as before.
+ */
+const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
+
 export class EventStore {
   constructor(
     readonly db: Db,
@@ -79,10 +85,10 @@ export class EventStore {
 
   private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     this.validate(streamId, events);
-    const [head] = await tx.query<{ version: number; head_hash: string }>(
-      `select version, head_hash from streams where stream_id = $1`,
-      [streamId],
-    );
+    const known = headsReadIn.get(tx)?.get(streamId);
+    const [head] = known
+      ? [known.version === 0 ? undefined : { version: known.version, head_hash: known.hash }]
+      : await tx.query<{ version: number; head_hash: string }>(`select version, head_hash from streams where stream_id = $1`, [streamId]);
     const currentVersion = head?.version ?? 0;
     if (options.expectedVersion !== 'any' && options.expectedVersion !== currentVersion) {
       throw new ConcurrencyError(streamId, options.expectedVersion, currentVersion);
@@ -97,9 +103,11 @@ export class EventStore {
       prevHash = hash;
       return row;
     });
+    const last = rows[rows.length - 1]!;
     let inserted: EventRow[];
     try {
-      inserted = await tx.query<EventRow>(
+      // The head update does not wait for the insert's answer: on PostgreSQL both go out together (pipelined).
+      const insert = tx.query<EventRow>(
         `insert into events (stream_id, version, type, data, metadata, recorded_at, prev_hash, hash)
          select $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash
            from jsonb_to_recordset($2::text::jsonb) as r(version int, type text, data jsonb, prev_hash text, hash text)
@@ -107,16 +115,22 @@ export class EventStore {
          returning ${eventColumns}`,
         [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString()],
       );
-      const last = rows[rows.length - 1]!;
-      await tx.query(
-        `insert into streams (stream_id, version, head_hash) values ($1, $2, $3)
-         on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
-        [streamId, last.version, last.hash],
-      );
+      const upsertHead = (): Promise<unknown> =>
+        tx.query(
+          `insert into streams (stream_id, version, head_hash) values ($1, $2, $3)
+           on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
+          [streamId, last.version, last.hash],
+        );
+      if (this.db.kind === 'postgres') [inserted] = await Promise.all([insert, upsertHead()]);
+      else {
+        inserted = await insert;
+        await upsertHead();
+      }
     } catch (error) {
       throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
     }
     const recorded = inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version);
+    rememberHead(tx, streamId, last.version, last.hash);
     await this.afterAppend(tx, recorded);
     return { nextExpectedVersion: currentVersion + events.length, events: recorded };
   }
@@ -127,7 +141,12 @@ export class EventStore {
       `select ${eventColumns} from events where stream_id = $1 and version >= $2 order by version`,
       [streamId, options.fromVersion ?? 1],
     );
-    return rows.map(toRecordedEvent);
+    const events = rows.map(toRecordedEvent);
+    if (options.tx && (options.fromVersion ?? 1) === 1) {
+      const last = events[events.length - 1];
+      rememberHead(options.tx, streamId, last?.version ?? 0, last?.hash ?? genesisHash);
+    }
+    return events;
   }
 
   async streamVersion(streamId: string, tx?: Queryable): Promise<number> {
@@ -163,6 +182,12 @@ export class EventStore {
       if (bytes > maxEventPayloadBytes) throw new EventStoreError('PAYLOAD_TOO_LARGE', `event data is ${bytes} bytes, over ${maxEventPayloadBytes}`);
     }
   }
+}
+
+function rememberHead(tx: Queryable, streamId: string, version: number, hash: string): void {
+  let heads = headsReadIn.get(tx);
+  if (!heads) headsReadIn.set(tx, (heads = new Map()));
+  heads.set(streamId, { version, hash });
 }
 
 /** The loser of a race on one stream fails on the unique (stream, version) index: that is a ConcurrencyError, not a 500. */

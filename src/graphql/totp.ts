@@ -3,7 +3,7 @@
 // looking at the input, so malformed guesses count too; a success gives the attempt back.
 import { z } from 'zod';
 import { DomainError } from '../domain/shared/errors.js';
-import { assertFlowOpen, finishMfaStepIn } from '../domain/login/handle.js';
+import { assertPendingFlowOpen, finishMfaStepIn } from '../domain/login/handle.js';
 import { reauthenticateSession } from '../domain/session/handle.js';
 import { activateTotp, deactivateTotp, enrollTotp, verifyMfaCode } from '../domain/authenticators/handleTotp.js';
 import { regenerateRecoveryCodes, unusedRecoveryCodes } from '../domain/authenticators/handleRecoveryCodes.js';
@@ -107,7 +107,7 @@ builder.mutationField('authenticateMfa', (t) =>
       const pending = requirePendingLogin(ctx);
       const request = requestInfo(ctx);
       const { flowId, userId } = pending.flow;
-      await assertFlowOpen(ctx.app, flowId, request);
+      await assertPendingFlowOpen(ctx.app, pending.flow, request);
       const code = await consumeAttemptThenParse(ctx, userId, args.input);
       const outcome = await verifyMfaCode(ctx.app, { userId, code, purpose: 'login' }, request, (tx, o) =>
         finishMfaStepIn(ctx.app, tx, flowId, o.method, o.accepted ? { accepted: true } : { accepted: false, reason: o.reason ?? 'INVALID_CODE' }, request),

@@ -44,13 +44,14 @@ async function kindOf(tx: Queryable, event: RecordedEvent): Promise<SecurityNoti
     }
     case 'SessionStarted': {
       const userId = d.userId as string;
-      const [known] = await tx.query(`select 1 from known_devices where user_id = $1 limit 1`, [userId]);
-      const inserted = await tx.query(
-        `insert into known_devices (user_id, device_key, first_seen_at) values ($1, $2, $3) on conflict do nothing returning 1`,
+      // One statement on the login path: both parts see the table as it was before the insert.
+      const [row] = await tx.query<{ known: boolean; inserted: number }>(
+        `with ins as (insert into known_devices (user_id, device_key, first_seen_at) values ($1, $2, $3) on conflict do nothing returning 1)
+         select exists (select 1 from known_devices where user_id = $1) as known, (select count(*)::int from ins) as inserted`,
         [userId, deviceKey(event), d.at],
       );
       // The first session of an account (its signup) is not news to anyone.
-      return known && inserted.length > 0 ? 'new_device' : null;
+      return row!.known && row!.inserted > 0 ? 'new_device' : null;
     }
     default: return null;
   }

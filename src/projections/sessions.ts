@@ -85,3 +85,20 @@ export async function hasSeenDevice(q: Queryable, userId: string, deviceId: stri
   const [row] = await q.query(`select 1 from ${liveSchema}.sessions where user_id = $1 and device_id = $2 limit 1`, [userId, deviceId]);
   return row !== undefined;
 }
+
+export interface SessionWithUserRow extends SessionRow {
+  email: string;
+  roles: string[];
+  user_created_at: Date;
+}
+
+/** The hot path of every authenticated request: the live session and its (not deleted) user, in one query. */
+export async function findActiveSessionWithUser(q: Queryable, tokenHash: string): Promise<SessionWithUserRow | undefined> {
+  const [row] = await q.query<SessionWithUserRow>(
+    `select s.*, u.email, u.roles, u.created_at as user_created_at
+       from ${liveSchema}.sessions s join ${liveSchema}.users u on u.user_id = s.user_id and not u.deleted
+      where s.token_hash = $1 and s.ended_at is null`,
+    [tokenHash],
+  );
+  return row;
+}

@@ -162,30 +162,31 @@ export async function verifyMfaCode<T>(
   complete: (tx: Queryable, outcome: { accepted: boolean; reason: ErrorCode | null; method: 'totp' | 'recovery_code' }) => Promise<T>,
 ): Promise<MfaCodeOutcome<T>> {
   const { userId, code, purpose } = input;
-  const before = (await loadAuthenticators(app, userId)).state;
-  const method = mfaCodeKind(code, before);
-  let command: Extract<TotpCommand, { type: 'AuthenticateTotp' }> | Extract<RecoveryCodeCommand, { type: 'UseRecoveryCode' }>;
-  if (method === 'totp') {
-    const verifiedCiphertext = before.totp.secretCiphertext!;
-    const secret = app.secrets.box.open(verifiedCiphertext, totpAad(userId));
-    const matchedStep = await matchTotpStep({ secret, code, nowMs: app.clock.now().getTime(), window: app.config.totpWindow });
-    command = { type: 'AuthenticateTotp', data: { userId, verifiedCiphertext, matchedStep, purpose, now: app.clock.now().toISOString() } };
-  } else {
+  // Matching a TOTP code or a recovery code is a few HMACs: it runs inside the transaction, on the state read there.
+  const commandFor = async (before: AuthenticatorsState): Promise<{ method: 'totp' | 'recovery_code'; command: Extract<TotpCommand, { type: 'AuthenticateTotp' }> | Extract<RecoveryCodeCommand, { type: 'UseRecoveryCode' }> }> => {
+    const method = mfaCodeKind(code, before);
+    if (method === 'totp') {
+      const verifiedCiphertext = before.totp.secretCiphertext!;
+      const secret = app.secrets.box.open(verifiedCiphertext, totpAad(userId));
+      const matchedStep = await matchTotpStep({ secret, code, nowMs: app.clock.now().getTime(), window: app.config.totpWindow });
+      return { method, command: { type: 'AuthenticateTotp', data: { userId, verifiedCiphertext, matchedStep, purpose, now: app.clock.now().toISOString() } } };
+    }
     const match = matchRecoveryCode(app, before, code);
-    command = { type: 'UseRecoveryCode', data: { userId, setId: match.setId, matchedIndex: match.index, purpose, now: app.clock.now().toISOString() } };
-  }
+    return { method, command: { type: 'UseRecoveryCode', data: { userId, setId: match.setId, matchedIndex: match.index, purpose, now: app.clock.now().toISOString() } } };
+  };
   const outcome = await retryWhileConflicting(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, userId, tx);
+      const { method, command } = await commandFor(state);
       const events = command.type === 'UseRecoveryCode' ? decideRecoveryCodes(command, state) : decideTotp(command, state);
       await appendAuthenticators(app, tx, userId, version, events, request);
       const first = events[0];
       const accepted = first?.type === 'TotpCodeAccepted' || first?.type === 'RecoveryCodeUsed';
       const reason: ErrorCode | null = accepted ? null : first && 'reason' in first.data ? (first.data.reason as ErrorCode) : 'INVALID_CODE';
       const result = await complete(tx, { accepted, reason, method });
-      return { accepted, reason, result };
+      return { accepted, reason, result, method };
     }),
   );
   if (outcome.accepted) await app.attempts.refund(accountKeyFor(userId, ''));
-  return { method, ...outcome };
+  return outcome;
 }

@@ -125,6 +125,16 @@ export async function assertFlowOpen(app: App, flowId: string, request: RequestI
   return state;
 }
 
+/**
+ * The same check for a request that carries the pending login: resolveAuth read the flow's row this request, so while
+ * its expiry is in the future the stream need not be read here (the transaction finishing the step decides on the
+ * stream again); an expired flow is closed as in assertFlowOpen.
+ */
+export async function assertPendingFlowOpen(app: App, flow: { flowId: string; expiresAt: Date }, request: RequestInfo): Promise<void> {
+  if (app.clock.now().getTime() < flow.expiresAt.getTime()) return;
+  await assertFlowOpen(app, flow.flowId, request);
+}
+
 export async function abandonLogin(app: App, flowId: string, request: RequestInfo): Promise<void> {
   await retryOnConflict(() => app.store.transaction((tx) => executeLogin(app, tx, flowId, { type: 'AbandonLogin', data: { now: app.clock.now().toISOString() } }, request)));
 }

@@ -4,8 +4,7 @@ import { hashToken } from '../../crypto/tokens.js';
 import { ConcurrencyError } from '../../eventstore/index.js';
 import type { AuthContext } from '../../graphql/context.js';
 import { findPendingFlowByTokenHash } from '../../projections/loginFlows.js';
-import { findActiveSessionByTokenHash } from '../../projections/sessions.js';
-import { findUserById } from '../../projections/users.js';
+import { findActiveSessionWithUser } from '../../projections/sessions.js';
 import { executeSession } from './handle.js';
 import { sessionExpiry } from './state.js';
 
@@ -15,7 +14,7 @@ export async function resolveAuth(app: App, token: string, request: { ip: string
   const tokenHash = hashToken(token);
   const now = app.clock.now();
   const metadata = { actor: 'system', ip: request.ip, userAgent: request.userAgent };
-  const session = await findActiveSessionByTokenHash(app.db, tokenHash);
+  const session = await findActiveSessionWithUser(app.db, tokenHash);
   if (session) {
     const expired = sessionExpiry({ createdAt: session.created_at, lastActivityAt: session.last_seen_at }, now, {
       idleSeconds: app.config.sessionIdleTimeoutSeconds,
@@ -28,8 +27,6 @@ export async function resolveAuth(app: App, token: string, request: { ip: string
         .catch((error) => { if (!(error instanceof ConcurrencyError)) throw error; });
       return { kind: 'anonymous' };
     }
-    const user = await findUserById(app.db, session.user_id);
-    if (!user) return { kind: 'anonymous' };
     const intervalSeconds = app.config.sessionActivityIntervalSeconds;
     if (app.config.trackSessionActivity && now.getTime() >= session.last_seen_at.getTime() + intervalSeconds * 1000) {
       await app.store
@@ -52,7 +49,7 @@ export async function resolveAuth(app: App, token: string, request: { ip: string
         reauthenticatedAt: session.reauthenticated_at,
         enrollOnly: session.enroll_only,
       },
-      user: { id: user.user_id, email: user.email, roles: user.roles, createdAt: user.created_at },
+      user: { id: session.user_id, email: session.email, roles: session.roles, createdAt: session.user_created_at },
     };
   }
   const flow = await findPendingFlowByTokenHash(app.db, tokenHash);
