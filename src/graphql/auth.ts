@@ -178,6 +178,16 @@ builder.mutationField('logout', (t) =>
 
 // ---------- reauthentication and sensitive changes ----------
 
+/**
+ * Password, email and account deletion: the sensitive-change rule, and never from an enrol-only session. That session
+ * (an admin past the MFA grace period) exists to set up a factor; letting it change the password or email would let
+ * whoever holds only the password take the account over without ever meeting the MFA requirement.
+ */
+async function requireAccountChangeAllowed(ctx: GraphQLContext) {
+  requireSession(ctx);
+  return requireSensitiveChangeAllowed(ctx);
+}
+
 const ReauthenticateInput = builder.inputType('ReauthenticateInput', { fields: (t) => ({ password: t.string({ required: true }) }) });
 
 builder.mutationField('reauthenticate', (t) =>
@@ -209,7 +219,7 @@ builder.mutationField('changePassword', (t) =>
     args: { input: t.arg({ type: ChangePasswordInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const input = parseInput(z.object({ currentPassword: passwordInputSchema, newPassword: passwordInputSchema }), args.input);
-      const auth = await requireSensitiveChangeAllowed(ctx);
+      const auth = await requireAccountChangeAllowed(ctx);
       const { endedSessions } = await changePassword(ctx.app, { userId: auth.user.id, sessionId: auth.session.id, ...input }, requestInfo(ctx));
       return { endedSessionCount: endedSessions.length };
     },
@@ -225,7 +235,7 @@ builder.mutationField('changeEmail', (t) =>
     args: { input: t.arg({ type: ChangeEmailInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const { email } = parseInput(z.object({ email: emailSchema }), args.input);
-      const auth = await requireSensitiveChangeAllowed(ctx);
+      const auth = await requireAccountChangeAllowed(ctx);
       await changeEmail(ctx.app, auth.user.id, email, requestInfo(ctx));
       return { ...auth.user, email };
     },
@@ -237,7 +247,7 @@ builder.mutationField('deleteAccount', (t) =>
     errors: {},
     type: LogoutPayloadRef,
     resolve: async (_root, _args, ctx) => {
-      const auth = await requireSensitiveChangeAllowed(ctx);
+      const auth = await requireAccountChangeAllowed(ctx);
       await deleteAccount(ctx.app, auth.user.id, requestInfo(ctx));
       clearSessionCookie(ctx);
       ctx.auth = { kind: 'anonymous' };

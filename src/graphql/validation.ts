@@ -13,12 +13,18 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
 // Control characters have no place in an email, a name or a code; refusing them early keeps logs and events clean.
 const noControlCharacters = (s: string): boolean => !/[\u0000-\u001f\u007f-\u009f]/.test(s);
 
+// zod's default email pattern is ASCII-only, which made the NFC step dead code and refused internationalized
+// addresses (RFC 6531). This one allows letters, marks and digits of any script, and still refuses spaces, quotes,
+// invisible format characters (zero-width joiners, bidi overrides: not letters), dot runs and dotless domains.
+const emailPattern =
+  /^(?!\.)(?!.*\.\.)[\p{L}\p{M}\p{N}.!#$%&'*+/=?^_`{|}~-]{1,64}(?<!\.)@(?=.{1,253}$)(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?\.)+[\p{L}\p{M}]{2,63}$/u;
+
 export const emailSchema = z
   .string()
   .max(320)
   .transform((s) => s.trim().normalize('NFC').toLowerCase())
   .refine(noControlCharacters, 'must not contain control characters')
-  .pipe(z.email({ message: 'must be an email address' }).max(254));
+  .pipe(z.email({ pattern: emailPattern, message: 'must be an email address' }).max(254));
 
 /** Length is checked by the password policy; this only stops absurd inputs before any hashing. */
 export const passwordInputSchema = z.string().min(1, 'is required').max(1024, 'is too long');

@@ -1,6 +1,7 @@
 // Login attempts: the pending ones are looked up by their token's hash on every request that carries one.
 import type { Queryable } from '../db/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
+import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
 
 const endStatus: Record<string, string> = {
@@ -39,7 +40,56 @@ export const loginFlowsProjector: Projector = {
         return [sql(`update ${s}.login_flows set status = $2, ended_at = $3 where flow_id = $1`, d.flowId, endStatus[event.type], d.at)];
     }
   },
+  projectBatch(events: readonly RecordedEvent[], s: string): SqlStatement[] {
+    const fold = new BatchFold<LoginFlowDraft>();
+    for (const event of events) {
+      const d = event.data as Record<string, unknown>;
+      const flowId = d.flowId as string;
+      const set = (values: Partial<LoginFlowDraft>) => fold.change(flowId, (row) => { Object.assign(row, values); }, (p) => { Object.assign(p.set, values); });
+      switch (event.type) {
+        case 'LoginStarted':
+          fold.create(flowId, {
+            flow_id: flowId, user_id: (d.userId as string | null) ?? null, method: d.method as string, status: 'started', token_hash: null,
+            types: [], failures: 0, expires_at: null, started_at: d.at as string, ended_at: null,
+          });
+          break;
+        case 'MfaRequired':
+          set({ status: 'mfa_pending', token_hash: d.tokenHash as string, types: d.types as string[], expires_at: d.expiresAt as string });
+          break;
+        case 'MfaFailed':
+          // Failures only add up: the count is the whole change.
+          fold.change(flowId, (row) => { row.failures += 1; }, (p) => { p.relative.failures_added = ((p.relative.failures_added as number | undefined) ?? 0) + 1; });
+          break;
+        default:
+          if (event.type in endStatus) set({ status: endStatus[event.type]!, ended_at: d.at as string });
+      }
+    }
+    return fold.statements(`${s}.login_flows`, loginFlowColumns[0]!, loginFlowColumns, {
+      targets: ['failures'],
+      columns: [{ name: 'failures_added', type: 'integer' }],
+      assignments: ['failures = t.failures + coalesce(r.failures_added, 0)'],
+    });
+  },
 };
+
+interface LoginFlowDraft extends Record<string, unknown> {
+  flow_id: string;
+  user_id: string | null;
+  method: string;
+  status: string;
+  token_hash: string | null;
+  types: string[];
+  failures: number;
+  expires_at: string | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
+const loginFlowColumns: Column[] = [
+  { name: 'flow_id', type: 'text' }, { name: 'user_id', type: 'text' }, { name: 'method', type: 'text' }, { name: 'status', type: 'text' },
+  { name: 'token_hash', type: 'text' }, { name: 'types', type: 'text[]' }, { name: 'failures', type: 'integer' },
+  { name: 'expires_at', type: 'timestamptz' }, { name: 'started_at', type: 'timestamptz' }, { name: 'ended_at', type: 'timestamptz' },
+];
 
 export interface PendingFlowRow {
   flow_id: string;

@@ -1,6 +1,7 @@
 // Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`.
 import type { Queryable } from '../db/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
+import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
 
 export const sessionsProjector: Projector = {
@@ -53,7 +54,70 @@ export const sessionsProjector: Projector = {
         return [];
     }
   },
+  projectBatch(events: readonly RecordedEvent[], s: string): SqlStatement[] {
+    const fold = new BatchFold<SessionDraft>();
+    for (const event of events) {
+      const d = event.data as Record<string, unknown>;
+      const sessionId = d.sessionId as string;
+      const set = (values: Partial<SessionDraft>) => fold.change(sessionId, (row) => { Object.assign(row, values); }, (p) => { Object.assign(p.set, values); });
+      switch (event.type) {
+        case 'SessionStarted':
+          fold.create(sessionId, {
+            session_id: sessionId, user_id: d.userId as string, token_hash: d.tokenHash as string, aal: d.aal as number, methods: d.methods as unknown[],
+            ip: d.ip as string, user_agent: d.userAgent as string, device_id: (d.deviceId as string | null) ?? null, enroll_only: d.enrollOnly as boolean,
+            created_at: d.at as string, last_seen_at: d.at as string, reauthenticated_at: null, ended_at: null, end_reason: null,
+          });
+          break;
+        case 'SessionActivityRecorded':
+          set({ last_seen_at: d.at as string });
+          break;
+        case 'SessionReauthenticated': {
+          set({ token_hash: d.tokenHash as string, aal: d.aal as number, reauthenticated_at: d.at as string, last_seen_at: d.at as string });
+          // Methods only grow: the appended items, in order, are the whole change.
+          const method = { method: d.method, at: d.at };
+          fold.change(sessionId, (row) => { row.methods = [...row.methods, method]; }, (p) => { p.relative.methods_appended = [...((p.relative.methods_appended as unknown[] | undefined) ?? []), method]; });
+          break;
+        }
+        case 'SessionTokenRotated':
+          set({ token_hash: d.tokenHash as string, aal: d.aal as number, enroll_only: false });
+          break;
+        case 'SessionRevoked':
+        case 'SessionExpired':
+          set({ ended_at: d.at as string, end_reason: d.reason as string });
+          break;
+      }
+    }
+    return fold.statements(`${s}.sessions`, sessionColumns[0]!, sessionColumns, {
+      targets: ['methods'],
+      columns: [{ name: 'methods_appended', type: 'jsonb' }],
+      assignments: ['methods = case when r.methods_appended is null then t.methods else t.methods || r.methods_appended end'],
+    });
+  },
 };
+
+interface SessionDraft extends Record<string, unknown> {
+  session_id: string;
+  user_id: string;
+  token_hash: string;
+  aal: number;
+  methods: unknown[];
+  ip: string;
+  user_agent: string;
+  device_id: string | null;
+  enroll_only: boolean;
+  created_at: string;
+  last_seen_at: string;
+  reauthenticated_at: string | null;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
+const sessionColumns: Column[] = [
+  { name: 'session_id', type: 'text' }, { name: 'user_id', type: 'text' }, { name: 'token_hash', type: 'text' }, { name: 'aal', type: 'integer' },
+  { name: 'methods', type: 'jsonb' }, { name: 'ip', type: 'text' }, { name: 'user_agent', type: 'text' }, { name: 'device_id', type: 'text' },
+  { name: 'enroll_only', type: 'boolean' }, { name: 'created_at', type: 'timestamptz' }, { name: 'last_seen_at', type: 'timestamptz' },
+  { name: 'reauthenticated_at', type: 'timestamptz' }, { name: 'ended_at', type: 'timestamptz' }, { name: 'end_reason', type: 'text' },
+];
 
 export interface SessionRow {
   session_id: string;

@@ -1,6 +1,7 @@
 // Accounts by id and by email: what login looks up first, and what `me` shows.
 import type { Queryable } from '../db/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
+import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
 
 export const usersProjector: Projector = {
@@ -39,7 +40,62 @@ export const usersProjector: Projector = {
         return [];
     }
   },
+  projectBatch(events: readonly RecordedEvent[], s: string): SqlStatement[] {
+    const fold = new BatchFold<UserDraft>();
+    for (const event of events) {
+      const d = event.data as Record<string, string>;
+      if (event.type === 'UserRegistered') {
+        fold.create(d.userId!, { user_id: d.userId!, email: d.email!, roles: [], created_at: d.at!, locked_until: null, deleted: false });
+        continue;
+      }
+      const set = (column: keyof UserDraft, value: unknown) => fold.change(d.userId!, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
+      switch (event.type) {
+        case 'EmailChanged': set('email', d.email); break;
+        case 'UserLocked': set('locked_until', d.until); break;
+        case 'UserUnlocked': set('locked_until', null); break;
+        case 'UserDeleted': set('deleted', true); break;
+        case 'RoleGranted':
+        case 'RoleRevoked': {
+          const role = d.role!;
+          const grant = event.type === 'RoleGranted';
+          fold.change(d.userId!, (row) => {
+            row.roles = [...row.roles.filter((r) => r !== role), ...(grant ? [role] : [])];
+          }, (p) => {
+            // Over a run of grants and revokes, a role ends absent, or at the end after the roles granted before it:
+            // remove every touched role, then append the ones whose last change is a grant, in that order.
+            const touched = (p.relative.roles_touched ??= []) as string[];
+            const granted = ((p.relative.roles_granted ??= []) as string[]).filter((r) => r !== role);
+            if (!touched.includes(role)) touched.push(role);
+            p.relative.roles_granted = grant ? [...granted, role] : granted;
+          });
+          break;
+        }
+      }
+    }
+    return fold.statements(`${s}.users`, userColumns[0]!, userColumns, {
+      targets: ['roles'],
+      columns: [{ name: 'roles_touched', type: 'text[]' }, { name: 'roles_granted', type: 'text[]' }],
+      assignments: [
+        `roles = case when r.roles_touched is null then t.roles
+                 else array(select x from unnest(t.roles) with ordinality u(x, i) where x <> all(r.roles_touched) order by i) || r.roles_granted end`,
+      ],
+    });
+  },
 };
+
+interface UserDraft extends Record<string, unknown> {
+  user_id: string;
+  email: string;
+  roles: string[];
+  created_at: string;
+  locked_until: string | null;
+  deleted: boolean;
+}
+
+const userColumns: Column[] = [
+  { name: 'user_id', type: 'text' }, { name: 'email', type: 'text' }, { name: 'roles', type: 'text[]' },
+  { name: 'created_at', type: 'timestamptz' }, { name: 'locked_until', type: 'timestamptz' }, { name: 'deleted', type: 'boolean' },
+];
 
 export interface UserRow {
   user_id: string;

@@ -28,7 +28,10 @@ export async function resolveAuth(app: App, token: string, request: { ip: string
       return { kind: 'anonymous' };
     }
     const intervalSeconds = app.config.sessionActivityIntervalSeconds;
+    let lastSeenAt = session.last_seen_at;
     if (app.config.trackSessionActivity && now.getTime() >= session.last_seen_at.getTime() + intervalSeconds * 1000) {
+      // This request is the activity being recorded (or a racing request recorded it first): it sees itself.
+      lastSeenAt = now;
       await app.store
         .transaction((tx) => executeSession(app, tx, session.session_id, { type: 'RecordSessionActivity', data: { ip: request.ip, now: now.toISOString(), intervalSeconds } }, { ...request, metadata: { ...metadata, actor: session.user_id } }))
         .catch((error) => { if (!(error instanceof ConcurrencyError)) throw error; });
@@ -44,8 +47,8 @@ export async function resolveAuth(app: App, token: string, request: { ip: string
         ip: session.ip,
         userAgent: session.user_agent,
         createdAt: session.created_at,
-        lastSeenAt: session.last_seen_at,
-        lastActivityRecordedAt: session.last_seen_at,
+        lastSeenAt,
+        lastActivityRecordedAt: lastSeenAt,
         reauthenticatedAt: session.reauthenticated_at,
         enrollOnly: session.enroll_only,
       },

@@ -1,0 +1,67 @@
+// Password logins per second through GraphQL over HTTP (the whole flow to a session: lookup, argon2 verify, login and
+// session streams, inline projections, the cookie and token) against raw @node-rs/argon2 verifies per second with the
+// same parameters at the same concurrency, measured alternately in one run. The hash should be the only real cost.
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { signUp } from '../../src/domain/user/handle.js';
+import { startServer } from '../../src/graphql/server.js';
+import { median, throughput, type Measurement, type Scenario } from '../types.js';
+
+const concurrencies = (process.env.BENCH_LOGIN_CONCURRENCY ?? '2,8').split(',').map(Number);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const loginsPerRound = Number(process.env.BENCH_LOGINS ?? 160);
+const userCount = 16;
+const password = 'correct horse battery staple';
+const LOGIN = `mutation($input: CredentialsInput!) { login(input: $input) { __typename ... on AuthPayload { sessionToken } ... on Error { code } } }`;
+
+const scenario: Scenario = {
+  name: 'login',
+  description: `password logins/s over GraphQL vs raw argon2id verifies/s (m=19456 t=2 p=1) at concurrency ${concurrencies.join(' and ')}`,
+  ratios: concurrencies.map((c) => ({ name: `login ÷ argon2 verify (c=${c})`, numerator: `logins_per_s_c${c}`, denominator: `argon2_verifies_per_s_c${c}`, floor: 0.75 })),
+  async run(ctx) {
+    const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', PORT: '0' });
+    // A budget that never runs out: this measures the login path, not the throttle.
+    const attempts = { consume: async () => {}, refund: async () => {} };
+    const app = await createApp({ config, db: ctx.openDb({ max: 16 }), attempts });
+    const server = await startServer(app, { port: 0, host: '127.0.0.1' });
+    try {
+      // Outside the timed sections: the accounts, and one stored hash for the raw comparison.
+      const emails = Array.from({ length: userCount }, (_, i) => `bench-${i}@example.com`);
+      for (const email of emails) await signUp(app, { email, password }, { ip: 'bench', userAgent: 'bench', metadata: { actor: 'bench' } });
+      const phc = await argon2Hash(password, { algorithm: 2, ...config.argon2 });
+      const login = async (i: number): Promise<void> => {
+        const res = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: LOGIN, variables: { input: { email: emails[i % userCount], password } } }),
+        });
+        const body = (await res.json()) as { data?: { login?: { __typename?: string; code?: string } } };
+        if (body.data?.login?.__typename !== 'AuthPayload') throw new Error(`login failed: ${JSON.stringify(body)}`);
+      };
+      const verify = async (): Promise<void> => {
+        if (!(await argon2Verify(phc, password))) throw new Error('verify failed');
+      };
+      await throughput(8, 2, login); // warm-up: connections, prepared statements, the JIT
+      const measurements: Measurement[] = [];
+      for (const c of concurrencies) {
+        const loginRates: number[] = [];
+        const verifyRates: number[] = [];
+        for (let round = 1; round <= rounds; round++) {
+          verifyRates.push(await throughput(loginsPerRound, c, verify));
+          loginRates.push(await throughput(loginsPerRound, c, login));
+          ctx.log(`c=${c} round ${round}: argon2 ${verifyRates.at(-1)!.toFixed(1)}/s, login ${loginRates.at(-1)!.toFixed(1)}/s`);
+        }
+        measurements.push(
+          { metric: `logins_per_s_c${c}`, value: median(loginRates), unit: 'logins/s', samples: loginRates },
+          { metric: `argon2_verifies_per_s_c${c}`, value: median(verifyRates), unit: 'verifies/s', samples: verifyRates },
+        );
+      }
+      return measurements;
+    } finally {
+      await server.close();
+    }
+  },
+};
+
+export default scenario;
