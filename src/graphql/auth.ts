@@ -1,7 +1,7 @@
 // Accounts, password login, sessions and the login state machine over GraphQL (DESIGN.md §5).
 import { z } from 'zod';
 import { DomainError } from '../domain/shared/errors.js';
-import { signUp, changeEmail } from '../domain/user/handle.js';
+import { prepareSignUp, registerUserIn, changeEmail } from '../domain/user/handle.js';
 import { changePassword, deleteAccount, verifyUserPassword } from '../domain/user/account.js';
 import { abandonLogin, loadAuthenticators, startPasswordLogin } from '../domain/login/handle.js';
 import { availableFactorTypes, hasSecondFactor } from '../domain/authenticators/state.js';
@@ -134,10 +134,11 @@ builder.mutationField('signup', (t) =>
       const input = parseInput(credentialsSchema, args.input);
       if (ctx.auth.kind === 'session') throw new DomainError('CONFLICT', 'Already signed in.');
       const request = requestInfo(ctx);
+      const prepared = await prepareSignUp(ctx.app, input);
       const session = await retryOnConflict(() =>
         ctx.app.store.transaction(async (tx) => {
-          const { userId } = await signUp(ctx.app, input, { ...request, metadata: { ...request.metadata, actor: 'anonymous' } }, tx);
-          return startSessionIn(ctx.app, tx, { userId, aal: 1, methods: [{ method: 'password', at: ctx.app.clock.now().toISOString() }], enrollOnly: false }, request);
+          await registerUserIn(ctx.app, tx, prepared, { ...request, metadata: { ...request.metadata, actor: 'anonymous' } });
+          return startSessionIn(ctx.app, tx, { userId: prepared.userId, aal: 1, methods: [{ method: 'password', at: ctx.app.clock.now().toISOString() }], enrollOnly: false }, request);
         }),
       );
       return adoptToken(ctx, session.token, ctx.app.config.sessionAbsoluteTimeoutSeconds);

@@ -45,15 +45,27 @@ export function assertPasswordPolicy(password: string, field: string): void {
   throw new DomainError('WEAK_PASSWORD', `${field} ${messages[violation]}`, { field });
 }
 
-/** SignUp: the email's claim stream and the new user stream commit together; of two racing signups exactly one wins. */
-export async function signUp(app: App, input: { email: string; password: string }, request: RequestInfo, tx?: Queryable): Promise<{ userId: string }> {
+export interface PreparedSignUp {
+  userId: string;
+  email: string;
+  passwordHash: string;
+}
+
+/** The slow half of SignUp (policy, argon2), done before any transaction is opened and once however often it retries. */
+export async function prepareSignUp(app: App, input: { email: string; password: string }): Promise<PreparedSignUp> {
   assertPasswordPolicy(input.password, 'password');
-  const passwordHash = await app.passwords.hash(input.password);
-  const userId = newId();
-  const run = (q: Queryable) => registerIn(app, q, userId, input.email, passwordHash, request);
-  if (tx) await run(tx);
-  else await retryOnConflict(() => app.store.transaction(run));
-  return { userId };
+  return { userId: newId(), email: input.email, passwordHash: await app.passwords.hash(input.password) };
+}
+
+/** SignUp: the email's claim stream and the new user stream commit together; of two racing signups exactly one wins. */
+export async function registerUserIn(app: App, tx: Queryable, prepared: PreparedSignUp, request: RequestInfo): Promise<void> {
+  await registerIn(app, tx, prepared.userId, prepared.email, prepared.passwordHash, request);
+}
+
+export async function signUp(app: App, input: { email: string; password: string }, request: RequestInfo): Promise<{ userId: string }> {
+  const prepared = await prepareSignUp(app, input);
+  await retryOnConflict(() => app.store.transaction((tx) => registerUserIn(app, tx, prepared, request)));
+  return { userId: prepared.userId };
 }
 
 async function registerIn(app: App, tx: Queryable, userId: string, email: string, passwordHash: string, request: RequestInfo): Promise<void> {
