@@ -49,6 +49,8 @@ async function history(): Promise<void> {
   const bob = await signedUpUser(server, 'bob@example.com');
   const bobId = await userIdOf(server, 'bob@example.com');
   await append(`user-${bobId}`, 'UserLocked', { userId: bobId, until: new Date(server.clock.now().getTime() + HOUR).toISOString(), failures: 5, at: server.clock.now().toISOString() });
+  // A locked account is refused on every path (the lockout issue), so Bob is unlocked before he logs in.
+  await append(`user-${bobId}`, 'UserUnlocked', { userId: bobId, by: 'admin', at: server.clock.now().toISOString() });
   await giveTotpFactor(server, bobId);
   const pendingBob = server.appClient();
   await login(pendingBob, 'bob@example.com');
