@@ -9,7 +9,7 @@ import type { AuthContext, CookieInstruction, GraphQLContext } from './context.j
 import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
-import { runInRequestScope } from '../security/requestScope.js';
+import { currentRequestScope, runInRequestScope } from '../security/requestScope.js';
 
 export interface ServerContext {
   req: http.IncomingMessage;
@@ -67,14 +67,14 @@ export function createGraphQLHandler(app: App) {
         // GraphQL errors without an original error, and are passed through (checked by name: graphql may load twice).
         if (error instanceof Error && error.name === 'GraphQLError' && original === undefined) return error;
         // Logged with what correlates it (the request id is in the event metadata too); the client sees only `message`.
-        app.logger.error({ err: original ?? error }, 'unexpected error');
+        app.logger.error({ err: original ?? error, requestId: currentRequestScope()?.requestId }, 'unexpected error');
         return createGraphQLError(message);
       },
     },
     logging: false,
     plugins: app.config.guards ? [setCookies, ...hardeningPlugins(app.config)] : [setCookies],
     context: async ({ request, req }): Promise<GraphQLContext> => {
-      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || randomUUID();
+      const requestId = currentRequestScope()?.requestId ?? randomUUID();
       const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
       const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
       const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(request.headers.get('authorization') ?? '')?.[1];
@@ -149,7 +149,15 @@ export async function startServer(app: App, options: { port?: number; host?: str
     if (app.config.guards && req.method === 'POST' && !withinBodyLimit(req, res, app.config.maxRequestBytes)) return;
     const forwarded = req.headers['x-forwarded-for'];
     const address = clientAddress.resolve(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? null);
-    return runInRequestScope({ clientAddress: address }, () => yoga(req, res, { req, res }));
+    // A caller's own id is kept when it looks like one (so a frontend can correlate), otherwise a fresh one.
+    const offered = req.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && /^[A-Za-z0-9_.:-]{8,64}$/.test(offered) ? offered : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: address }, 'request');
+    });
+    return runInRequestScope({ clientAddress: address, requestId }, () => yoga(req, res, { req, res }));
   });
   server.keepAliveTimeout = 5000;
   const port = options.port ?? app.config.port;

@@ -5,6 +5,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface RequestScope {
   clientAddress: string;
+  /** The correlation id of the request: in its log lines and in the metadata of every event it writes. */
+  requestId: string;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
