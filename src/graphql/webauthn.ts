@@ -233,16 +233,20 @@ builder.mutationField('loginWithPasskey', (t) =>
 
 const RenameInput = builder.inputType('RenameWebAuthnInput', { fields: (t) => ({ id: t.id({ required: true }), name: t.string({ required: true }) }) });
 
+const RenamePayloadRef = builder.objectRef<{ authenticator: AuthenticatorShape }>('RenameWebAuthnPayload').implement({
+  fields: (t) => ({ authenticator: t.field({ type: AuthenticatorRef, resolve: (p) => p.authenticator }) }),
+});
+
 builder.mutationField('renameWebAuthn', (t) =>
   t.field({
     errors: {},
-    type: AuthenticatorRef,
+    type: RenamePayloadRef,
     args: { input: t.arg({ type: RenameInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const input = parseInput(z.object({ id: idSchema, name: nameSchema }), args.input);
       const auth = requireSession(ctx);
       await renameWebAuthn(ctx.app, { userId: auth.user.id, authenticatorId: input.id, name: input.name }, requestInfo(ctx));
-      return (await listAuthenticators(ctx.app, auth.user.id)).find((a) => a.kind === 'WEBAUTHN' && a.credential.authenticatorId === input.id)!;
+      return { authenticator: (await listAuthenticators(ctx.app, auth.user.id)).find((a) => a.kind === 'WEBAUTHN' && a.credential.authenticatorId === input.id)! };
     },
   }),
 );
