@@ -30,9 +30,9 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
         type: 'WebAuthnAssertionRejected',
         data: { userId: d.userId, authenticatorId: credential?.authenticatorId ?? null, reason, purpose: d.purpose, at: d.now },
       });
-      // Not this user's key (another account's, or removed since): never verified against anyone else's key.
-      if (credential === null || credential.publicKey !== d.verifiedPublicKey) return [rejected('CREDENTIAL_NOT_FOUND')];
       if (!d.check.verified) return [rejected(d.check.reason)];
+      // Not this user's key (another account's, or removed since the check): never accepted on anyone else's key.
+      if (credential === null || credential.publicKey !== d.verifiedPublicKey) return [rejected('CREDENTIAL_NOT_FOUND')];
       // WebAuthn §6.1.1: a counter that did not increase means two authenticators may hold this key.
       if (counterRegressed(credential.counter, d.check.newCounter)) {
         return [
