@@ -1,5 +1,6 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
+import { loadWebAuthnConfig, type WebAuthnConfig } from './crypto/webauthn.js';
 
 export interface Config {
   port: number;
@@ -25,6 +26,8 @@ export interface Config {
   mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
   passkeyLoginEnabled: boolean;
   passkeySignupEnabled: boolean;
+  /** Relying party and allowed origins (WEBAUTHN_*); the origins default to PUBLIC_ORIGIN. */
+  webauthn: WebAuthnConfig;
   trackSessionActivity: boolean;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   maxRequestBytes: number;
@@ -88,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
   for (const type of supported) {
     if (!(factorTypes as readonly string[]).includes(type)) throw new Error(`MFA_SUPPORTED_TYPES: unknown type "${type}"`);
   }
+  const publicOrigin = env.PUBLIC_ORIGIN ?? `http://localhost:${port}`;
   return {
     port,
     host: env.HOST ?? '127.0.0.1',
@@ -97,7 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR ?? './data'),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     redisUrl: env.REDIS_URL || undefined,
-    publicOrigin: env.PUBLIC_ORIGIN ?? `http://localhost:${port}`,
+    publicOrigin,
     issuer: env.TOTP_ISSUER ?? 'Tessera',
     loginFlowTtlSeconds: intFrom(env, 'LOGIN_FLOW_TTL_SECONDS', 600),
     sessionIdleTimeoutSeconds: intFrom(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 3600),
@@ -109,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     mfaSupportedTypes: supported as Config['mfaSupportedTypes'],
     passkeyLoginEnabled: boolFrom(env, 'PASSKEY_LOGIN_ENABLED', true),
     passkeySignupEnabled: boolFrom(env, 'PASSKEY_SIGNUP_ENABLED', false),
+    webauthn: webauthnFrom(env, publicOrigin),
     trackSessionActivity: boolFrom(env, 'TRACK_SESSION_ACTIVITY', true),
     argon2: {
       memoryCost: intFrom(env, 'ARGON2_MEMORY_KIB', 19456),
@@ -131,6 +136,19 @@ export function loadConfig(env: Env = process.env): Config {
     notificationPollMs: intFrom(env, 'NOTIFICATION_POLL_MS', 1000),
     guards: true,
   };
+}
+
+/**
+ * WEBAUTHN_RP_ID defaults to PUBLIC_ORIGIN's host and WEBAUTHN_ORIGINS to PUBLIC_ORIGIN (plus http://localhost:4000 on
+ * localhost), so a deployment that sets only PUBLIC_ORIGIN gets a working, strict relying party.
+ */
+function webauthnFrom(env: Env, publicOrigin: string): WebAuthnConfig {
+  const host = new URL(publicOrigin).hostname;
+  const local = host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+  return loadWebAuthnConfig(
+    { ...env, WEBAUTHN_RP_ID: env.WEBAUTHN_RP_ID || (local ? 'localhost' : host), WEBAUTHN_ORIGINS: env.WEBAUTHN_ORIGINS || (local ? '' : publicOrigin) },
+    { defaultOrigin: publicOrigin.replace('127.0.0.1', 'localhost') },
+  );
 }
 
 function listFrom(env: Env, name: string): string[] {

@@ -4,6 +4,7 @@ import './errors.js';
 import './auth.js';
 import './audit.js';
 import './totp.js';
+import './webauthn.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

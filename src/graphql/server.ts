@@ -146,6 +146,13 @@ export async function startServer(app: App, options: { port?: number; host?: str
       }
       return;
     }
+    if (path === '/webauthn-test.html' && !app.config.isProduction) {
+      // A blank page at the server's own origin, so a development browser (and the browser tests) can run WebAuthn
+      // ceremonies on a configured origin. Never served in production.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end('<!doctype html><html><head><title>Tessera WebAuthn test page</title></head><body></body></html>');
+      return;
+    }
     if (app.config.guards && req.method === 'POST' && !withinBodyLimit(req, res, app.config.maxRequestBytes)) return;
     const forwarded = req.headers['x-forwarded-for'];
     const address = clientAddress.resolve(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? null);

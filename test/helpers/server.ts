@@ -1,3 +1,4 @@
+import net from 'node:net';
 // A real Tessera server on a fresh database, with a clock the test moves by hand, and GraphQL clients that behave
 // like a browser (cookie jar) or an app (bearer token).
 import { createApp, type App } from '../../src/app.js';
@@ -38,9 +39,11 @@ export interface GraphQLClient {
 export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? new Date());
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: '.data/test', ...options.env });
+  // The port is chosen before the config is loaded, so PUBLIC_ORIGIN (and with it the WebAuthn origins) is the real one.
+  const port = await freePort();
+  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), DATA_DIR: '.data/test', ...options.env });
   const app = await createApp({ config, db: database.db, clock, attempts: options.attempts });
-  const running = await startServer(app, { port: 0, host: '127.0.0.1' });
+  const running = await startServer(app, { port, host: '127.0.0.1' });
   const url = running.url.replace('127.0.0.1', 'localhost');
   function client(kind: 'cookie' | 'bearer', initialToken?: string): GraphQLClient {
     const c: GraphQLClient = {
@@ -78,6 +81,15 @@ export async function startTestServer(options: { env?: Record<string, string>; a
       await database.drop();
     },
   };
+}
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.listen(0, '127.0.0.1', () => resolve()); });
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
 }
 
 function findSessionToken(data: unknown): string | undefined {

@@ -37,3 +37,43 @@ export type RecoveryCodeCommand =
         now: string;
       };
     };
+
+/** Where an assertion is used: the MFA step of a password login, a passwordless login, or step-up. */
+export type WebAuthnPurpose = 'login' | 'passkey_login' | 'reauthentication';
+
+/** What the handler learned from @simplewebauthn/server (via src/crypto/webauthn.ts) before the decider runs. */
+export type AssertionCheck =
+  | { verified: true; newCounter: number; backupEligible: boolean; backedUp: boolean }
+  | { verified: false; reason: string };
+
+export type WebAuthnCommand =
+  | {
+      type: 'RegisterWebAuthn';
+      data: {
+        userId: string;
+        authenticatorId: string;
+        credential: {
+          id: string; publicKey: string; counter: number; transports: string[]; aaguid: string; backupEligible: boolean; backedUp: boolean;
+        };
+        isPasswordless: boolean;
+        name: string;
+        /** A fresh set, used only when this key is the user's first factor. */
+        recoveryCodeSet: RecoveryCodesGenerated;
+        now: string;
+      };
+    }
+  | {
+      type: 'AuthenticateWebAuthn';
+      data: {
+        userId: string;
+        /** The credential id the assertion claims; looked up among this user's keys only. */
+        credentialId: string;
+        /** The public key the signature was checked against: a key removed in between makes the check stale. */
+        verifiedPublicKey: string | null;
+        check: AssertionCheck;
+        purpose: WebAuthnPurpose;
+        now: string;
+      };
+    }
+  | { type: 'RenameWebAuthn'; data: { userId: string; authenticatorId: string; name: string; now: string } }
+  | { type: 'RemoveWebAuthn'; data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; now: string } };

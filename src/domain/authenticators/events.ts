@@ -20,6 +20,14 @@ export type WebAuthnCloneSuspected = DomainEvent<'WebAuthnCloneSuspected', { use
 export type WebAuthnCredentialRenamed = DomainEvent<'WebAuthnCredentialRenamed', { userId: string; authenticatorId: string; name: string; at: string }>;
 export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved', { userId: string; authenticatorId: string; at: string }>;
 
+/**
+ * The claim stream of one credential id (`webauthn-credential-<hash>`): appended at expected version 0 in the
+ * registration's transaction, so of two accounts racing to register one credential id exactly one commits. It also
+ * maps a discoverable assertion's credential id to its account for passkey login. Claims are never released: a
+ * removed credential's id stays unusable (authenticators make a new id per registration).
+ */
+export type WebAuthnCredentialClaimed = DomainEvent<'WebAuthnCredentialClaimed', { userId: string; authenticatorId: string; at: string }>;
+
 export type AuthenticatorEvent =
   | TotpEnrollmentStarted | TotpActivated | TotpActivationRejected | TotpCodeAccepted | TotpCodeRejected | TotpDeactivated
   | RecoveryCodesGenerated | RecoveryCodeUsed | RecoveryCodeRejected
@@ -31,4 +39,5 @@ export const authenticatorEventTypes = [
   'RecoveryCodesGenerated', 'RecoveryCodeUsed', 'RecoveryCodeRejected',
   'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
   'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
-] as const satisfies readonly AuthenticatorEvent['type'][];
+  'WebAuthnCredentialClaimed',
+] as const satisfies readonly (AuthenticatorEvent | WebAuthnCredentialClaimed)['type'][];

@@ -22,4 +22,9 @@ export type LoginCommand =
       type: 'AuthenticateMfa';
       data: { method: LoginMethod; outcome: { accepted: true } | { accepted: false; reason: string }; sessionId: string; now: string };
     }
-  | { type: 'AbandonLogin'; data: { now: string } };
+  | { type: 'AbandonLogin'; data: { now: string } }
+  | {
+      /** Passwordless login: the handler has verified a user-verified passkey assertion for this user. */
+      type: 'StartPasskeyLogin';
+      data: { flowId: string; userId: string; sessionId: string; now: string };
+    };

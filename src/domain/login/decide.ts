@@ -35,6 +35,15 @@ export function decideLogin(command: LoginCommand, state: LoginState): LoginEven
     case 'AbandonLogin':
       if (state.status !== 'mfa_pending') return [];
       return [{ type: 'LoginAbandoned', data: { flowId: state.flowId!, userId: state.userId, at: command.data.now } }];
+    case 'StartPasskeyLogin': {
+      if (state.status !== 'none') throw new DomainError('CONFLICT', 'login flow already started');
+      const d = command.data;
+      // A user-verified passkey is possession plus inherence (or knowledge, the PIN) in one ceremony: AAL2 at once.
+      return [
+        { type: 'LoginStarted', data: { flowId: d.flowId, userId: d.userId, method: 'passkey', at: d.now } },
+        { type: 'LoginCompleted', data: { flowId: d.flowId, userId: d.userId, sessionId: d.sessionId, aal: 2, at: d.now } },
+      ];
+    }
     default:
       return assertNever(command);
   }

@@ -138,3 +138,15 @@ export async function assertPendingFlowOpen(app: App, flow: { flowId: string; ex
 export async function abandonLogin(app: App, flowId: string, request: RequestInfo): Promise<void> {
   await retryOnConflict(() => app.store.transaction((tx) => executeLogin(app, tx, flowId, { type: 'AbandonLogin', data: { now: app.clock.now().toISOString() } }, request)));
 }
+
+/**
+ * LoginWithPasskey's end, inside the transaction that records the assertion (WebAuthnAssertionAccepted): a new flow
+ * that starts and completes at once (LoginStarted method passkey, LoginCompleted aal 2), and its AAL2 session.
+ */
+export async function completePasskeyLoginIn(app: App, tx: Queryable, userId: string, request: RequestInfo): Promise<IssuedSession> {
+  const flowId = newId();
+  const sessionId = newId();
+  const metadata = { ...request.metadata, actor: userId };
+  const state = await executeLogin(app, tx, flowId, { type: 'StartPasskeyLogin', data: { flowId, userId, sessionId, now: app.clock.now().toISOString() } }, { ...request, metadata });
+  return startSessionIn(app, tx, { userId, aal: 2, methods: state.methods, enrollOnly: false, sessionId }, { ...request, metadata });
+}

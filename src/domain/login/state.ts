@@ -18,7 +18,11 @@ export const initialLoginState: LoginState = { status: 'none', flowId: null, use
 export function evolveLogin(state: LoginState, event: LoginEvent): LoginState {
   switch (event.type) {
     case 'LoginStarted':
-      return { ...state, flowId: event.data.flowId, userId: event.data.userId };
+      return {
+        ...state, flowId: event.data.flowId, userId: event.data.userId,
+        // The passkey is proven before the flow starts (StartPasskeyLogin); a password is proven by PasswordVerified.
+        methods: event.data.method === 'passkey' ? [{ method: 'passkey', at: event.data.at }] : state.methods,
+      };
     case 'PasswordVerified':
       return { ...state, methods: [...state.methods, { method: 'password', at: event.data.at }] };
     case 'PasswordRejected':

@@ -40,5 +40,6 @@ export const streams = {
   login: (flowId: string) => `login-${flowId}`,
   session: (sessionId: string) => `session-${sessionId}`,
   authenticators: (userId: string) => `authenticators-${userId}`,
+  webauthnCredential: (credentialIdHash: string) => `webauthn-credential-${credentialIdHash}`,
   notification: (notificationId: string) => `notification-${notificationId}`,
 };

@@ -1,0 +1,131 @@
+// Passkey login over HTTP (beginWebAuthnAuthentication(PASSKEY_LOGIN), then loginWithPasskey: challenge consumed,
+// ES256 verified, one transaction appending WebAuthnAssertionAccepted + LoginStarted + LoginCompleted + SessionStarted
+// with inline projections), 8 concurrent clients, each signing with in-process soft authenticators, against raw
+// single-row INSERT transactions at the same concurrency. Beside it: raw P-256 ECDSA verifies/s with node:crypto (one
+// core), to show the signature check is not the bottleneck, and the p95 of the WebAuthn MFA step (options + assertion).
+//
+// Untimed setup: users sign up and register a passkey through the API; for the MFA step each user's password login
+// is started (argon2 at a low cost) before the clock starts.
+import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
+import postgres from 'postgres';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { startServer } from '../../src/graphql/server.js';
+import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
+import { createSoftAuthenticator, type SoftAuthenticator } from '../../test/fixtures/softAuthenticator.js';
+import { median, throughput, type Scenario } from '../types.js';
+
+const clients = 8;
+const perRound = Number(process.env.BENCH_WEBAUTHN_PER_ROUND ?? 400);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// The origin the soft authenticators claim; the server's listening port does not matter to WebAuthn.
+const ORIGIN = 'http://localhost:4000';
+
+async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const json = (await res.json()) as { data: any; errors?: unknown };
+  if (json.errors) throw new Error(JSON.stringify(json.errors));
+  return json.data;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function ecdsaVerifiesPerSecond(): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const message = Buffer.alloc(69, 1);
+  const signature = createSign('sha256').update(message).sign(privateKey);
+  const started = process.hrtime.bigint();
+  let count = 0;
+  while (Number(process.hrtime.bigint() - started) < 1e9) {
+    if (!createVerify('sha256').update(message).verify(publicKey, signature)) throw new Error('verify failed');
+    count++;
+  }
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+const BEGIN = `mutation($p: WebAuthnPurpose!) { beginWebAuthnAuthentication(input: { purpose: $p }) { ... on WebAuthnRequestOptions { requestOptions ceremonyToken } ... on Error { code } } }`;
+
+const scenario: Scenario = {
+  name: 'webauthn',
+  description: `passkey logins (options + assertion) over HTTP, ${clients} clients, vs raw INSERT transactions (${rounds}×${perRound} each)`,
+  ratios: [{ name: 'passkey logins ÷ raw inserts', numerator: 'passkey_logins_per_s', denominator: 'raw_inserts_per_s', floor: 0.05 }],
+  async run(ctx) {
+    const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', DATA_DIR: '.data/bench', WEBAUTHN_ORIGINS: ORIGIN });
+    const app = await createApp({
+      config, db: ctx.openDb({ max: 16 }), attempts: createMemoryAttemptBudget({ points: 1_000_000 }),
+      env: { TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` },
+    });
+    const running = await startServer(app, { port: 0, host: '127.0.0.1' });
+    const url = `${running.url}/graphql`;
+    const raw = postgres(ctx.databaseUrl, { max: clients, onnotice: () => {} });
+    await raw.unsafe(`create table bench_raw (id bigint generated always as identity primary key, stream_id text not null, data jsonb not null)`);
+    const ours: number[] = [];
+    const baseline: number[] = [];
+    const p95s: number[] = [];
+    const ecdsa: number[] = [];
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        const users = new Array<{ email: string; key: SoftAuthenticator }>(perRound);
+        await throughput(perRound, clients, async (i) => {
+          const email = `r${round}u${i}@bench.example`;
+          const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password: 'bench password 1234' } });
+          const token: string = signup.signup.sessionToken;
+          const begun = await gql(url, token, `mutation { beginWebAuthnRegistration(input: { passwordless: true }) { ... on WebAuthnCreationOptions { creationOptions } ... on Error { code } } }`);
+          const key = createSoftAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
+          const credential = key.register(begun.beginWebAuthnRegistration.creationOptions);
+          const registered = await gql(url, token, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench", credential: $c }) { __typename ... on Error { code } } }`, { c: credential });
+          if (registered.registerWebAuthn.__typename !== 'RegisterWebAuthnPayload') throw new Error(JSON.stringify(registered));
+          users[i] = { email, key };
+        });
+
+        const rawRate = await throughput(perRound, clients, async (i) => {
+          await raw.begin((tx) => tx.unsafe(`insert into bench_raw (stream_id, data) values ($1, $2::text::jsonb)`, [`login-${round}-${i}`, JSON.stringify({ flowId: `f${i}`, at: new Date().toISOString() })]));
+        });
+        const rate = await throughput(perRound, clients, async (i) => {
+          const begun = (await gql(url, null, BEGIN, { p: 'PASSKEY_LOGIN' })).beginWebAuthnAuthentication;
+          const credential = users[i]!.key.assert(begun.requestOptions);
+          const data = await gql(url, null, `mutation($c: JSON!, $t: String) { loginWithPasskey(input: { credential: $c, ceremonyToken: $t }) { __typename ... on Error { code } } }`, { c: credential, t: begun.ceremonyToken });
+          if (data.loginWithPasskey.__typename !== 'AuthPayload') throw new Error(`loginWithPasskey failed: ${JSON.stringify(data)}`);
+        });
+
+        // The MFA step: password logins started untimed, then options + assertion timed per request.
+        const pending = new Array<string>(perRound);
+        await throughput(perRound, clients, async (i) => {
+          const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email: users[i]!.email, password: 'bench password 1234' } });
+          pending[i] = login.login.sessionToken;
+        });
+        const latencies: number[] = [];
+        await throughput(perRound, clients, async (i) => {
+          const started = process.hrtime.bigint();
+          const begun = (await gql(url, pending[i]!, BEGIN, { p: 'MFA' })).beginWebAuthnAuthentication;
+          const credential = users[i]!.key.assert(begun.requestOptions);
+          const data = await gql(url, pending[i]!, `mutation($c: JSON!) { authenticateWebAuthn(input: { credential: $c }) { __typename ... on Error { code } } }`, { c: credential });
+          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          if (data.authenticateWebAuthn.__typename !== 'AuthPayload') throw new Error(`authenticateWebAuthn failed: ${JSON.stringify(data)}`);
+        });
+        const verifies = ecdsaVerifiesPerSecond();
+        baseline.push(rawRate);
+        ours.push(rate);
+        p95s.push(percentile(latencies, 95));
+        ecdsa.push(verifies);
+        ctx.log(`round ${round}: raw ${Math.round(rawRate)}/s, passkey logins ${Math.round(rate)}/s (ratio ${(rate / rawRate).toFixed(3)}), MFA step p95 ${percentile(latencies, 95).toFixed(1)} ms, P-256 verifies ${Math.round(verifies)}/s`);
+      }
+    } finally {
+      await raw.end();
+      await running.close();
+    }
+    return [
+      { metric: 'passkey_logins_per_s', value: median(ours), unit: 'logins/s', samples: ours },
+      { metric: 'raw_inserts_per_s', value: median(baseline), unit: 'transactions/s', samples: baseline },
+      { metric: 'p256_verifies_per_s', value: median(ecdsa), unit: 'verifies/s (1 core)', samples: ecdsa },
+      { metric: 'webauthn_mfa_step_p95_ms', value: median(p95s), unit: 'ms (options + assertion)', samples: p95s },
+    ];
+  },
+};
+
+export default scenario;

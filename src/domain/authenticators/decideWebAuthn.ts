@@ -1,0 +1,78 @@
+// WebAuthn decisions: pure. The handler has consumed the challenge and run the signature check; this decides what
+// the result means against the user's keys as they are now (counter, backup eligibility, ownership).
+import { counterRegressed } from '../../crypto/webauthn.js';
+import { assertNever, DomainError } from '../shared/errors.js';
+import type { WebAuthnCommand } from './commands.js';
+import type { AuthenticatorEvent, WebAuthnCredentialClaimed } from './events.js';
+import { removesLastRequiredFactor } from './policy.js';
+import { hasSecondFactor, type AuthenticatorsState } from './state.js';
+
+export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsState): AuthenticatorEvent[] {
+  switch (command.type) {
+    case 'RegisterWebAuthn': {
+      const d = command.data;
+      if (state.webauthn.some((c) => c.credentialId === d.credential.id)) throw new DomainError('CREDENTIAL_ALREADY_REGISTERED');
+      const registered: AuthenticatorEvent = {
+        type: 'WebAuthnCredentialRegistered',
+        data: {
+          userId: d.userId, authenticatorId: d.authenticatorId, credentialId: d.credential.id, publicKey: d.credential.publicKey,
+          counter: d.credential.counter, transports: d.credential.transports, aaguid: d.credential.aaguid,
+          backupEligible: d.credential.backupEligible, backedUp: d.credential.backedUp, isPasswordless: d.isPasswordless, name: d.name, at: d.now,
+        },
+      };
+      // Recovery codes come with the first factor, as with TOTP; a user who already holds a set keeps it.
+      return hasSecondFactor(state) || state.recoveryCodes ? [registered] : [registered, d.recoveryCodeSet];
+    }
+    case 'AuthenticateWebAuthn': {
+      const d = command.data;
+      const credential = state.webauthn.find((c) => c.credentialId === d.credentialId) ?? null;
+      const rejected = (reason: string): AuthenticatorEvent => ({
+        type: 'WebAuthnAssertionRejected',
+        data: { userId: d.userId, authenticatorId: credential?.authenticatorId ?? null, reason, purpose: d.purpose, at: d.now },
+      });
+      if (!d.check.verified) return [rejected(d.check.reason)];
+      // Not this user's key (another account's, or removed since the check): never accepted on anyone else's key.
+      if (credential === null || credential.publicKey !== d.verifiedPublicKey) return [rejected('CREDENTIAL_NOT_FOUND')];
+      // WebAuthn §6.1.1: a counter that did not increase means two authenticators may hold this key.
+      if (counterRegressed(credential.counter, d.check.newCounter)) {
+        return [
+          { type: 'WebAuthnCloneSuspected', data: { userId: d.userId, authenticatorId: credential.authenticatorId, storedCounter: credential.counter, presentedCounter: d.check.newCounter, at: d.now } },
+          rejected('CLONE_SUSPECTED'),
+        ];
+      }
+      // WebAuthn §6.1.3: backup eligibility is fixed at creation; a change means a different authenticator.
+      if (d.check.backupEligible !== credential.backupEligible) return [rejected('BACKUP_ELIGIBILITY_CHANGED')];
+      return [{
+        type: 'WebAuthnAssertionAccepted',
+        data: { userId: d.userId, authenticatorId: credential.authenticatorId, counter: d.check.newCounter, backedUp: d.check.backedUp, purpose: d.purpose, at: d.now },
+      }];
+    }
+    case 'RenameWebAuthn': {
+      const d = command.data;
+      if (!state.webauthn.some((c) => c.authenticatorId === d.authenticatorId)) throw new DomainError('NOT_FOUND');
+      return [{ type: 'WebAuthnCredentialRenamed', data: { userId: d.userId, authenticatorId: d.authenticatorId, name: d.name, at: d.now } }];
+    }
+    case 'RemoveWebAuthn': {
+      const d = command.data;
+      const ids = [...new Set(d.authenticatorIds)];
+      if (ids.length === 0 || ids.some((id) => !state.webauthn.some((c) => c.authenticatorId === id))) throw new DomainError('NOT_FOUND');
+      if (removesLastRequiredFactor(state, { kind: 'webauthn', authenticatorIds: ids }, d.factorRequired)) throw new DomainError('LAST_FACTOR_REQUIRED');
+      return ids.map((authenticatorId) => ({ type: 'WebAuthnCredentialRemoved' as const, data: { userId: d.userId, authenticatorId, at: d.now } }));
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+/** The claim stream of one credential id: the first account to claim it keeps it (see WebAuthnCredentialClaimed). */
+export function decideWebAuthnClaim(claimedBy: string | null, input: { userId: string; authenticatorId: string; now: string }): WebAuthnCredentialClaimed[] {
+  if (claimedBy !== null) throw new DomainError('CREDENTIAL_ALREADY_REGISTERED');
+  return [{ type: 'WebAuthnCredentialClaimed', data: { userId: input.userId, authenticatorId: input.authenticatorId, at: input.now } }];
+}
+
+/** The error a rejected assertion answers with: one code per meaning (DESIGN.md §6). */
+export function assertionErrorCode(reason: string): 'CLONE_SUSPECTED' | 'CHALLENGE_INVALID' | 'WEBAUTHN_VERIFICATION_FAILED' {
+  if (reason === 'CLONE_SUSPECTED') return 'CLONE_SUSPECTED';
+  if (reason === 'CHALLENGE_INVALID') return 'CHALLENGE_INVALID';
+  return 'WEBAUTHN_VERIFICATION_FAILED';
+}
