@@ -85,7 +85,9 @@ export class EventStore {
 
   private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     this.validate(streamId, events);
-    const known = headsReadIn.get(tx)?.get(streamId);
+    // A new stream (expected version 0) has no head to look up: if it exists after all, version 1 is taken and the
+    // insert fails on the unique index, exactly as a lost race does.
+    const known = options.expectedVersion === 0 ? { version: 0, hash: genesisHash } : headsReadIn.get(tx)?.get(streamId);
     const [head] = known
       ? [known.version === 0 ? undefined : { version: known.version, head_hash: known.hash }]
       : await tx.query<{ version: number; head_hash: string }>(`select version, head_hash from streams where stream_id = $1`, [streamId]);

@@ -29,7 +29,9 @@ export function loadAuthenticators(app: App, userId: string, tx?: Queryable) {
 }
 
 async function executeLogin(app: App, tx: Queryable, flowId: string, command: LoginCommand, request: RequestInfo): Promise<LoginState> {
-  const { state, version } = await loadLogin(app, flowId, tx);
+  // A login starts on a flow id minted for it: there is nothing to read (append at version 0 refuses an existing stream).
+  const starts = command.type === 'StartLogin' || command.type === 'StartPasskeyLogin';
+  const { state, version } = starts ? { state: initialLoginState, version: 0 } : await loadLogin(app, flowId, tx);
   const events = decideLogin(command, state);
   if (events.length > 0) await app.store.append(streams.login(flowId), events, { expectedVersion: version, metadata: request.metadata, now: app.clock.now(), tx });
   return events.reduce(evolveLogin, state);

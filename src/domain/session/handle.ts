@@ -15,7 +15,8 @@ export function loadSession(app: App, sessionId: string, tx?: Queryable) {
 }
 
 export async function executeSession(app: App, tx: Queryable, sessionId: string, command: SessionCommand, request: RequestInfo): Promise<SessionState> {
-  const { state, version } = await loadSession(app, sessionId, tx);
+  // A session starts on an id minted for it: nothing to read (append at version 0 refuses an existing stream).
+  const { state, version } = command.type === 'StartSession' ? { state: initialSessionState, version: 0 } : await loadSession(app, sessionId, tx);
   const events = decideSession(command, state);
   if (events.length > 0) await app.store.append(streams.session(sessionId), events, { expectedVersion: version, metadata: request.metadata, now: app.clock.now(), tx });
   return events.reduce(evolveSession, state);
