@@ -3,6 +3,7 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DomainError } from '../domain/shared/errors.js';
+import { rolesRequiringMfa } from '../domain/user/policy.js';
 import type { GraphQLContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
@@ -31,12 +32,19 @@ export const builder = new SchemaBuilder<{
       authenticated: context.auth.kind === 'session' && !context.auth.session.enrollOnly,
       session: context.auth.kind === 'session',
       aal2: context.auth.kind === 'session' && context.auth.session.aal >= 2,
-      role: (role) => context.auth.kind === 'session' && context.auth.user.roles.includes(role),
+      // A role acts only through a full session (never one limited to enrolling a factor), and the roles that require
+      // MFA act only at AAL2: a stolen admin password alone unlocks nothing.
+      role: (role) =>
+        context.auth.kind === 'session' && !context.auth.session.enrollOnly && context.auth.user.roles.includes(role) &&
+        (!(rolesRequiringMfa as readonly string[]).includes(role) || context.auth.session.aal >= 2),
     }),
     unauthorizedError: (_parent, context, _info, result) => {
       if (context.auth.kind !== 'session') return new DomainError('NOT_AUTHENTICATED');
-      if (result.failure.kind === 'AuthScope' && result.failure.scope === 'aal2') return new DomainError('MFA_REQUIRED');
-      if (result.failure.kind === 'AuthScope' && result.failure.scope === 'authenticated') return new DomainError('MFA_REQUIRED', 'Set up a second factor first.');
+      const failed = scopeFailures(result.failure);
+      if (context.auth.session.enrollOnly) return new DomainError('MFA_REQUIRED', 'Set up a second factor first.');
+      if (failed.some((f) => f.scope === 'aal2' || f.scope === 'authenticated')) return new DomainError('MFA_REQUIRED');
+      // Holding the role but not a strong enough session: the answer is "use your second factor", not "not allowed".
+      if (failed.some((f) => f.scope === 'role' && context.auth.kind === 'session' && context.auth.user.roles.includes(String(f.parameter)))) return new DomainError('MFA_REQUIRED');
       return new DomainError('FORBIDDEN');
     },
   },
@@ -58,3 +66,10 @@ builder.scalarType('JSON', {
 
 builder.queryType({});
 builder.mutationType({});
+
+/** The individual scope checks that failed, however scope-auth nested them ($any / $all). */
+function scopeFailures(failure: unknown): Array<{ scope: string; parameter: unknown }> {
+  const f = failure as { scope?: string; parameter?: unknown; failures?: unknown[] };
+  if (Array.isArray(f.failures)) return f.failures.flatMap(scopeFailures);
+  return typeof f.scope === 'string' ? [{ scope: f.scope, parameter: f.parameter }] : [];
+}

@@ -20,7 +20,7 @@ function readCookie(header: string | null, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
+    if (k === name) return safeDecode(v.join('='));
   }
   return undefined;
 }
@@ -186,4 +186,13 @@ export async function startServer(app: App, options: { port?: number; host?: str
         server.closeIdleConnections();
       }),
   };
+}
+
+/** An attacker's cookie is data, not an exception: a value that does not decode is treated as absent. */
+function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }

@@ -36,7 +36,7 @@ function readCeremonyCookie(ctx: GraphQLContext): string | undefined {
   const header = ctx.req?.headers.cookie ?? '';
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === webauthnCeremonyCookieName) return decodeURIComponent(v.join('='));
+    if (k === webauthnCeremonyCookieName) return safeDecode(v.join('='));
   }
   return undefined;
 }
@@ -269,3 +269,12 @@ builder.mutationField('removeWebAuthn', (t) =>
     },
   }),
 );
+
+/** An attacker's cookie is data, not an exception: a value that does not decode is treated as absent. */
+function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
