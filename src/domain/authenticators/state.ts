@@ -65,7 +65,7 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
     case 'TotpCodeAccepted':
       return { ...state, totp: { ...state.totp, lastUsedStep: Math.max(state.totp.lastUsedStep, event.data.step), lastUsedAt: event.data.at } };
     case 'TotpDeactivated':
-      return { ...state, totp: initialAuthenticatorsState.totp };
+      return withoutOrphanedRecoveryCodes({ ...state, totp: initialAuthenticatorsState.totp });
     case 'RecoveryCodesGenerated':
       return { ...state, recoveryCodes: { setId: event.data.setId, codeHashes: event.data.codeHashes, usedIndexes: [], codesCiphertext: event.data.codesCiphertext, keyId: event.data.keyId, createdAt: event.data.at, lastUsedAt: null } };
     case 'RecoveryCodeUsed': {
@@ -82,7 +82,7 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
     case 'WebAuthnCredentialRenamed':
       return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, name: event.data.name }));
     case 'WebAuthnCredentialRemoved':
-      return { ...state, webauthn: state.webauthn.filter((c) => c.authenticatorId !== event.data.authenticatorId) };
+      return withoutOrphanedRecoveryCodes({ ...state, webauthn: state.webauthn.filter((c) => c.authenticatorId !== event.data.authenticatorId) });
     case 'TotpActivationRejected':
     case 'TotpCodeRejected':
     case 'RecoveryCodeRejected':
@@ -92,6 +92,14 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
       void d;
       return state;
   }
+}
+
+/**
+ * Recovery codes back up a second factor and die with the last one: the user who removes a factor they think is
+ * compromised must not find the old codes still opening the account, and the next first factor issues a fresh set.
+ */
+function withoutOrphanedRecoveryCodes(state: AuthenticatorsState): AuthenticatorsState {
+  return hasSecondFactor(state) ? state : { ...state, recoveryCodes: null };
 }
 
 /** A real second factor: recovery codes only back one up. */
