@@ -47,3 +47,16 @@ export function setSessionCookie(ctx: GraphQLContext, token: string, maxAgeSecon
 export function clearSessionCookie(ctx: GraphQLContext): void {
   ctx.cookies.push({ name: 'tessera_session', value: '', maxAgeSeconds: 0 });
 }
+
+/**
+ * Adding a factor: allowed to a session limited to enrolling one (that is what it is for), but only while its
+ * authentication is recent, so an old stolen session cannot enrol the attacker's factor and hold the recovery codes.
+ * Next to an existing factor it is a sensitive change like any other (AAL2 as well).
+ */
+export async function requireMayAddFactor(ctx: GraphQLContext): Promise<SessionAuth> {
+  const auth = requireSession(ctx, { allowEnrollOnly: true });
+  const { state } = await loadAuthenticators(ctx.app, auth.user.id);
+  if (hasSecondFactor(state)) return requireSensitiveChangeAllowed(ctx);
+  if (!isRecentlyAuthenticated(auth.session, ctx.app.clock.now(), ctx.app.config.reauthenticationTtlSeconds)) throw new DomainError('REAUTHENTICATION_REQUIRED');
+  return auth;
+}

@@ -14,7 +14,7 @@ import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { AuthPayloadRef, adoptToken } from './auth.js';
 import { AuthenticatorRef, listAuthenticators, type AuthenticatorShape } from './authenticators.js';
-import { requestInfo, requirePendingLogin, requireSensitiveChangeAllowed, requireSession } from './guards.js';
+import { requestInfo, requireMayAddFactor, requirePendingLogin, requireSensitiveChangeAllowed, requireSession } from './guards.js';
 import { codeSchema, parseInput } from './validation.js';
 
 const codeInputSchema = z.object({ code: codeSchema });
@@ -46,12 +46,9 @@ builder.mutationField('setupTotp', (t) =>
     type: TotpSetupRef,
     description: 'Starts TOTP setup: a new secret, valid for 10 minutes until activateTotp confirms it.',
     resolve: async (_root, _args, ctx) => {
-      // Allowed to enroll-only sessions (that is what they are for); adding a factor next to an existing one is a
-      // sensitive change and needs a recent reauthentication.
-      let auth = requireSession(ctx, { allowEnrollOnly: true });
+            const auth = await requireMayAddFactor(ctx);
       const { state } = await loadAuthenticators(ctx.app, auth.user.id);
       if (state.totp.status === 'active') throw new DomainError('TOTP_ALREADY_ACTIVE');
-      if (hasSecondFactor(state)) auth = await requireSensitiveChangeAllowed(ctx);
       return enrollTotp(ctx.app, { userId: auth.user.id, email: auth.user.email }, requestInfo(ctx));
     },
   }),

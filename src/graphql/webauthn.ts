@@ -24,7 +24,7 @@ import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { AuthPayloadRef, adoptToken } from './auth.js';
 import { AuthenticatorRef, listAuthenticators, type AuthenticatorShape } from './authenticators.js';
-import { requestInfo, requirePendingLogin, requireSensitiveChangeAllowed, requireSession } from './guards.js';
+import { requestInfo, requireMayAddFactor, requirePendingLogin, requireSensitiveChangeAllowed, requireSession } from './guards.js';
 import { idSchema, nameSchema, parseInput } from './validation.js';
 
 /** Carries an anonymous passkey ceremony between its two requests (browsers); app clients send ceremonyToken. */
@@ -52,11 +52,6 @@ const CreationOptionsRef = builder.objectRef<{ creationOptions: unknown }>('WebA
 });
 
 /** Adding a factor next to an existing one is a sensitive change; the first one only needs a session. */
-async function requireMayAddFactor(ctx: GraphQLContext) {
-  const auth = requireSession(ctx, { allowEnrollOnly: true });
-  const { state } = await loadAuthenticators(ctx.app, auth.user.id);
-  return hasSecondFactor(state) ? requireSensitiveChangeAllowed(ctx) : auth;
-}
 
 builder.mutationField('beginWebAuthnRegistration', (t) =>
   t.field({

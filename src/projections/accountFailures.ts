@@ -10,13 +10,13 @@ import { liveSchema, sql, type Projector, type SqlStatement } from './projector.
  * rejection (TotpCodeRejected, RecoveryCodeRejected, WebAuthnAssertionRejected) and would count one attempt twice.
  */
 export const failureEventTypes = [
-  'PasswordRejected', 'ReauthenticationRejected', 'TotpCodeRejected', 'RecoveryCodeRejected', 'WebAuthnAssertionRejected',
+  'PasswordRejected', 'ReauthenticationRejected', 'TotpCodeRejected', 'TotpActivationRejected', 'RecoveryCodeRejected', 'WebAuthnAssertionRejected',
 ] as const;
 export const successEventTypes = ['LoginCompleted', 'SessionReauthenticated', 'UserUnlocked'] as const;
 
 export const accountFailuresProjector: Projector = {
   name: 'account_failures',
-  version: 1,
+  version: 2,
   handles: [...failureEventTypes, ...successEventTypes],
   tables: [{ name: 'account_failures', orderBy: 'user_id' }],
   ddl: (s) => `

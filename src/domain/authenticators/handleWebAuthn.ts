@@ -187,6 +187,9 @@ export async function verifyWebAuthnAssertion<T>(
     if (!stored) return { check: { verified: false, reason: 'CHALLENGE_INVALID' }, credential };
     if (input.requireUserHandle && userIdFromUserHandle(extractUserHandle(input.response) ?? '') !== userId) return { check: { verified: false, reason: 'USER_HANDLE_MISMATCH' }, credential };
     if (!credential) return { check: { verified: false, reason: 'CREDENTIAL_NOT_FOUND' }, credential };
+    // A key registered as a second factor was meant to go with the password: it never logs in alone, even when the
+    // authenticator happens to make it discoverable.
+    if (input.purpose === 'passkey_login' && !credential.isPasswordless) return { check: { verified: false, reason: 'CREDENTIAL_NOT_FOUND' }, credential };
     const verification = await verifyAuthentication({
       config: app.config.webauthn, response: input.response, expectedChallenge: stored.challenge,
       credential: { id: credential.credentialId, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports },

@@ -63,7 +63,8 @@ describe('WebAuthn over HTTP', () => {
     const renamed = await user.client.gql(`mutation($id: ID!) { renameWebAuthn(input: { id: $id, name: "Desk key" }) { __typename ... on RenameWebAuthnPayload { authenticator { ... on WebAuthnAuthenticator { name } } } ... on Error { code } } }`, { id: user.authenticatorId });
     expect(renamed.data.renameWebAuthn.authenticator.name).toBe('Desk key');
     const removed = await user.client.gql(`mutation($ids: [ID!]!) { removeWebAuthn(input: { ids: $ids }) { __typename ... on RemoveWebAuthnPayload { authenticators { __typename } } ... on Error { code } } }`, { ids: [user.authenticatorId] });
-    expect(removed.data.removeWebAuthn.authenticators.map((a: any) => a.__typename)).toEqual(['RecoveryCodesAuthenticator']);
+    // The last second factor is gone, and the recovery codes that backed it up went with it.
+    expect(removed.data.removeWebAuthn.authenticators.map((a: any) => a.__typename)).toEqual([]);
   });
 
   describe('adversarial', () => {
@@ -127,6 +128,17 @@ describe('WebAuthn over HTTP', () => {
       const { client, token, credential } = await passkeyAssertion(server, a.key, { userHandle: Buffer.from(b.userId).toString('base64url') });
       expect((await client.gql(loginWithPasskey, { credential, token })).data.loginWithPasskey.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
       expect((await eventsOf(server, `authenticators-${a.userId}`)).at(-1)).toMatchObject({ type: 'WebAuthnAssertionRejected', data: { reason: 'USER_HANDLE_MISMATCH' } });
+    });
+
+    it('a key registered as a second factor cannot log in alone, even when the authenticator makes it discoverable', async () => {
+      const a = await userWithKey(server, email(), { passwordless: false });
+      // Some authenticators store every credential as discoverable: sign the passkey ceremony with it regardless.
+      const client = server.appClient();
+      const begun = (await client.gql(beginAuthentication, { purpose: 'PASSKEY_LOGIN' })).data.beginWebAuthnAuthentication;
+      const token = begun.ceremonyToken as string;
+      const credential = a.key.assert({ ...begun.requestOptions, allowCredentials: [{ id: a.key.credentials[0]!.id, type: 'public-key' }] }, { userHandle: Buffer.from(a.userId).toString('base64url') });
+      expect((await client.gql(loginWithPasskey, { credential, token })).data.loginWithPasskey.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
+      expect((await eventsOf(server, `authenticators-${a.userId}`)).at(-1)).toMatchObject({ type: 'WebAuthnAssertionRejected', data: { reason: 'CREDENTIAL_NOT_FOUND' } });
     });
 
     it('passkey login without user verification is refused', async () => {
