@@ -67,7 +67,9 @@ export function createGraphQLHandler(app: App) {
         // GraphQL errors without an original error, and are passed through (checked by name: graphql may load twice).
         if (error instanceof Error && error.name === 'GraphQLError' && original === undefined) return error;
         // Logged with what correlates it (the request id is in the event metadata too); the client sees only `message`.
-        app.logger.error({ err: original ?? error, requestId: currentRequestScope()?.requestId }, 'unexpected error');
+        // Only what explains the failure: a driver's error object can carry the statement's parameters.
+        const e = (original ?? error) as { name?: string; message?: string; code?: unknown; stack?: string };
+        app.logger.error({ err: { name: e.name, message: e.message, code: e.code, stack: e.stack }, requestId: currentRequestScope()?.requestId }, 'unexpected error');
         return createGraphQLError(message);
       },
     },
