@@ -14,25 +14,12 @@ import { manualClock } from '../../src/domain/shared/clock.js';
 import { startServer } from '../../src/graphql/server.js';
 import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
 import { median, throughput, type Scenario } from '../types.js';
+import { gql, percentile } from '../http.js';
 
 const clients = 8;
 const perRound = Number(process.env.BENCH_TOTP_PER_ROUND ?? 600);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const T0 = Date.UTC(2026, 0, 1);
-
-async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const json = (await res.json()) as { data: any; errors?: unknown };
-  if (json.errors) throw new Error(JSON.stringify(json.errors));
-  return json.data;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const scenario: Scenario = {
   name: 'totp',

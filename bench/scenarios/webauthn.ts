@@ -14,26 +14,13 @@ import { startServer } from '../../src/graphql/server.js';
 import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../../test/fixtures/softAuthenticator.js';
 import { median, throughput, type Scenario } from '../types.js';
+import { gql, percentile } from '../http.js';
 
 const clients = 8;
 const perRound = Number(process.env.BENCH_WEBAUTHN_PER_ROUND ?? 400);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 // The origin the soft authenticators claim; the server's listening port does not matter to WebAuthn.
 const ORIGIN = 'http://localhost:4000';
-
-async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const json = (await res.json()) as { data: any; errors?: unknown };
-  if (json.errors) throw new Error(JSON.stringify(json.errors));
-  return json.data;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 function ecdsaVerifiesPerSecond(): number {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
