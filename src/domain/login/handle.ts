@@ -44,8 +44,15 @@ async function executeLogin(app: App, tx: Queryable, flowId: string, command: Lo
 export async function startPasswordLogin(app: App, input: { email: string; password: string }, request: RequestInfo): Promise<LoginOutcome> {
   const userRow = await findUserByEmail(app.db, input.email);
   const userId = userRow?.user_id ?? null;
-  await app.attempts.consume(accountKeyFor(userId, input.email));
-  const user = userId ? (await loadUser(app, userId)).state : null;
+  // Reads run beside the budget check and the hash instead of after them: a login's latency is the hash and little
+  // else. Nothing is verified before the budget has said yes; the reads reveal nothing to the caller.
+  const [, loadedUser] = await Promise.all([
+    app.attempts.consume(accountKeyFor(userId, input.email)),
+    userId ? loadUser(app, userId) : Promise.resolve(null),
+  ]);
+  const user = loadedUser?.state ?? null;
+  const factors = userId ? loadAuthenticators(app, userId) : null;
+  factors?.catch(() => {}); // awaited below only on success; a failed read must not go unhandled meanwhile
   const verification = user?.passwordHash
     ? await app.passwords.verify(user.passwordHash, input.password)
     : { valid: await app.passwords.verifyDummy(input.password), needsRehash: false };
@@ -61,7 +68,7 @@ export async function startPasswordLogin(app: App, input: { email: string; passw
     throw new DomainError('INVALID_CREDENTIALS');
   }
   await app.attempts.refund(accountKeyFor(userId, input.email));
-  const authenticators = (await loadAuthenticators(app, userId)).state;
+  const authenticators = (await factors!).state;
   const factorTypes = availableFactorTypes(authenticators);
   const requirement = mfaRequirement(user, hasSecondFactor(authenticators), now, app.config.adminMfaGraceSeconds);
   const pendingToken = newSessionToken();
