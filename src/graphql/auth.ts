@@ -27,7 +27,7 @@ interface AuthStateShape {
   mfaEnrollmentDeadline: Date | null;
 }
 
-async function authStateOf(ctx: GraphQLContext): Promise<AuthStateShape> {
+export async function authStateOf(ctx: GraphQLContext): Promise<AuthStateShape> {
   const { config } = ctx.app;
   const auth = ctx.auth;
   if (auth.kind === 'pending') {
@@ -55,7 +55,7 @@ function anonymousFlows(ctx: GraphQLContext): FlowShape[] {
   return flows;
 }
 
-const AuthStateRef = builder.objectRef<AuthStateShape>('AuthState').implement({
+export const AuthStateRef = builder.objectRef<AuthStateShape>('AuthState').implement({
   fields: (t) => ({
     isAuthenticated: t.exposeBoolean('isAuthenticated'),
     user: t.field({ type: UserRef, nullable: true, resolve: (s) => s.user }),

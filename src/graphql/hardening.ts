@@ -13,6 +13,7 @@ import type { Config } from '../config.js';
 export const authenticationMutations: ReadonlySet<string> = new Set([
   'signup', 'login', 'authenticateMfa', 'mfaReauthenticate', 'reauthenticate', 'authenticateWebAuthn', 'loginWithPasskey',
   'changePassword', 'activateTotp', 'deactivateTotp', 'regenerateRecoveryCodes', 'registerWebAuthn', 'changeEmail', 'deleteAccount',
+  'beginPasskeySignup', 'completePasskeySignup',
 ]);
 
 /** The header cookie clients send so a cross-site form cannot post to us (yoga's CSRF prevention). */

@@ -10,7 +10,9 @@ import { reauthenticateSession } from '../domain/session/handle.js';
 import {
   beginWebAuthnAuthentication,
   beginWebAuthnRegistration,
+  beginPasskeySignup,
   bindings,
+  completePasskeySignup,
   findCredentialOwner,
   registerWebAuthn,
   removeWebAuthn,
@@ -22,10 +24,11 @@ import { consumeChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../domain/auth
 import { accountKeyFor } from '../security/attempts.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
-import { AuthPayloadRef, adoptToken } from './auth.js';
+import { AuthPayloadRef, AuthStateRef, adoptToken, authStateOf } from './auth.js';
 import { AuthenticatorRef, listAuthenticators, type AuthenticatorShape } from './authenticators.js';
 import { requestInfo, requireMayAddFactor, requirePendingLogin, requireSensitiveChangeAllowed, requireSession } from './guards.js';
-import { idSchema, nameSchema, parseInput } from './validation.js';
+import { emailSchema, idSchema, nameSchema, parseInput } from './validation.js';
+import { findUserByEmail } from '../projections/users.js';
 
 /** Carries an anonymous passkey ceremony between its two requests (browsers); app clients send ceremonyToken. */
 export const webauthnCeremonyCookieName = 'tessera_webauthn';
@@ -220,6 +223,75 @@ builder.mutationField('loginWithPasskey', (t) =>
       }, withActor, (tx, o) => (o.accepted ? completePasskeyLoginIn(app, tx, userId, withActor) : Promise.resolve(null)));
       if (!outcome.accepted || !outcome.result) throw new DomainError(outcome.reason ?? 'WEBAUTHN_VERIFICATION_FAILED');
       return adoptToken(ctx, outcome.result.token, app.config.sessionAbsoluteTimeoutSeconds);
+    },
+  }),
+);
+
+// ---------- passkey signup (MFA_SIGNUP_WEBAUTHN) ----------
+
+const BeginPasskeySignupInput = builder.inputType('BeginPasskeySignupInput', { fields: (t) => ({ email: t.string({ required: true }) }) });
+
+const PasskeySignupOptionsRef = builder.objectRef<{ creationOptions: unknown; ceremonyToken: string }>('PasskeySignupOptions').implement({
+  fields: (t) => ({
+    creationOptions: t.field({ type: 'JSON', description: 'PublicKeyCredentialCreationOptionsJSON (resident key, user verification required).', resolve: (p) => p.creationOptions }),
+    ceremonyToken: t.string({ description: 'Binds the ceremony to this client. Browsers also get it as an HttpOnly cookie; app clients pass it to completePasskeySignup.', resolve: (p) => p.ceremonyToken }),
+  }),
+});
+
+builder.mutationField('beginPasskeySignup', (t) =>
+  t.field({
+    errors: {},
+    type: PasskeySignupOptionsRef,
+    description: 'Passkey signup (MFA_SIGNUP_WEBAUTHN, behind PASSKEY_SIGNUP_ENABLED): an account whose only credential is a passkey.',
+    args: { input: t.arg({ type: BeginPasskeySignupInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { app } = ctx;
+      if (!app.config.passkeySignupEnabled) throw new DomainError('FEATURE_DISABLED');
+      const { email } = parseInput(z.object({ email: emailSchema }), args.input);
+      if (ctx.auth.kind === 'session') throw new DomainError('CONFLICT', 'Already signed in.');
+      // As signup answers: a taken address is told now rather than after the passkey was made. Completion checks again.
+      if (await findUserByEmail(app.db, email)) throw new DomainError('EMAIL_TAKEN');
+      const ceremonyToken = randomBytes(32).toString('base64url');
+      const creationOptions = await beginPasskeySignup(app, { email, ceremonyToken });
+      ctx.cookies.push({ name: webauthnCeremonyCookieName, value: ceremonyToken, maxAgeSeconds: WEBAUTHN_CHALLENGE_TTL_SECONDS });
+      return { creationOptions, ceremonyToken };
+    },
+  }),
+);
+
+const CompletePasskeySignupInput = builder.inputType('CompletePasskeySignupInput', {
+  fields: (t) => ({
+    credential: t.field({ type: 'JSON', required: true, description: 'RegistrationResponseJSON (credential.toJSON()).' }),
+    ceremonyToken: t.string({ required: false, description: 'From beginPasskeySignup; browsers may rely on the cookie instead.' }),
+    name: t.string({ required: false, description: 'The passkey\'s name; "Passkey" when omitted.' }),
+  }),
+});
+
+const PasskeySignupPayloadRef = builder.objectRef<{ sessionToken: string; recoveryCodes: string[]; ctx: GraphQLContext }>('PasskeySignupPayload').implement({
+  fields: (t) => ({
+    sessionToken: t.string({ description: 'For app clients (Authorization: Bearer). Browsers get the same token as an HttpOnly cookie.', resolve: (p) => p.sessionToken }),
+    recoveryCodes: t.stringList({ description: 'Generated with the passkey and shown here once.', resolve: (p) => p.recoveryCodes }),
+    authState: t.field({ type: AuthStateRef, resolve: (p) => authStateOf(p.ctx) }),
+  }),
+});
+
+builder.mutationField('completePasskeySignup', (t) =>
+  t.field({
+    errors: {},
+    type: PasskeySignupPayloadRef,
+    description: 'Verifies the new passkey (user verification required) and creates the account with it, recovery codes and an AAL2 session.',
+    args: { input: t.arg({ type: CompletePasskeySignupInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { app } = ctx;
+      if (!app.config.passkeySignupEnabled) throw new DomainError('FEATURE_DISABLED');
+      const input = parseInput(z.object({ credential: registrationResponseSchema, ceremonyToken: z.string().min(16).max(128).nullish(), name: nameSchema.nullish() }), args.input);
+      if (ctx.auth.kind === 'session') throw new DomainError('CONFLICT', 'Already signed in.');
+      const ceremonyToken = input.ceremonyToken ?? readCeremonyCookie(ctx);
+      if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
+      ctx.cookies.push({ name: webauthnCeremonyCookieName, value: '', maxAgeSeconds: 0 });
+      const signup = await completePasskeySignup(app, { ceremonyToken, response: input.credential, name: input.name ?? 'Passkey' }, requestInfo(ctx));
+      await adoptToken(ctx, signup.session.token, app.config.sessionAbsoluteTimeoutSeconds);
+      return { sessionToken: signup.session.token, recoveryCodes: signup.recoveryCodes, ctx };
     },
   }),
 );

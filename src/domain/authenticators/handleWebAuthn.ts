@@ -15,6 +15,7 @@ import {
   verifyRegistration,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
+  type RegisteredCredential,
 } from '../../crypto/webauthn.js';
 import { hashToken, newId, newSessionToken } from '../../crypto/tokens.js';
 import { accountKeyFor } from '../../security/attempts.js';
@@ -22,12 +23,12 @@ import { DomainError, type ErrorCode } from '../shared/errors.js';
 import type { RequestInfo } from '../shared/request.js';
 import { loadAggregate, streams } from '../shared/streams.js';
 import { loadAuthenticators } from '../login/handle.js';
-import { executeSession } from '../session/handle.js';
-import { loadUser } from '../user/handle.js';
+import { executeSession, startSessionIn, type IssuedSession } from '../session/handle.js';
+import { loadUser, registerUserIn } from '../user/handle.js';
 import { rolesRequiringMfa } from '../user/policy.js';
 import type { AssertionCheck, WebAuthnCommand, WebAuthnPurpose } from './commands.js';
 import { assertionErrorCode, decideWebAuthn, decideWebAuthnClaim } from './decideWebAuthn.js';
-import type { AuthenticatorEvent, WebAuthnCredentialClaimed } from './events.js';
+import type { AuthenticatorEvent, RecoveryCodesGenerated, WebAuthnCredentialClaimed } from './events.js';
 import { retryWhileConflicting } from './handleTotp.js';
 import { newRecoveryCodeSet } from './recoveryCodes.js';
 import type { AuthenticatorsState, WebAuthnCredentialState } from './state.js';
@@ -101,29 +102,90 @@ export async function registerWebAuthn(
   const outcome = await retryWhileConflicting(() =>
     app.store.transaction(async (tx) => {
       const now = app.clock.now().toISOString();
-      const claimStream = credentialStream(credential.id);
-      const claim = await loadAggregate(app.store, claimStream, { claimedBy: null as string | null }, (_s, e: WebAuthnCredentialClaimed) => ({ claimedBy: e.data.userId }), tx);
-      const claimed = decideWebAuthnClaim(claim.state.claimedBy, { userId: input.userId, authenticatorId, now });
-      await app.store.append(claimStream, claimed, { expectedVersion: claim.version, metadata: request.metadata, now: app.clock.now(), tx });
-      const { state, version } = await loadAuthenticators(app, input.userId, tx);
-      const command: WebAuthnCommand = {
-        type: 'RegisterWebAuthn',
-        data: {
-          userId: input.userId, authenticatorId, isPasswordless: stored.passwordless, name: input.name, recoveryCodeSet: set.event, now,
-          credential: {
-            id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports,
-            aaguid: credential.aaguid, backupEligible: credential.backupEligible, backedUp: credential.backedUp,
-          },
-        },
-      };
-      const events = decideWebAuthn(command, state);
-      await appendAuthenticators(app, tx, input.userId, version, events, request);
+      const events = await claimAndRegisterIn(app, tx, { userId: input.userId, authenticatorId, isPasswordless: stored.passwordless, name: input.name, credential, recoveryCodeSet: set.event }, request);
       const token = newSessionToken();
       await executeSession(app, tx, input.sessionId, { type: 'RotateSessionToken', data: { tokenHash: hashToken(token), aal: 2, reason: 'webauthn_registered', now } }, request);
       return { token, withCodes: events.some((e) => e.type === 'RecoveryCodesGenerated') };
     }),
   );
   return { authenticatorId, recoveryCodes: outcome.withCodes ? set.codes : null, sessionToken: outcome.token };
+}
+
+/** The credential id's claim stream and RegisterWebAuthn on the user's authenticators stream, in the caller's transaction. */
+async function claimAndRegisterIn(
+  app: App,
+  tx: Queryable,
+  input: { userId: string; authenticatorId: string; isPasswordless: boolean; name: string; credential: RegisteredCredential; recoveryCodeSet: RecoveryCodesGenerated },
+  request: RequestInfo,
+): Promise<AuthenticatorEvent[]> {
+  const { credential, userId, authenticatorId } = input;
+  const now = app.clock.now().toISOString();
+  const claimStream = credentialStream(credential.id);
+  const claim = await loadAggregate(app.store, claimStream, { claimedBy: null as string | null }, (_s, e: WebAuthnCredentialClaimed) => ({ claimedBy: e.data.userId }), tx);
+  const claimed = decideWebAuthnClaim(claim.state.claimedBy, { userId, authenticatorId, now });
+  await app.store.append(claimStream, claimed, { expectedVersion: claim.version, metadata: request.metadata, now: app.clock.now(), tx });
+  const { state, version } = await loadAuthenticators(app, userId, tx);
+  const command: WebAuthnCommand = {
+    type: 'RegisterWebAuthn',
+    data: {
+      userId, authenticatorId, isPasswordless: input.isPasswordless, name: input.name, recoveryCodeSet: input.recoveryCodeSet, now,
+      credential: {
+        id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports,
+        aaguid: credential.aaguid, backupEligible: credential.backupEligible, backedUp: credential.backedUp,
+      },
+    },
+  };
+  const events = decideWebAuthn(command, state);
+  await appendAuthenticators(app, tx, userId, version, events, request);
+  return events;
+}
+
+// ---------- passkey signup (MFA_SIGNUP_WEBAUTHN) ----------
+
+/**
+ * The options for a passkey that will be a new account's only credential: a fresh user id (it becomes the passkey's
+ * userHandle), resident key and user verification required. Nothing is written but the challenge, which carries the
+ * pending user id and email and is bound to the anonymous ceremony token.
+ */
+export async function beginPasskeySignup(app: App, input: { email: string; ceremonyToken: string }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const userId = newId();
+  const { options, challenge } = await createRegistrationOptions({
+    config: app.config.webauthn, user: { id: userId, name: input.email }, excludeCredentials: [], passwordless: true,
+  });
+  await storeChallenge(app, { binding: bindings.ceremony(input.ceremonyToken), purpose: 'passkey_signup', challenge, userId, passwordless: true, email: input.email });
+  return options;
+}
+
+export interface PasskeySignup {
+  userId: string;
+  session: IssuedSession;
+  recoveryCodes: string[];
+}
+
+/**
+ * Completes a passkey signup. The challenge is consumed first (single use, whatever follows); the registration is
+ * verified with user verification required; then ONE transaction writes the email claim, UserRegistered (no password),
+ * the credential claim, WebAuthnCredentialRegistered (a passkey) with RecoveryCodesGenerated, and an AAL2 session
+ * (method passkey). A taken email or credential id rolls all of it back.
+ */
+export async function completePasskeySignup(app: App, input: { ceremonyToken: string; response: unknown; name: string }, request: RequestInfo): Promise<PasskeySignup> {
+  const stored = await consumeChallenge(app, { binding: bindings.ceremony(input.ceremonyToken), purpose: 'passkey_signup', userId: null });
+  if (!stored || !stored.userId || !stored.email) throw new DomainError('CHALLENGE_INVALID', 'The passkey signup expired or was already used. Start again.');
+  const verification = await verifyRegistration({ config: app.config.webauthn, response: input.response, expectedChallenge: stored.challenge, requireUserVerification: true });
+  if (!verification.verified) throw new DomainError('WEBAUTHN_VERIFICATION_FAILED', `The passkey could not be verified (${verification.reason}).`);
+  const userId = stored.userId;
+  const email = stored.email;
+  const authenticatorId = newId();
+  const set = newRecoveryCodeSet(app, userId, app.clock.now());
+  const withActor = { ...request, metadata: { ...request.metadata, actor: userId } };
+  const session = await retryWhileConflicting(() =>
+    app.store.transaction(async (tx) => {
+      await registerUserIn(app, tx, { userId, email, passwordHash: null }, withActor);
+      await claimAndRegisterIn(app, tx, { userId, authenticatorId, isPasswordless: true, name: input.name, credential: verification.credential, recoveryCodeSet: set.event }, withActor);
+      return startSessionIn(app, tx, { userId, aal: 2, methods: [{ method: 'passkey', at: app.clock.now().toISOString() }], enrollOnly: false }, withActor);
+    }),
+  );
+  return { userId, session, recoveryCodes: set.codes };
 }
 
 // ---------- authentication ----------

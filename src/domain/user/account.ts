@@ -18,7 +18,8 @@ export async function verifyUserPassword(app: App, userId: string, password: str
   const key = accountKeyFor(userId, '');
   await app.attempts.consume(key);
   const { state } = await loadUser(app, userId);
-  const { valid } = state.passwordHash ? await app.passwords.verify(state.passwordHash, password) : { valid: false };
+  // A passkey-only account has no password: the dummy hash is verified so the answer costs the same, and it is a no.
+  const { valid } = state.passwordHash ? await app.passwords.verify(state.passwordHash, password) : { valid: await app.passwords.verifyDummy(password) };
   if (valid) await app.attempts.refund(key);
   else {
     await retryOnConflict(() =>

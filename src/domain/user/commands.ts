@@ -1,6 +1,6 @@
 // Commands carry every outside fact the decider needs: ids, time, and hashes computed by the handler.
 export type UserCommand =
-  | { type: 'SignUp'; data: { userId: string; email: string; passwordHash: string; now: string } }
+  | { type: 'SignUp'; data: { userId: string; email: string; passwordHash: string | null; now: string } }
   | { type: 'ChangePassword'; data: { passwordHash: string; now: string } }
   | { type: 'UpgradePasswordHash'; data: { passwordHash: string; now: string } }
   | { type: 'ChangeEmail'; data: { email: string; now: string } }

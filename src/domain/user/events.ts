@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../shared/decider.js';
 
-export type UserRegistered = DomainEvent<'UserRegistered', { userId: string; email: string; passwordHash: string; at: string }>;
+export type UserRegistered = DomainEvent<'UserRegistered', { userId: string; email: string; /** Null: a passkey-only account (MFA_SIGNUP_WEBAUTHN); password login never succeeds for it. */ passwordHash: string | null; at: string }>;
 export type PasswordChanged = DomainEvent<'PasswordChanged', { userId: string; passwordHash: string; reason: 'changed' | 'rehashed'; at: string }>;
 export type EmailChanged = DomainEvent<'EmailChanged', { userId: string; email: string; previousEmail: string; at: string }>;
 export type RoleGranted = DomainEvent<'RoleGranted', { userId: string; role: string; at: string }>;

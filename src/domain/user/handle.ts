@@ -48,7 +48,8 @@ export function assertPasswordPolicy(password: string, field: string): void {
 export interface PreparedSignUp {
   userId: string;
   email: string;
-  passwordHash: string;
+  /** Null for a passkey-only account. */
+  passwordHash: string | null;
 }
 
 /** The slow half of SignUp (policy, argon2), done before any transaction is opened and once however often it retries. */
@@ -68,7 +69,7 @@ export async function signUp(app: App, input: { email: string; password: string 
   return { userId: prepared.userId };
 }
 
-async function registerIn(app: App, tx: Queryable, userId: string, email: string, passwordHash: string, request: RequestInfo): Promise<void> {
+async function registerIn(app: App, tx: Queryable, userId: string, email: string, passwordHash: string | null, request: RequestInfo): Promise<void> {
   const now = app.clock.now().toISOString();
   await executeEmailClaim(app, tx, email, { type: 'ClaimEmail', data: { userId, now } }, request);
   await executeUser(app, tx, userId, { type: 'SignUp', data: { userId, email, passwordHash, now } }, request);
