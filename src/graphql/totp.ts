@@ -7,7 +7,6 @@ import { assertPendingFlowOpen, finishMfaStepIn } from '../domain/login/handle.j
 import { reauthenticateSession } from '../domain/session/handle.js';
 import { activateTotp, deactivateTotp, enrollTotp, verifyMfaCode } from '../domain/authenticators/handleTotp.js';
 import { regenerateRecoveryCodes, unusedRecoveryCodes } from '../domain/authenticators/handleRecoveryCodes.js';
-import { hasSecondFactor } from '../domain/authenticators/state.js';
 import { loadAuthenticators } from '../domain/login/handle.js';
 import { accountKeyFor } from '../security/attempts.js';
 import { builder } from './builder.js';

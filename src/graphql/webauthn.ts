@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { authenticationResponseSchema, extractCredentialId, registrationResponseSchema } from '../crypto/webauthn.js';
 import { DomainError } from '../domain/shared/errors.js';
-import { assertFlowOpen, completePasskeyLoginIn, finishMfaStepIn, loadAuthenticators } from '../domain/login/handle.js';
+import { assertFlowOpen, completePasskeyLoginIn, finishMfaStepIn } from '../domain/login/handle.js';
 import { reauthenticateSession } from '../domain/session/handle.js';
 import {
   beginWebAuthnAuthentication,
@@ -19,7 +19,6 @@ import {
   renameWebAuthn,
   verifyWebAuthnAssertion,
 } from '../domain/authenticators/handleWebAuthn.js';
-import { hasSecondFactor } from '../domain/authenticators/state.js';
 import { consumeChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../domain/authenticators/webauthnChallenges.js';
 import { accountKeyFor } from '../security/attempts.js';
 import { builder } from './builder.js';

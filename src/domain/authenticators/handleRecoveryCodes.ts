@@ -5,12 +5,11 @@ import type { App } from '../../app.js';
 import { RECOVERY_CODES_KEY_PURPOSE } from '../../crypto/secretBox.js';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../../crypto/recoveryCodes.js';
 import type { RequestInfo } from '../shared/request.js';
-import { streams } from '../shared/streams.js';
+import { retryOnConflict, streams } from '../shared/streams.js';
 import { loadAuthenticators } from '../login/handle.js';
 import { decideRecoveryCodes } from './decideRecoveryCodes.js';
 import { newRecoveryCodeSet, recoveryCodesAad } from './recoveryCodes.js';
 import type { AuthenticatorsState } from './state.js';
-import { retryWhileConflicting } from './handleTotp.js';
 
 /**
  * Which code of the current set `code` is, by HMAC under the key the set was made with. Every stored hash is
@@ -34,7 +33,7 @@ export function matchRecoveryCode(app: App, state: AuthenticatorsState, code: st
 /** GenerateRecoveryCodes (regeneration): the new set replaces the old one in one event. Returns the codes, shown once here. */
 export async function regenerateRecoveryCodes(app: App, userId: string, request: RequestInfo): Promise<string[]> {
   const set = newRecoveryCodeSet(app, userId, app.clock.now());
-  await retryWhileConflicting(() =>
+  await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, userId, tx);
       const events = decideRecoveryCodes({ type: 'GenerateRecoveryCodes', data: { userId, set: set.event } }, state);

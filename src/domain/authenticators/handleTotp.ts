@@ -4,14 +4,13 @@
 // both be accepted: the loser re-reads, decides again and finds the replay.
 import type { App } from '../../app.js';
 import type { Queryable } from '../../db/index.js';
-import { ConcurrencyError } from '../../eventstore/index.js';
 import { qrCodeSvg } from '../../crypto/qr.js';
 import { generateTotpSecret, matchTotpStep, totpUrl } from '../../crypto/totp.js';
 import { hashToken, newSessionToken } from '../../crypto/tokens.js';
 import { accountKeyFor } from '../../security/attempts.js';
 import { DomainError, type ErrorCode } from '../shared/errors.js';
 import type { RequestInfo } from '../shared/request.js';
-import { streams } from '../shared/streams.js';
+import { retryOnConflict, streams } from '../shared/streams.js';
 import { loadAuthenticators } from '../login/handle.js';
 import type { LoginMethod } from '../login/events.js';
 import { executeSession } from '../session/handle.js';
@@ -27,23 +26,10 @@ import type { AuthenticatorsState } from './state.js';
 
 /** A pending setup must be confirmed within this time. */
 export const TOTP_SETUP_TTL_SECONDS = 600;
-// Enough rounds for every one of many concurrent submitters to lose a race once; each round is one short transaction.
-const MAX_CONFLICT_ROUNDS = 64;
 
 /** The associated data binding a sealed TOTP seed to its owner: a seed copied into another user's stream does not open. */
 export function totpAad(userId: string): string {
   return `totp:${userId}`;
-}
-
-/** Runs a load-decide-append transaction again while another writer wins the race on the stream. */
-export async function retryWhileConflicting<T>(run: () => Promise<T>): Promise<T> {
-  for (let round = 1; ; round++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof ConcurrencyError) || round >= MAX_CONFLICT_ROUNDS) throw error;
-    }
-  }
 }
 
 async function appendAuthenticators(app: App, tx: Queryable, userId: string, version: number, events: AuthenticatorEvent[], request: RequestInfo): Promise<void> {
@@ -69,7 +55,7 @@ export async function enrollTotp(app: App, input: { userId: string; email: strin
       expiresAt: new Date(now.getTime() + TOTP_SETUP_TTL_SECONDS * 1000).toISOString(),
     },
   };
-  await retryWhileConflicting(() =>
+  await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, input.userId, tx);
       await appendAuthenticators(app, tx, input.userId, version, decideTotp(command, state), request);
@@ -102,7 +88,7 @@ export async function activateTotp(app: App, input: { userId: string; sessionId:
   const secret = app.secrets.box.open(pending.secretCiphertext, totpAad(input.userId));
   const matchedStep = await matchTotpStep({ secret, code: input.code, nowMs: app.clock.now().getTime(), window: app.config.totpWindow });
   const set = newRecoveryCodeSet(app, input.userId, app.clock.now());
-  const outcome = await retryWhileConflicting(() =>
+  const outcome = await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, input.userId, tx);
       const events = decideTotp({
@@ -127,7 +113,7 @@ export async function activateTotp(app: App, input: { userId: string; sessionId:
 export async function deactivateTotp(app: App, userId: string, request: RequestInfo): Promise<void> {
   const user = (await loadUser(app, userId)).state;
   const factorRequired = rolesRequiringMfa.some((role) => user.roles.includes(role));
-  await retryWhileConflicting(() =>
+  await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, userId, tx);
       const events = decideTotp({ type: 'DeactivateTotp', data: { userId, factorRequired, now: app.clock.now().toISOString() } }, state);
@@ -174,7 +160,7 @@ export async function verifyMfaCode<T>(
     const match = matchRecoveryCode(app, before, code);
     return { method, command: { type: 'UseRecoveryCode', data: { userId, setId: match.setId, matchedIndex: match.index, purpose, now: app.clock.now().toISOString() } } };
   };
-  const outcome = await retryWhileConflicting(() =>
+  const outcome = await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, userId, tx);
       const { method, command } = await commandFor(state);

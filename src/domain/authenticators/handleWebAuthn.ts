@@ -21,7 +21,7 @@ import { hashToken, newId, newSessionToken } from '../../crypto/tokens.js';
 import { accountKeyFor } from '../../security/attempts.js';
 import { DomainError, type ErrorCode } from '../shared/errors.js';
 import type { RequestInfo } from '../shared/request.js';
-import { loadAggregate, streams } from '../shared/streams.js';
+import { loadAggregate, retryOnConflict, streams } from '../shared/streams.js';
 import { loadAuthenticators } from '../login/handle.js';
 import { executeSession, startSessionIn, type IssuedSession } from '../session/handle.js';
 import { loadUser, registerUserIn } from '../user/handle.js';
@@ -29,7 +29,6 @@ import { rolesRequiringMfa } from '../user/policy.js';
 import type { AssertionCheck, WebAuthnCommand, WebAuthnPurpose } from './commands.js';
 import { assertionErrorCode, decideWebAuthn, decideWebAuthnClaim } from './decideWebAuthn.js';
 import type { AuthenticatorEvent, RecoveryCodesGenerated, WebAuthnCredentialClaimed } from './events.js';
-import { retryWhileConflicting } from './handleTotp.js';
 import { newRecoveryCodeSet } from './recoveryCodes.js';
 import type { AuthenticatorsState, WebAuthnCredentialState } from './state.js';
 import { consumeChallenge, storeChallenge, type ChallengePurpose } from './webauthnChallenges.js';
@@ -99,7 +98,7 @@ export async function registerWebAuthn(
   const credential = verification.credential;
   const authenticatorId = newId();
   const set = newRecoveryCodeSet(app, input.userId, app.clock.now());
-  const outcome = await retryWhileConflicting(() =>
+  const outcome = await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const now = app.clock.now().toISOString();
       const events = await claimAndRegisterIn(app, tx, { userId: input.userId, authenticatorId, isPasswordless: stored.passwordless, name: input.name, credential, recoveryCodeSet: set.event }, request);
@@ -178,7 +177,7 @@ export async function completePasskeySignup(app: App, input: { ceremonyToken: st
   const authenticatorId = newId();
   const set = newRecoveryCodeSet(app, userId, app.clock.now());
   const withActor = { ...request, metadata: { ...request.metadata, actor: userId } };
-  const session = await retryWhileConflicting(() =>
+  const session = await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       await registerUserIn(app, tx, { userId, email, passwordHash: null }, withActor);
       await claimAndRegisterIn(app, tx, { userId, authenticatorId, isPasswordless: true, name: input.name, credential: verification.credential, recoveryCodeSet: set.event }, withActor);
@@ -262,7 +261,7 @@ export async function verifyWebAuthnAssertion<T>(
       : { verified: false, reason: verification.reason };
     return { check, credential };
   };
-  const outcome = await retryWhileConflicting(() =>
+  const outcome = await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, userId, tx);
       const { check, credential } = await checkAgainst(state);
@@ -296,7 +295,7 @@ export async function removeWebAuthn(app: App, input: { userId: string; authenti
 }
 
 async function executeWebAuthn(app: App, userId: string, command: WebAuthnCommand, request: RequestInfo): Promise<void> {
-  await retryWhileConflicting(() =>
+  await retryOnConflict(() =>
     app.store.transaction(async (tx) => {
       const { state, version } = await loadAuthenticators(app, userId, tx);
       await appendAuthenticators(app, tx, userId, version, decideWebAuthn(command, state), request);

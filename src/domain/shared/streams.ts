@@ -20,16 +20,21 @@ export async function loadAggregate<State, Event extends DomainEvent>(
   return { state, version: events.length === 0 ? 0 : events[events.length - 1]!.version };
 }
 
+// Enough rounds for every one of many concurrent submitters (20 parallel uses of one code) to lose a race once;
+// each round is one short transaction.
+const maxConflictRounds = 64;
+
 /**
- * Runs a load-decide-append unit again once when another writer won the race on a stream: the second run reads the
+ * Runs a load-decide-append unit again while another writer wins the race on one of its streams: each round reads the
  * winner's events, so a replayed code or a taken email is then decided against the new state.
  */
 export async function retryOnConflict<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (!(error instanceof ConcurrencyError)) throw error;
-    return run();
+  for (let round = 1; ; round++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError) || round >= maxConflictRounds) throw error;
+    }
   }
 }
 
