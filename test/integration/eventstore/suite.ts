@@ -77,7 +77,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
 
     beforeAll(async () => {
       if (mode === 'pglite') process.env.TEST_DB = 'pglite';
-      t = await createTestDatabase({ poolSize: 20 });
+      t = await createTestDatabase({ poolSize: 20, allowPglite: mode === 'pglite' });
       db = t.db;
       // Reactors append events of their own (UserLocked, SecurityNotificationRequested); this suite counts its own appends.
       app = await createApp({ config: loadConfig({ NODE_ENV: 'test' }), db, reactors: false });
@@ -510,7 +510,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
       });
 
       it('a fresh database gets every migration exactly once', async () => {
-        const fresh = await createTestDatabase();
+        const fresh = await createTestDatabase({ allowPglite: mode === 'pglite' });
         try {
           expect(await pendingMigrations(fresh.db)).toEqual(listMigrations().map((m) => m.name));
           expect(await migrate(fresh.db)).toEqual(listMigrations().map((m) => m.name));
@@ -523,7 +523,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
 
       pgOnly(onlyPg('two instances migrating a fresh database at once apply each migration once'), async (ctx) => {
         needsPostgres(ctx);
-        const fresh = await createTestDatabase();
+        const fresh = await createTestDatabase({ allowPglite: mode === 'pglite' });
         try {
           const second = fresh.reopen();
           const [x, y] = await Promise.all([migrate(fresh.db), migrate(second)]);

@@ -1,6 +1,6 @@
 // Shared steps for the TOTP suites: a user with TOTP active, pending logins, codes at the server's clock.
-import { execFileSync } from 'node:child_process';
 import { generateTotpCode } from '../../../src/crypto/totp.js';
+import { runTool } from '../../helpers/tools.js';
 import { signedUpUser, type GraphQLClient, type TestServer } from '../../helpers/server.js';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -19,8 +19,9 @@ export const meQuery = `{ me { id authenticators { __typename createdAt lastUsed
 export const loginMutation = `mutation($email: String!, $password: String!) { login(input: { email: $email, password: $password }) {
   __typename ... on AuthPayload { sessionToken authState { flows { id isPending types } } } ... on Error { code } } }`;
 
-export function oathtool(secret: string, nowMs: number): string {
-  return execFileSync('oathtool', ['--totp', '-b', `--now=${new Date(nowMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret], { encoding: 'utf8' }).trim();
+/** The code OATH Toolkit computes for that instant: an implementation independent of ours. */
+export async function oathtool(secret: string, nowMs: number): Promise<string> {
+  return (await runTool('oathtool', ['--totp', '-b', `--now=${new Date(nowMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret])).trim();
 }
 
 export function codeAt(secret: string, nowMs: number): Promise<string> {

@@ -1,6 +1,6 @@
 // TOTP and recovery codes end to end over HTTP: setup from the QR code, the MFA step of login, replay, step-up,
 // management, views, audit and the absence of secrets anywhere in the database.
-import { execFileSync } from 'node:child_process';
+import { runTool } from '../../helpers/tools.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,14 +38,14 @@ describe('TOTP and recovery codes over HTTP', () => {
     // The QR code, rasterized and read back by an independent decoder, is the URL.
     const dir = mkdtempSync(join(tmpdir(), 'tessera-qr-'));
     writeFileSync(join(dir, 'qr.svg'), setup.qrCodeSvg);
-    execFileSync('rsvg-convert', ['-w', '400', '-o', join(dir, 'qr.png'), join(dir, 'qr.svg')]);
-    const decoded = execFileSync('zbarimg', ['--quiet', '--raw', join(dir, 'qr.png')], { encoding: 'utf8' }).trim();
+    await runTool('rsvg-convert', ['-w', '400', '-o', join(dir, 'qr.png'), join(dir, 'qr.svg')]);
+    const decoded = (await runTool('zbarimg', ['--quiet', '--raw', join(dir, 'qr.png')])).trim();
     expect(decoded).toBe(setup.totpUrl);
     const secret = new URL(decoded).searchParams.get('secret')!;
 
-    const wrong = await client.gql(activateTotpMutation, { code: '000000' === oathtool(secret, T0) ? '111111' : '000000' });
+    const wrong = await client.gql(activateTotpMutation, { code: '000000' === (await oathtool(secret, T0)) ? '111111' : '000000' });
     expect(wrong.data.activateTotp).toMatchObject({ __typename: 'AuthError', code: 'INVALID_CODE' });
-    const activated = (await client.gql(activateTotpMutation, { code: oathtool(secret, T0) })).data.activateTotp;
+    const activated = (await client.gql(activateTotpMutation, { code: await oathtool(secret, T0) })).data.activateTotp;
     expect(activated.__typename).toBe('ActivateTotpPayload');
     expect(activated.authenticator.__typename).toBe('TotpAuthenticator');
     expect(activated.recoveryCodes).toHaveLength(10);
@@ -60,8 +60,8 @@ describe('TOTP and recovery codes over HTTP', () => {
     // A pending login grants nothing else.
     expect((await pending.gql(meQuery)).data.me).toBeNull();
     expect((await pending.gql(setupTotpMutation)).data.setupTotp.code).toBe('NOT_AUTHENTICATED');
-    expect((await pending.gql(mfaReauthenticateMutation, { code: oathtool(secret, T0 + 30_000) })).data.mfaReauthenticate.code).toBe('NOT_AUTHENTICATED');
-    const done = (await pending.gql(authenticateMfaMutation, { code: oathtool(secret, T0 + 30_000) })).data.authenticateMfa;
+    expect((await pending.gql(mfaReauthenticateMutation, { code: await oathtool(secret, T0 + 30_000) })).data.mfaReauthenticate.code).toBe('NOT_AUTHENTICATED');
+    const done = (await pending.gql(authenticateMfaMutation, { code: await oathtool(secret, T0 + 30_000) })).data.authenticateMfa;
     expect(done.__typename).toBe('AuthPayload');
     expect(done.authState.isAuthenticated).toBe(true);
     expect(done.authState.session.aal).toBe(2);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { runTool } from '../../helpers/tools.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,18 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { qrCodeSvg } from '../../../src/crypto/qr.js';
 import { generateTotpSecret, totpUrl } from '../../../src/crypto/totp.js';
 
-// Independent tools from Debian (librsvg2-bin, zbar-tools). CI installs them; a missing tool fails the test with
-// the install command instead of skipping, so the check cannot quietly stop running.
-function run(tool: string, debianPackage: string, args: string[]): string {
-  try {
-    return execFileSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`${tool} is not installed: run \`apt-get install -y ${debianPackage}\``);
-    }
-    throw error;
-  }
-}
+// Independent tools from Debian (librsvg2-bin, zbar-tools). `npm test` installs them; a missing tool fails the test
+// with the install command instead of skipping, so the check cannot quietly stop running.
 
 describe('qrCodeSvg', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-qr-'));
@@ -31,8 +21,8 @@ describe('qrCodeSvg', () => {
     const svgPath = join(dir, 'totp.svg');
     const pngPath = join(dir, 'totp.png');
     writeFileSync(svgPath, svg);
-    run('rsvg-convert', 'librsvg2-bin', ['--width', '400', '--height', '400', '--background-color', 'white', '-o', pngPath, svgPath]);
-    const decoded = run('zbarimg', 'zbar-tools', ['--raw', '-q', pngPath]);
+    await runTool('rsvg-convert', ['--width', '400', '--height', '400', '--background-color', 'white', '-o', pngPath, svgPath]);
+    const decoded = await runTool('zbarimg', ['--raw', '-q', pngPath]);
     expect(decoded.replace(/\n$/, '')).toBe(url);
   });
 });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { runTool } from '../../helpers/tools.js';
 import { describe, expect, it } from 'vitest';
 import {
   generateTotpCode,
@@ -146,21 +146,12 @@ describe('generateTotpSecret and totpUrl', () => {
 describe('interoperability with oathtool', () => {
   // The reference implementation from OATH Toolkit (Debian package oathtool). CI installs it; a missing tool must
   // fail loudly rather than skip, or this check would silently stop running.
-  function oathtool(args: string[]): string {
-    try {
-      return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('oathtool is not installed: run `apt-get install -y oathtool` (Debian package oathtool)');
-      }
-      throw error;
-    }
-  }
+  const oathtool = async (args: string[]): Promise<string> => (await runTool('oathtool', args)).trim();
 
   it('accepts the code oathtool computes for the same instant, at the same step', async () => {
     const secret = generateTotpSecret();
     const epochSeconds = 1_750_000_007;
-    const code = oathtool(['--totp', '-b', secret, '-N', `@${epochSeconds}`]);
+    const code = await oathtool(['--totp', '-b', secret, '-N', `@${epochSeconds}`]);
     expect(code).toMatch(/^[0-9]{6}$/);
     expect(await matchTotpStep({ secret, code, nowMs: epochSeconds * 1000, window: 0 })).toBe(
       Math.floor(epochSeconds / 30),
@@ -171,7 +162,7 @@ describe('interoperability with oathtool', () => {
   it('agrees with oathtool for SHA-512 and 8 digits', async () => {
     const secret = generateTotpSecret();
     const epochSeconds = 1_234_567_890;
-    const code = oathtool(['--totp=sha512', '--digits=8', '-b', secret, '-N', `@${epochSeconds}`]);
+    const code = await oathtool(['--totp=sha512', '--digits=8', '-b', secret, '-N', `@${epochSeconds}`]);
     expect(await matchTotpStep({ secret, code, nowMs: epochSeconds * 1000, algorithm: 'sha512', digits: 8 })).toBe(
       Math.floor(epochSeconds / 30),
     );
