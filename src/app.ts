@@ -1,4 +1,7 @@
-// The application container: one database, one event store with its inline projections, one clock, one logger.
+// The composition root: one database, one event store with its inline projections and reactors, one clock, one
+// logger, the budget behind the lockout gate. Use cases take the parts they need of it (application/deps.ts).
+import type { Deps } from './application/deps.js';
+import { createLockoutGate, createLockoutReactor } from './application/lockout.js';
 import type { Config } from './config.js';
 import { openDatabase, type Db } from './db/index.js';
 import { allEventTypes } from './domain/eventTypes.js';
@@ -6,25 +9,15 @@ import { systemClock, type Clock } from './domain/shared/clock.js';
 import { EventStore, migrate } from './eventstore/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { allProjectors, Projections } from './projections/index.js';
-import { createPasswordHasher, type PasswordHasher } from './crypto/password.js';
+import { createPasswordHasher } from './crypto/password.js';
 import { Redis } from 'ioredis';
 import type { AfterAppend } from './eventstore/index.js';
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
-import { createLockoutGate, createLockoutReactor } from './security/lockout.js';
 import { createNotificationReactor } from './notifications/reactor.js';
-import { createSecretBox, loadSecretKeys, type LoadedSecretKeys, type SecretBox } from './crypto/secretBox.js';
+import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 
-export interface App {
-  config: Config;
-  logger: Logger;
-  db: Db;
-  store: EventStore;
+export interface App extends Deps {
   projections: Projections;
-  clock: Clock;
-  passwords: PasswordHasher;
-  attempts: AttemptBudget;
-  /** AES-256-GCM under the configured keys (TOTP seeds, recovery codes for display) and keys derived from them. */
-  secrets: { box: SecretBox; keys: LoadedSecretKeys };
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import { loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
-import { runUserCommand } from './domain/user/cli.js';
+import { runUserCommand } from './cli/users.js';
 import { findAuditEvents } from './projections/audit.js';
 import { startNotificationWorker } from './notifications/worker.js';
 
@@ -16,7 +16,8 @@ const usage = `usage:
   tessera audit verify                  check the hash chain of the whole log
   tessera audit export [--user ID]      the audit history as JSON lines on stdout
   tessera users create --email E [--password P] [--admin]
-  tessera users grant-role --email E --role R`;
+  tessera users grant-role --email E --role R
+  tessera users revoke-role --email E --role R`;
 
 async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   const app = await createApp({ config: loadConfig() });

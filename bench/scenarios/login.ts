@@ -4,7 +4,7 @@
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { signUp } from '../../src/domain/user/handle.js';
+import { createAccount } from '../../src/application/signup.js';
 import { startServer } from '../../src/graphql/server.js';
 import { median, throughput, type Measurement, type Scenario } from '../types.js';
 
@@ -28,7 +28,7 @@ const scenario: Scenario = {
     try {
       // Outside the timed sections: the accounts, and one stored hash for the raw comparison.
       const emails = Array.from({ length: userCount }, (_, i) => `bench-${i}@example.com`);
-      for (const email of emails) await signUp(app, { email, password }, { ip: 'bench', userAgent: 'bench', metadata: { actor: 'bench' } });
+      for (const email of emails) await createAccount(app, { email, password }, { clientAddress: 'bench', userAgent: 'bench', requestId: 'bench', actor: 'bench' });
       const phc = await argon2Hash(password, { algorithm: 2, ...config.argon2 });
       const login = async (i: number): Promise<void> => {
         const res = await fetch(`${server.url}/graphql`, {

@@ -59,6 +59,10 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
  * The head of each stream a transaction has read in full, so its append need not select it again. Safe: if another
  * writer commits to the stream after the read, the insert at the next version fails on the unique index as before.
  */
+// Enough rounds for every one of many concurrent submitters (20 parallel uses of one code) to lose a race once;
+// each round is one short transaction.
+const maxConflictRounds = 64;
+
 const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
 
 export class EventStore {
@@ -70,6 +74,20 @@ export class EventStore {
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
+  }
+
+  /**
+   * One load-decide-append unit in a transaction, run again while another writer wins the race on one of its streams:
+   * each round re-reads the winner's events, so a replayed code or a taken email is then decided against the new state.
+   */
+  async transactionWithRetry<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    for (let round = 1; ; round++) {
+      try {
+        return await this.db.transaction(fn);
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || round >= maxConflictRounds) throw error;
+      }
+    }
   }
 
   /** Appends at the expected version, chains the hashes and runs the inline projections, all in one transaction. */

@@ -5,7 +5,7 @@ import { findAuditEvents, type AuditRow } from '../projections/audit.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { builder } from './builder.js';
-import { parseInput } from './validation.js';
+import { parseInput } from '../application/validation.js';
 
 const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
   fields: (t) => ({
@@ -74,7 +74,7 @@ builder.queryField('auditEvents', (t) =>
       const input = parseInput(auditArgsSchema, args);
       const limit = input.first ?? 100;
       const f = input.filter ?? {};
-      const events = await findAuditEvents(ctx.app.db, {
+      const events = await findAuditEvents(ctx.deps.db, {
         userId: f.userId ?? undefined, types: f.types ?? undefined, from: f.from ?? undefined, to: f.to ?? undefined, correlationId: f.correlationId ?? undefined,
       }, Number(input.after ?? 0), limit);
       return { events, nextCursor: events.length === limit ? String(events[events.length - 1]!.position) : null };
@@ -88,7 +88,7 @@ builder.queryField('auditVerification', (t) =>
     errors: {},
     authScopes: { role: 'auditor' },
     description: 'Recomputes the hash chain of every stream: proves no event was altered, removed or reordered (auditor role).',
-    resolve: (_root, _args, ctx) => verifyChain(ctx.app.db),
+    resolve: (_root, _args, ctx) => verifyChain(ctx.deps.db),
   }),
 );
 
@@ -105,28 +105,28 @@ const SessionAnalyticsRef = builder.objectRef<AnalyticsArgs>('SessionAnalytics')
   fields: (t) => ({
     from: t.field({ type: 'DateTime', resolve: (a) => a.from }),
     to: t.field({ type: 'DateTime', resolve: (a) => a.to }),
-    loginsByMethod: t.field({ type: [MethodCountRef], resolve: (a, _args, ctx) => loginsByMethod(ctx.app.db, a) }),
+    loginsByMethod: t.field({ type: [MethodCountRef], resolve: (a, _args, ctx) => loginsByMethod(ctx.deps.db, a) }),
     activeSessions: t.int({
-      resolve: (_a, _args, ctx) => activeSessionCount(ctx.app.db, ctx.app.clock.now(), ctx.app.config.sessionIdleTimeoutSeconds, ctx.app.config.sessionAbsoluteTimeoutSeconds),
+      resolve: (_a, _args, ctx) => activeSessionCount(ctx.deps.db, ctx.deps.clock.now(), ctx.deps.config.sessionIdleTimeoutSeconds, ctx.deps.config.sessionAbsoluteTimeoutSeconds),
     }),
-    users: t.int({ resolve: async (_a, _args, ctx) => (await mfaAdoption(ctx.app.db)).users }),
-    usersWithSecondFactor: t.int({ resolve: async (_a, _args, ctx) => (await mfaAdoption(ctx.app.db)).withSecondFactor }),
+    users: t.int({ resolve: async (_a, _args, ctx) => (await mfaAdoption(ctx.deps.db)).users }),
+    usersWithSecondFactor: t.int({ resolve: async (_a, _args, ctx) => (await mfaAdoption(ctx.deps.db)).withSecondFactor }),
     mfaAdoption: t.float({
       description: 'Share of users with a second factor (0 to 1).',
       resolve: async (_a, _args, ctx) => {
-        const { users, withSecondFactor } = await mfaAdoption(ctx.app.db);
+        const { users, withSecondFactor } = await mfaAdoption(ctx.deps.db);
         return users === 0 ? 0 : withSecondFactor / users;
       },
     }),
-    loginAttempts: t.int({ resolve: async (a, _args, ctx) => (await authenticationFailures(ctx.app.db, a)).attempts }),
-    loginFailures: t.int({ resolve: async (a, _args, ctx) => (await authenticationFailures(ctx.app.db, a)).failures }),
+    loginAttempts: t.int({ resolve: async (a, _args, ctx) => (await authenticationFailures(ctx.deps.db, a)).attempts }),
+    loginFailures: t.int({ resolve: async (a, _args, ctx) => (await authenticationFailures(ctx.deps.db, a)).failures }),
     failureRate: t.float({
       resolve: async (a, _args, ctx) => {
-        const { attempts, failures } = await authenticationFailures(ctx.app.db, a);
+        const { attempts, failures } = await authenticationFailures(ctx.deps.db, a);
         return attempts === 0 ? 0 : failures / attempts;
       },
     }),
-    rejectionsByType: t.field({ type: [TypeCountRef], resolve: async (a, _args, ctx) => (await authenticationFailures(ctx.app.db, a)).byType }),
+    rejectionsByType: t.field({ type: [TypeCountRef], resolve: async (a, _args, ctx) => (await authenticationFailures(ctx.deps.db, a)).byType }),
   }),
 });
 

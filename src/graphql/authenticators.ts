@@ -1,8 +1,11 @@
 // `me.authenticators`: every factor of the user, read from the authenticators stream.
-import type { App } from '../app.js';
-import { loadAuthenticators } from '../domain/login/handle.js';
+import { load } from '../application/commandHandler.js';
+import type { Deps } from '../application/deps.js';
+import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import { unusedRecoveryCodeCount, type AuthenticatorsState, type WebAuthnCredentialState } from '../domain/authenticators/state.js';
 import { builder } from './builder.js';
+
+export const AuthenticatorTypeEnum = builder.enumType('AuthenticatorType', { values: ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN'] as const });
 
 export type AuthenticatorShape =
   | { kind: 'TOTP'; createdAt: string; lastUsedAt: string | null }
@@ -12,7 +15,7 @@ export type AuthenticatorShape =
 export const AuthenticatorRef = builder.interfaceRef<AuthenticatorShape>('Authenticator').implement({
   resolveType: (a) => ({ TOTP: 'TotpAuthenticator', RECOVERY_CODES: 'RecoveryCodesAuthenticator', WEBAUTHN: 'WebAuthnAuthenticator' })[a.kind],
   fields: (t) => ({
-    type: t.string({ resolve: (a) => a.kind }),
+    type: t.field({ type: AuthenticatorTypeEnum, resolve: (a) => a.kind }),
     createdAt: t.field({ type: 'DateTime', resolve: (a) => new Date(a.kind === 'WEBAUTHN' ? a.credential.createdAt : a.createdAt) }),
     lastUsedAt: t.field({
       type: 'DateTime',
@@ -57,6 +60,6 @@ export function authenticatorsOf(state: AuthenticatorsState): AuthenticatorShape
   return list;
 }
 
-export async function listAuthenticators(app: App, userId: string): Promise<AuthenticatorShape[]> {
-  return authenticatorsOf((await loadAuthenticators(app, userId)).state);
+export async function listAuthenticators(deps: Pick<Deps, 'store'>, userId: string): Promise<AuthenticatorShape[]> {
+  return authenticatorsOf((await load(deps.store, authenticatorsAggregate, userId)).state);
 }

@@ -3,18 +3,14 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DomainError } from '../domain/shared/errors.js';
-import { rolesRequiringMfa } from '../domain/user/policy.js';
 import type { GraphQLContext } from './context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   AuthScopes: {
-    /** A full session (not a pending login, not an enrol-only session). */
-    authenticated: boolean;
-    /** Any session, including one limited to setting up a factor (MFA_ENROLL_REQUIRED). */
-    session: boolean;
     /** A session verified with a second factor (django-otp's otp_required). */
     aal2: boolean;
+    /** A full session (never one limited to enrolling a factor) of a user holding the role. */
     role: string;
   };
   Scalars: {
@@ -29,23 +25,18 @@ export const builder = new SchemaBuilder<{
   errors: { defaultTypes: [DomainError], directResult: true },
   scopeAuth: {
     authScopes: (context) => ({
-      authenticated: context.auth.kind === 'session' && !context.auth.session.enrollOnly,
-      session: context.auth.kind === 'session',
-      aal2: context.auth.kind === 'session' && context.auth.session.aal >= 2,
-      // A role acts only through a full session (never one limited to enrolling a factor), and the roles that require
-      // MFA act only at AAL2: a stolen admin password alone unlocks nothing.
-      role: (role) =>
-        context.auth.kind === 'session' && !context.auth.session.enrollOnly && context.auth.user.roles.includes(role) &&
-        (!(rolesRequiringMfa as readonly string[]).includes(role) || context.auth.session.aal >= 2),
+      aal2: context.caller.kind === 'session' && context.caller.session.aal >= 2,
+      // A role acts only through a full session, never one limited to enrolling a factor. Fields of privileged roles
+      // also ask for aal2 ($all), so a stolen password alone unlocks nothing.
+      role: (role) => context.caller.kind === 'session' && !context.caller.session.enrollOnly && context.caller.user.roles.includes(role),
     }),
     unauthorizedError: (_parent, context, _info, result) => {
-      if (context.auth.kind !== 'session') return new DomainError('NOT_AUTHENTICATED');
+      if (context.caller.kind !== 'session') return new DomainError('NOT_AUTHENTICATED');
       const failed = scopeFailures(result.failure);
-      if (context.auth.session.enrollOnly) return new DomainError('MFA_REQUIRED', 'Set up a second factor first.');
-      if (failed.some((f) => f.scope === 'aal2' || f.scope === 'authenticated')) return new DomainError('MFA_REQUIRED');
+      if (context.caller.session.enrollOnly) return new DomainError('MFA_REQUIRED', 'Set up a second factor first.');
+      if (failed.some((f) => f.scope === 'role')) return new DomainError('FORBIDDEN');
       // Holding the role but not a strong enough session: the answer is "use your second factor", not "not allowed".
-      if (failed.some((f) => f.scope === 'role' && context.auth.kind === 'session' && context.auth.user.roles.includes(String(f.parameter)))) return new DomainError('MFA_REQUIRED');
-      return new DomainError('FORBIDDEN');
+      return new DomainError('MFA_REQUIRED');
     },
   },
 });

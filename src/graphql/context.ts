@@ -1,42 +1,11 @@
-// What every resolver knows about the request: who is calling (a session, a pending login, or nobody), from where.
+// What every resolver knows about the request: who is calling (a session, a pending login, or nobody), the request
+// facts the use cases take, and the cookies to set on the response.
 import type { IncomingMessage } from 'node:http';
 import type { App } from '../app.js';
-import type { EventMetadata } from '../eventstore/index.js';
+import type { Caller } from '../application/caller.js';
+import type { RequestFacts } from '../application/request.js';
 
-export interface SessionView {
-  id: string;
-  userId: string;
-  aal: 1 | 2;
-  methods: Array<{ method: string; at: string; type?: string | null }>;
-  ip: string;
-  userAgent: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  lastActivityRecordedAt: Date;
-  reauthenticatedAt: Date | null;
-  /** Limited to setting up a factor (an admin past the MFA grace period). */
-  enrollOnly: boolean;
-}
-
-export interface UserView {
-  id: string;
-  email: string;
-  roles: string[];
-  createdAt: Date;
-}
-
-export interface PendingLoginView {
-  flowId: string;
-  userId: string;
-  stage: 'MFA_AUTHENTICATE';
-  types: string[];
-  expiresAt: Date;
-}
-
-export type AuthContext =
-  | { kind: 'anonymous' }
-  | { kind: 'pending'; token: string; flow: PendingLoginView }
-  | { kind: 'session'; token: string; session: SessionView; user: UserView };
+export type { Caller, SessionView, UserView, PendingLoginView } from '../application/caller.js';
 
 export interface CookieInstruction {
   name: string;
@@ -45,16 +14,13 @@ export interface CookieInstruction {
 }
 
 export interface GraphQLContext {
-  app: App;
-  requestId: string;
-  ip: string;
-  userAgent: string;
-  /** Whether the credentials came from a cookie (browser) or a bearer header (app client). */
-  transport: 'cookie' | 'bearer' | 'none';
-  auth: AuthContext;
+  /** The running service, handed to use cases (each takes the parts it names). */
+  deps: App;
+  /** Facts for the use cases: client address, user agent, the server-minted request id, the actor. */
+  request: RequestFacts;
+  caller: Caller;
   /** Cookies to set on the response; the server writes them after the operation. */
   cookies: CookieInstruction[];
-  metadata(actor?: string): EventMetadata;
-  /** The raw node request, for transport details. */
+  /** The raw node request, for transport details (the WebAuthn ceremony cookie). */
   req: IncomingMessage | undefined;
 }

@@ -1,10 +1,13 @@
 // Expected failures are data (DESIGN.md §6): union members implementing `interface Error { code message }`.
-import { DomainError } from '../domain/shared/errors.js';
+import { DomainError, errorCodes } from '../domain/shared/errors.js';
 import { builder } from './builder.js';
+
+/** Generated from the one list of codes (domain/shared/errors.ts): clients switch on it, and a new code is a schema change. */
+export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: errorCodes });
 
 export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
   fields: (t) => ({
-    code: t.exposeString('code'),
+    code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code }),
     message: t.exposeString('message'),
   }),
 });

@@ -1,10 +1,9 @@
 // Administration of abuse resistance: an administrator ends a lockout (UserUnlocked by 'admin', which also resets
 // the account's consecutive failures).
 import { z } from 'zod';
-import { unlockUser } from '../security/lockout.js';
+import { unlockUser } from '../application/lockout.js';
+import { idSchema, parseInput } from '../application/validation.js';
 import { builder } from './builder.js';
-import { requestInfo } from './guards.js';
-import { idSchema, parseInput } from './validation.js';
 
 const UnlockUserPayloadRef = builder.objectRef<{ userId: string; unlocked: boolean }>('UnlockUserPayload').implement({
   fields: (t) => ({
@@ -17,11 +16,11 @@ builder.mutationField('unlockUser', (t) =>
   t.field({
     errors: {},
     type: UnlockUserPayloadRef,
-    authScopes: { role: 'admin' },
+    authScopes: { $all: { role: 'admin', aal2: true } },
     args: { userId: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const { userId } = parseInput(z.object({ userId: idSchema }), { userId: args.userId });
-      return { userId, unlocked: await unlockUser(ctx.app, userId, requestInfo(ctx)) };
+      return { userId, unlocked: await unlockUser(ctx.deps, userId, ctx.request) };
     },
   }),
 );

@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { createGraphQLError, createYoga, type Plugin } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { pendingMigrations } from '../eventstore/index.js';
-import { resolveAuth, sessionCookieName } from '../domain/session/resolveAuth.js';
-import type { AuthContext, CookieInstruction, GraphQLContext } from './context.js';
+import { actorOf, anonymous, resolveCaller, type Caller } from '../application/caller.js';
+import type { CookieInstruction, GraphQLContext } from './context.js';
+import { sessionCookieName } from './guards.js';
 import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
@@ -80,28 +81,12 @@ export function createGraphQLHandler(app: App) {
       const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
       const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
       const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(request.headers.get('authorization') ?? '')?.[1];
-      const cookie = readCookie(request.headers.get('cookie'), sessionCookieName);
-      const token = bearer ?? cookie;
-      const transport = bearer ? 'bearer' : cookie ? 'cookie' : 'none';
+      const token = bearer ?? readCookie(request.headers.get('cookie'), sessionCookieName);
       const cookies: CookieInstruction[] = [];
       pendingCookies.set(request, cookies);
-      const auth: AuthContext = token ? await resolveAuth(app, token, { ip, userAgent }) : { kind: 'anonymous' };
-      return {
-        app,
-        requestId,
-        ip,
-        userAgent,
-        transport,
-        auth,
-        cookies,
-        req,
-        metadata: (actor) => ({
-          correlationId: requestId,
-          actor: actor ?? (auth.kind === 'session' ? auth.user.id : auth.kind === 'pending' ? auth.flow.userId : 'anonymous'),
-          ip,
-          userAgent,
-        }),
-      };
+      const facts = { clientAddress: ip, userAgent, requestId, actor: 'anonymous' };
+      const caller: Caller = token ? await resolveCaller(app, token, facts) : anonymous;
+      return { deps: app, request: { ...facts, actor: actorOf(caller) }, caller, cookies, req };
     },
   });
 }

@@ -1,24 +1,15 @@
 // Object types shared by several areas: users, sessions, flows.
+import { flowIds, type Flow } from '../application/authState.js';
 import type { SessionRow } from '../projections/sessions.js';
 import { listActiveSessions } from '../projections/sessions.js';
 import { builder } from './builder.js';
 import type { SessionView, UserView } from './context.js';
-import { AuthenticatorRef, listAuthenticators } from './authenticators.js';
+import { AuthenticatorRef, AuthenticatorTypeEnum, listAuthenticators } from './authenticators.js';
 
-export const FlowIdEnum = builder.enumType('FlowId', {
-  values: ['LOGIN', 'SIGNUP', 'MFA_AUTHENTICATE', 'REAUTHENTICATE', 'MFA_REAUTHENTICATE', 'MFA_LOGIN_WEBAUTHN', 'MFA_SIGNUP_WEBAUTHN', 'MFA_TRUST', 'MFA_ENROLL_REQUIRED'] as const,
-});
+export const FlowIdEnum = builder.enumType('FlowId', { values: flowIds });
 
-export const AuthenticatorTypeEnum = builder.enumType('AuthenticatorType', { values: ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN'] as const });
 
-export interface FlowShape {
-  id: (typeof FlowIdEnum)['$inferType'];
-  isPending: boolean;
-  types: Array<'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN'> | null;
-  expiresAt?: Date | null;
-}
-
-export const FlowRef = builder.objectRef<FlowShape>('Flow').implement({
+export const FlowRef = builder.objectRef<Flow>('Flow').implement({
   fields: (t) => ({
     id: t.field({ type: FlowIdEnum, resolve: (f) => f.id }),
     isPending: t.exposeBoolean('isPending'),
@@ -73,12 +64,12 @@ export const UserRef = builder.objectRef<UserView>('User').implement({
     email: t.exposeString('email'),
     roles: t.exposeStringList('roles'),
     createdAt: t.field({ type: 'DateTime', resolve: (u) => u.createdAt }),
-    authenticators: t.field({ type: [AuthenticatorRef], resolve: (u, _args, ctx) => listAuthenticators(ctx.app, u.id) }),
+    authenticators: t.field({ type: [AuthenticatorRef], resolve: (u, _args, ctx) => listAuthenticators(ctx.deps, u.id) }),
     sessions: t.field({
       type: [SessionRef],
       resolve: async (u, _args, ctx) => {
-        const current = ctx.auth.kind === 'session' ? ctx.auth.session.id : null;
-        return (await listActiveSessions(ctx.app.db, u.id)).map((row) => sessionFromRow(row, current));
+        const current = ctx.caller.kind === 'session' ? ctx.caller.session.id : null;
+        return (await listActiveSessions(ctx.deps.db, u.id)).map((row) => sessionFromRow(row, current));
       },
     }),
   }),

@@ -5,7 +5,7 @@
 // when that event does (one transaction, so a crash can neither lose a notification nor deliver one whose cause rolled
 // back), and a projector may only write its own tables, never append events.
 import { createHash } from 'node:crypto';
-import type { App } from '../app.js';
+import type { Deps } from '../application/deps.js';
 import type { Queryable } from '../db/index.js';
 import { newId } from '../crypto/tokens.js';
 import type { RecordedEvent } from '../eventstore/index.js';
@@ -18,7 +18,7 @@ export const notificationTriggers = [
   'WebAuthnCredentialRemoved', 'RecoveryCodesGenerated', 'SessionStarted',
 ] as const;
 
-type NotificationApp = Pick<App, 'store' | 'clock'>;
+type NotificationApp = Pick<Deps, 'store' | 'clock'>;
 
 /** The device a session comes from: the client's device id when it sends one, else its user agent. */
 function deviceKey(event: RecordedEvent): string {

@@ -1,23 +1,18 @@
 // One attempt budget per account, shared by every way in (DESIGN.md §7). Every verification of a secret asks it first
 // and reports its outcome, so password, TOTP, recovery code, WebAuthn, passkey and reauthentication draw on one budget.
 // The same call also spends from the client address's budget (IPv6 by /64), so rotating accounts from one place is
-// throttled too, and, in the app, checks the account's lock and back-off (see lockout.ts) before anything is verified.
+// throttled too, and, in the app, checks the account's lock and back-off (application/lockout.ts) before anything is
+// verified. The client address is passed by the use case, from the request facts every transport hands it.
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import { DomainError } from '../domain/shared/errors.js';
 import { addressBucket } from './clientAddress.js';
-import { currentRequestScope } from './requestScope.js';
-
-export interface ConsumeOptions {
-  /** The client address; defaults to the address of the request being served. */
-  ip?: string;
-}
 
 export interface AttemptBudget {
   /** Throws ACCOUNT_LOCKED or RATE_LIMITED when the account (or the address) has no attempts left; otherwise reserves one. */
-  consume(accountKey: string, options?: ConsumeOptions): Promise<void>;
+  consume(accountKey: string, clientAddress: string): Promise<void>;
   /** A successful verification gives the reserved attempt back. */
-  refund(accountKey: string, options?: ConsumeOptions): Promise<void>;
+  refund(accountKey: string, clientAddress: string): Promise<void>;
 }
 
 export interface BudgetLimits {
@@ -35,18 +30,17 @@ function rateLimited(rejection: unknown): never {
 }
 
 function budgetOver(account: RateLimiterAbstract, ip: RateLimiterAbstract): AttemptBudget {
-  const addressOf = (options?: ConsumeOptions): string | undefined => {
-    const address = options?.ip ?? currentRequestScope()?.clientAddress;
-    return address && address !== 'unknown' ? addressBucket(address) : undefined;
-  };
+  // The system itself ('') and an address that could not be read have no budget of their own; the account's still counts.
+  const addressOf = (clientAddress: string): string | undefined =>
+    clientAddress && clientAddress !== 'unknown' ? addressBucket(clientAddress) : undefined;
   return {
-    async consume(accountKey, options) {
-      const address = addressOf(options);
+    async consume(accountKey, clientAddress) {
+      const address = addressOf(clientAddress);
       if (address) await ip.consume(address, 1).catch(rateLimited);
       await account.consume(accountKey, 1).catch(rateLimited);
     },
-    async refund(accountKey, options) {
-      const address = addressOf(options);
+    async refund(accountKey, clientAddress) {
+      const address = addressOf(clientAddress);
       await account.reward(accountKey, 1);
       if (address) await ip.reward(address, 1);
     },
@@ -85,11 +79,11 @@ export interface AccountGate {
 /** The seam every path calls: lock and back-off first (refused even with the right secret), then the budgets. */
 export function guardedAttemptBudget(budget: AttemptBudget, gate: AccountGate): AttemptBudget {
   return {
-    async consume(accountKey, options) {
+    async consume(accountKey, clientAddress) {
       const userId = userIdOfAccountKey(accountKey);
       if (userId) await gate.check(userId);
-      await budget.consume(accountKey, options);
+      await budget.consume(accountKey, clientAddress);
     },
-    refund: (accountKey, options) => budget.refund(accountKey, options),
+    refund: (accountKey, clientAddress) => budget.refund(accountKey, clientAddress),
   };
 }

@@ -77,3 +77,6 @@ export type WebAuthnCommand =
     }
   | { type: 'RenameWebAuthn'; data: { userId: string; authenticatorId: string; name: string; now: string } }
   | { type: 'RemoveWebAuthn'; data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; now: string } };
+
+/** The claim of one credential id by one account, on the credential id's own stream. */
+export type WebAuthnClaimCommand = { type: 'ClaimWebAuthnCredential'; data: { userId: string; authenticatorId: string; now: string } };

@@ -9,7 +9,7 @@ export function decideRecoveryCodes(command: RecoveryCodeCommand, state: Authent
   switch (command.type) {
     case 'GenerateRecoveryCodes':
       // Codes back up a factor; without one they would be a password by another name.
-      if (!hasSecondFactor(state)) throw new DomainError('CONFLICT', 'Set up a second factor first.');
+      if (!hasSecondFactor(state)) throw new DomainError('NO_SECOND_FACTOR');
       // The new set replaces the old one in this single event: there is no moment with both or neither.
       return [command.data.set];
     case 'UseRecoveryCode': {

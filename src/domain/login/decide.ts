@@ -7,7 +7,7 @@ import type { LoginState } from './state.js';
 export function decideLogin(command: LoginCommand, state: LoginState): LoginEvent[] {
   switch (command.type) {
     case 'StartLogin': {
-      if (state.status !== 'none') throw new DomainError('CONFLICT', 'login flow already started');
+      if (state.status !== 'none') throw new DomainError('ALREADY_EXISTS', 'login flow already started');
       const d = command.data;
       const started: LoginEvent = { type: 'LoginStarted', data: { flowId: d.flowId, userId: d.userId, method: d.method, at: d.now } };
       if (!d.passwordValid || d.userId === null) {
@@ -36,7 +36,7 @@ export function decideLogin(command: LoginCommand, state: LoginState): LoginEven
       if (state.status !== 'mfa_pending') return [];
       return [{ type: 'LoginAbandoned', data: { flowId: state.flowId!, userId: state.userId, at: command.data.now } }];
     case 'StartPasskeyLogin': {
-      if (state.status !== 'none') throw new DomainError('CONFLICT', 'login flow already started');
+      if (state.status !== 'none') throw new DomainError('ALREADY_EXISTS', 'login flow already started');
       const d = command.data;
       // A user-verified passkey is possession plus inherence (or knowledge, the PIN) in one ceremony: AAL2 at once.
       return [

@@ -5,7 +5,7 @@ import type { SessionState } from './state.js';
 
 export function decideSession(command: SessionCommand, state: SessionState): SessionEvent[] {
   if (command.type === 'StartSession') {
-    if (state.status !== 'none') throw new DomainError('CONFLICT', 'session already exists');
+    if (state.status !== 'none') throw new DomainError('ALREADY_EXISTS', 'session already exists');
     const { now, ...d } = command.data;
     return [{ type: 'SessionStarted', data: { ...d, at: now } }];
   }

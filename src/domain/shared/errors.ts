@@ -15,7 +15,9 @@ export const errorCodes = [
   'FORBIDDEN',
   'EMAIL_TAKEN',
   'WEAK_PASSWORD',
-  'CONFLICT',
+  'ALREADY_AUTHENTICATED',
+  'ALREADY_EXISTS',
+  'NO_SECOND_FACTOR',
   'TOTP_NOT_PENDING',
   'TOTP_ALREADY_ACTIVE',
   'TOTP_NOT_ACTIVE',
@@ -57,6 +59,9 @@ const defaultMessages: Partial<Record<ErrorCode, string>> = {
   EMAIL_TAKEN: 'This email cannot be used.',
   LAST_FACTOR_REQUIRED: 'An administrator must keep at least one second factor.',
   FEATURE_DISABLED: 'This feature is turned off.',
+  ALREADY_AUTHENTICATED: 'Already signed in.',
+  ALREADY_EXISTS: 'This already exists.',
+  NO_SECOND_FACTOR: 'Set up a second factor first.',
 };
 
 export function assertNever(value: never): never {

@@ -5,6 +5,7 @@ export type UserCommand =
   | { type: 'UpgradePasswordHash'; data: { passwordHash: string; now: string } }
   | { type: 'ChangeEmail'; data: { email: string; now: string } }
   | { type: 'GrantRole'; data: { role: string; now: string } }
+  | { type: 'RevokeRole'; data: { role: string; now: string } }
   | { type: 'DeleteAccount'; data: { now: string } }
   | { type: 'RejectPassword'; data: { purpose: 'reauthenticate' | 'change_password'; now: string } }
   | { type: 'LockUser'; data: { until: string; failures: number; now: string } }

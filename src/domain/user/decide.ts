@@ -8,7 +8,7 @@ export const knownRoles = ['admin', 'auditor', 'analyst'] as const;
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   if (command.type === 'SignUp') {
-    if (state.exists) throw new DomainError('CONFLICT', 'account already exists');
+    if (state.exists) throw new DomainError('ALREADY_EXISTS', 'account already exists');
     const { userId, email, passwordHash, now } = command.data;
     return [{ type: 'UserRegistered', data: { userId, email, passwordHash, at: now } }];
   }
@@ -26,6 +26,9 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       if (!(knownRoles as readonly string[]).includes(command.data.role)) throw new DomainError('VALIDATION_FAILED', `unknown role ${command.data.role}`, { field: 'role' });
       if (state.roles.includes(command.data.role)) return [];
       return [{ type: 'RoleGranted', data: { userId, role: command.data.role, at: command.data.now } }];
+    case 'RevokeRole':
+      if (!state.roles.includes(command.data.role)) return [];
+      return [{ type: 'RoleRevoked', data: { userId, role: command.data.role, at: command.data.now } }];
     case 'DeleteAccount':
       return [{ type: 'UserDeleted', data: { userId, at: command.data.now } }];
     case 'RejectPassword':

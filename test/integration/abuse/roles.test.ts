@@ -1,7 +1,7 @@
 // Privileged operations need a privileged session: a stolen admin password alone (AAL1, or a session limited to
 // enrolling a factor) unlocks nothing; a second factor does. And a garbled cookie is an anonymous caller, not a 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runUserCommand } from '../../../src/domain/user/cli.js';
+import { runUserCommand } from '../../../src/cli/users.js';
 import { findUserByEmail } from '../../../src/projections/users.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { activateTotpMutation, codeAt, loginMutation, PASSWORD, setupTotpMutation } from '../totp/helpers.js';

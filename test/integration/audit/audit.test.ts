@@ -1,10 +1,10 @@
 // Auditors and analysts read their views over HTTP; nobody else can; tampering with the log is detected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantRole } from '../../../src/domain/user/handle.js';
+import { grantRole } from '../../../src/application/roles.js';
 import { findUserByEmail } from '../../../src/projections/users.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
 
-const system = { ip: 'test', userAgent: 'test', metadata: { actor: 'system' } };
+const system = { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'system' };
 const auditQuery = `query($filter: AuditFilter, $after: String, $first: Int) {
   auditEvents(filter: $filter, after: $after, first: $first) {
     __typename ... on AuditPage { nextCursor events { position type userId summary hash } } ... on Error { code }

@@ -1,7 +1,7 @@
 // MFA for privileged users: an admin made with `tessera users create --admin` logs in at AAL1 within the grace period
 // (authState shows the deadline) and, after it, only gets a session limited to setting up a factor.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runUserCommand } from '../../../src/domain/user/cli.js';
+import { runUserCommand } from '../../../src/cli/users.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { AUTH_STATE, CHANGE_PASSWORD, DAY, eventsOfType, login, ME, PASSWORD, userIdOf } from './support.js';
 

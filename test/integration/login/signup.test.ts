@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import { createApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
-import { emailStreamId, signUp } from '../../../src/domain/user/handle.js';
+import { createAccount } from '../../../src/application/signup.js';
+import { emailClaimAggregate } from '../../../src/domain/user/aggregate.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { eventsOfType, login, PASSWORD, signup, userIdOf } from './support.js';
 
@@ -41,7 +42,7 @@ describe('signup', () => {
     const userId = await userIdOf(server, email);
     expect((await eventsOfType(server, 'EmailClaimed')).filter((e) => e.data.userId === userId)).toHaveLength(1);
     // The address's claim stream holds one claim: the loser wrote nothing anywhere.
-    expect((await server.app.store.readStream(emailStreamId(email))).map((e) => e.type)).toEqual(['EmailClaimed']);
+    expect((await server.app.store.readStream(emailClaimAggregate.streamId(email))).map((e) => e.type)).toEqual(['EmailClaimed']);
   });
 
   it.each([
@@ -80,7 +81,7 @@ describe('signup', () => {
       db: server.database.reopen(),
       clock: server.clock,
     });
-    const { userId } = await signUp(weakApp, { email: 'legacy@example.com', password: PASSWORD }, { ip: 'test', userAgent: 'test', metadata: { actor: 'test' } });
+    const { userId } = await createAccount(weakApp, { email: 'legacy@example.com', password: PASSWORD }, { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'test' });
     const [registered] = (await eventsOfType(server, 'UserRegistered')).filter((e) => e.data.userId === userId);
     expect(registered!.data.passwordHash).toContain('$m=4096,t=1,p=1$');
 

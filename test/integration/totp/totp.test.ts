@@ -5,14 +5,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantRole } from '../../../src/domain/user/handle.js';
+import { grantRole } from '../../../src/application/roles.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
 import {
   activateTotpMutation, authenticateMfaMutation, codeAt, fastArgon, meQuery, mfaReauthenticateMutation, oathtool,
   PASSWORD, pendingLogin, setupTotpMutation, T0, userWithTotp,
 } from './helpers.js';
 
-const system = { ip: 'test', userAgent: 'test', metadata: { actor: 'system' } };
+const system = { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'system' };
 
 describe('TOTP and recovery codes over HTTP', () => {
   let server: TestServer;
@@ -125,9 +125,9 @@ describe('TOTP and recovery codes over HTTP', () => {
     const client = await pendingLogin(server, user.email);
     const consumed: string[] = [];
     const original = server.app.attempts.consume.bind(server.app.attempts);
-    server.app.attempts.consume = async (key) => {
+    server.app.attempts.consume = async (key, clientAddress) => {
       consumed.push(key);
-      return original(key);
+      return original(key, clientAddress);
     };
     try {
       for (const code of bad) {

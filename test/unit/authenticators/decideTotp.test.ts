@@ -71,7 +71,7 @@ describe('decideRecoveryCodes', () => {
     ['after regeneration, a code of the old set is INVALID_CODE', [enrolled, activated, set, regenerated], use(0, 's1'), ['RecoveryCodeRejected:INVALID_CODE']],
     ['without a set, any code is INVALID_CODE', [enrolled, activated], use(null, null), ['RecoveryCodeRejected:INVALID_CODE']],
     ['with a factor, regeneration replaces the set', [enrolled, activated, set], { type: 'GenerateRecoveryCodes', data: { userId: u, set: regenerated } }, ['RecoveryCodesGenerated']],
-    ['without a factor, regeneration is refused', [], { type: 'GenerateRecoveryCodes', data: { userId: u, set } }, 'CONFLICT'],
+    ['without a factor, regeneration is refused', [], { type: 'GenerateRecoveryCodes', data: { userId: u, set } }, 'NO_SECOND_FACTOR'],
   ];
   it.each(cases)('%s', (_name, events, command, expected) => {
     expect(outcome(() => decideRecoveryCodes(command, given(events)))).toEqual(expected);

@@ -29,7 +29,7 @@ describe('login decider', () => {
     ['no flow, right password, a factor → MFA required', [], start({ factorTypes: ['TOTP'] }), ['LoginStarted', 'PasswordVerified', 'MfaRequired']],
     ['no flow, wrong password → rejected', [], start({ passwordValid: false }), ['LoginStarted', 'PasswordRejected']],
     ['no flow, unknown user → rejected', [], start({ userId: null, passwordValid: true }), ['LoginStarted', 'PasswordRejected']],
-    ['started flow, start again → CONFLICT', [start()], start(), 'CONFLICT'],
+    ['started flow, start again → ALREADY_EXISTS', [start()], start(), 'ALREADY_EXISTS'],
     ['pending, right code → succeeded + completed', [start({ factorTypes: ['TOTP'] })], mfa(true), ['MfaSucceeded', 'LoginCompleted']],
     ['pending, wrong code → MfaFailed, still pending', [start({ factorTypes: ['TOTP'] })], mfa(false), ['MfaFailed']],
     ['pending after a failure, right code → completed', [start({ factorTypes: ['TOTP'] }), mfa(false)], mfa(true), ['MfaSucceeded', 'LoginCompleted']],
@@ -68,7 +68,7 @@ const session = (given: SessionCommand[], when: SessionCommand) =>
 describe('session decider', () => {
   it.each<[string, SessionCommand[], SessionCommand, string[] | string]>([
     ['none, start → SessionStarted', [], startSession, ['SessionStarted']],
-    ['active, start → CONFLICT', [startSession], startSession, 'CONFLICT'],
+    ['active, start → ALREADY_EXISTS', [startSession], startSession, 'ALREADY_EXISTS'],
     ['active, activity within 5 min → nothing', [startSession], activity(4), []],
     ['active, activity at 5 min → recorded', [startSession], activity(5), ['SessionActivityRecorded']],
     ['recorded at 5, activity at 9 → nothing', [startSession, activity(5)], activity(9), []],
@@ -93,11 +93,13 @@ describe('user decider', () => {
   const now = T0;
   it.each<[string, UserEvent[], Parameters<typeof decideUser>[0], string[] | string]>([
     ['none, sign up → registered', [], { type: 'SignUp', data: { userId: 'u', email: 'a@example.com', passwordHash: 'p', now } }, ['UserRegistered']],
-    ['exists, sign up → CONFLICT', [registered], { type: 'SignUp', data: { userId: 'u', email: 'a@example.com', passwordHash: 'p', now } }, 'CONFLICT'],
+    ['exists, sign up → ALREADY_EXISTS', [registered], { type: 'SignUp', data: { userId: 'u', email: 'a@example.com', passwordHash: 'p', now } }, 'ALREADY_EXISTS'],
     ['none, change password → NOT_FOUND', [], { type: 'ChangePassword', data: { passwordHash: 'q', now } }, 'NOT_FOUND'],
     ['exists, same email → nothing', [registered], { type: 'ChangeEmail', data: { email: 'a@example.com', now } }, []],
     ['exists, grant admin → RoleGranted', [registered], { type: 'GrantRole', data: { role: 'admin', now } }, ['RoleGranted']],
     ['admin, grant admin → nothing', [registered, { type: 'RoleGranted', data: { userId: 'u', role: 'admin', at: T0 } }], { type: 'GrantRole', data: { role: 'admin', now } }, []],
+    ['admin, revoke admin → RoleRevoked', [registered, { type: 'RoleGranted', data: { userId: 'u', role: 'admin', at: T0 } }], { type: 'RevokeRole', data: { role: 'admin', now } }, ['RoleRevoked']],
+    ['exists without the role, revoke it → nothing', [registered], { type: 'RevokeRole', data: { role: 'admin', now } }, []],
     ['exists, unknown role → VALIDATION_FAILED', [registered], { type: 'GrantRole', data: { role: 'root', now } }, 'VALIDATION_FAILED'],
     ['deleted, change email → NOT_FOUND', [registered, { type: 'UserDeleted', data: { userId: 'u', at: T0 } }], { type: 'ChangeEmail', data: { email: 'b@example.com', now } }, 'NOT_FOUND'],
   ])('%s', (_name, given, when, then) => {

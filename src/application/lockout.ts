@@ -6,47 +6,38 @@
 //   - the reactor, run inside the transaction that records a failure: at `lockAfter` consecutive failures it writes
 //     UserLocked. A timeout unlock keeps the count, so every further failure locks again; at `hardLimit` the lock has
 //     no end but an administrator's unlock, so NIST SP 800-63B's 100 consecutive failures are never reached.
-import type { App } from '../app.js';
 import type { Queryable } from '../db/index.js';
-import type { RecordedEvent } from '../eventstore/index.js';
 import { DomainError } from '../domain/shared/errors.js';
-import type { RequestInfo } from '../domain/shared/request.js';
-import { retryOnConflict } from '../domain/shared/streams.js';
-import { executeUser, loadUser } from '../domain/user/handle.js';
+import { userAggregate } from '../domain/user/aggregate.js';
+import type { RecordedEvent } from '../eventstore/index.js';
 import { consecutiveFailures, failureEventTypes } from '../projections/accountFailures.js';
-import type { AccountGate } from './attempts.js';
+import type { AccountGate } from '../security/attempts.js';
+import { handle, load } from './commandHandler.js';
+import type { Deps } from './deps.js';
+import { systemRequest, type RequestFacts } from './request.js';
 
 /** A lock that only an administrator ends (the hard limit). */
 export const indefiniteLockUntil = '9999-12-31T23:59:59.000Z';
 
-type LockoutApp = Pick<App, 'config' | 'clock' | 'store' | 'db'>;
-
-function systemRequest(causation?: RecordedEvent): RequestInfo {
-  return {
-    ip: '',
-    userAgent: '',
-    metadata: { actor: 'system', causationId: causation ? String(causation.position) : undefined, correlationId: causation?.metadata.correlationId },
-  };
-}
+type LockoutDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'db'>;
 
 const secondsUntil = (at: Date, now: Date): number => Math.max(1, Math.ceil((at.getTime() - now.getTime()) / 1000));
 
-export function createLockoutGate(app: LockoutApp): AccountGate {
-  const { backoffAfter, backoffMaxSeconds } = app.config.lockout;
+export function createLockoutGate(deps: LockoutDeps): AccountGate {
+  const { backoffAfter, backoffMaxSeconds } = deps.config.lockout;
   return {
     async check(userId) {
-      const now = app.clock.now();
-      const { state } = await loadUser(app as App, userId);
+      const now = deps.clock.now();
+      const { state } = await load(deps.store, userAggregate, userId);
       if (state.lockedUntil !== null) {
         if (now.toISOString() < state.lockedUntil) {
           throw new DomainError('ACCOUNT_LOCKED', undefined, { retryAfterSeconds: secondsUntil(new Date(state.lockedUntil), now) });
         }
         // The lock ran out: the unlock is an event too, written by the first attempt that finds it expired.
-        await retryOnConflict(() =>
-          app.store.transaction((tx) => executeUser(app as App, tx, userId, { type: 'UnlockUser', data: { by: 'timeout', now: now.toISOString() } }, systemRequest())),
-        );
+        await deps.store.transactionWithRetry((tx) =>
+          handle(deps, tx, userAggregate, userId, { type: 'UnlockUser', data: { by: 'timeout', now: now.toISOString() } }, systemRequest()));
       }
-      const { consecutive, lastFailureAt } = await consecutiveFailures(app.db, userId);
+      const { consecutive, lastFailureAt } = await consecutiveFailures(deps.db, userId);
       if (consecutive >= backoffAfter && lastFailureAt) {
         const waitSeconds = Math.min(backoffMaxSeconds, 2 ** Math.min(consecutive - backoffAfter, 30));
         const readyAt = new Date(lastFailureAt.getTime() + waitSeconds * 1000);
@@ -57,8 +48,8 @@ export function createLockoutGate(app: LockoutApp): AccountGate {
 }
 
 /** Runs in the transaction of every append, after the inline projections (so the failure count includes it). */
-export function createLockoutReactor(app: LockoutApp): (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void> {
-  const { lockAfter, lockSeconds, hardLimit } = app.config.lockout;
+export function createLockoutReactor(deps: LockoutDeps): (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void> {
+  const { lockAfter, lockSeconds, hardLimit } = deps.config.lockout;
   return async (tx, events) => {
     const failures = events.filter((e) => (failureEventTypes as readonly string[]).includes(e.type) && typeof e.data.userId === 'string');
     const done = new Set<string>();
@@ -68,17 +59,16 @@ export function createLockoutReactor(app: LockoutApp): (tx: Queryable, events: r
       done.add(userId);
       const { consecutive } = await consecutiveFailures(tx, userId);
       if (consecutive < lockAfter) continue;
-      const now = app.clock.now();
+      const now = deps.clock.now();
       const until = consecutive >= hardLimit ? indefiniteLockUntil : new Date(now.getTime() + lockSeconds * 1000).toISOString();
-      await executeUser(app as App, tx, userId, { type: 'LockUser', data: { until, failures: consecutive, now: now.toISOString() } }, systemRequest(event));
+      await handle(deps, tx, userAggregate, userId, { type: 'LockUser', data: { until, failures: consecutive, now: now.toISOString() } }, systemRequest(event));
     }
   };
 }
 
 /** The administrator's unlock: ends the lock and resets the count (UserUnlocked by 'admin'). */
-export async function unlockUser(app: App, userId: string, request: RequestInfo): Promise<boolean> {
-  const state = await retryOnConflict(() =>
-    app.store.transaction((tx) => executeUser(app, tx, userId, { type: 'UnlockUser', data: { by: 'admin', now: app.clock.now().toISOString() } }, request)),
-  );
+export async function unlockUser(deps: LockoutDeps, userId: string, request: RequestFacts): Promise<boolean> {
+  const { state } = await deps.store.transactionWithRetry((tx) =>
+    handle(deps, tx, userAggregate, userId, { type: 'UnlockUser', data: { by: 'admin', now: deps.clock.now().toISOString() } }, request));
   return state.lockedUntil === null;
 }

@@ -1,4 +1,5 @@
-// Every input is checked with zod at the edge; a failure names the field and changes nothing.
+// Every input is checked with zod before a use case acts on it; a failure names the field and changes nothing. Both
+// transports parse with these schemas; a use case that must count an attempt first (codes) parses after drawing it.
 import { z } from 'zod';
 import { DomainError } from '../domain/shared/errors.js';
 

@@ -1,0 +1,57 @@
+// Password, email and account deletion: the account-change rule (recent authentication, AAL2 next to a factor, never
+// from an enrol-only session), then the change and what it ends, in one transaction.
+import { DomainError } from '../domain/shared/errors.js';
+import { emailClaimAggregate, userAggregate } from '../domain/user/aggregate.js';
+import { requireAccountChange } from './authorization.js';
+import type { Caller, UserView } from './caller.js';
+import { handle, load } from './commandHandler.js';
+import type { Deps } from './deps.js';
+import { verifyPassword } from './reauthentication.js';
+import type { RequestFacts } from './request.js';
+import { revokeOtherSessionsIn } from './sessions.js';
+import { assertPasswordPolicy } from './signup.js';
+
+type AccountDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords' | 'attempts'>;
+
+/** Changing the password ends every other session of the user, in the same transaction. */
+export async function changePassword(
+  deps: AccountDeps, caller: Caller, input: { currentPassword: string; newPassword: string }, request: RequestFacts,
+): Promise<{ endedSessions: string[] }> {
+  const auth = await requireAccountChange(deps, caller);
+  assertPasswordPolicy(input.newPassword, 'newPassword');
+  if (!(await verifyPassword(deps, auth.user.id, input.currentPassword, 'change_password', request))) {
+    throw new DomainError('INVALID_CREDENTIALS', 'The current password is not correct.', { field: 'currentPassword' });
+  }
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+  return deps.store.transactionWithRetry(async (tx) => {
+    await handle(deps, tx, userAggregate, auth.user.id, { type: 'ChangePassword', data: { passwordHash, now: deps.clock.now().toISOString() } }, request);
+    return { endedSessions: await revokeOtherSessionsIn(deps, tx, auth.user.id, auth.session.id, 'password_changed', request) };
+  });
+}
+
+/** The new address is claimed and the old one released in one transaction, so an address is never owned twice. */
+export async function changeEmail(deps: AccountDeps, caller: Caller, email: string, request: RequestFacts): Promise<UserView> {
+  const auth = await requireAccountChange(deps, caller);
+  const userId = auth.user.id;
+  await deps.store.transactionWithRetry(async (tx) => {
+    const loaded = await load(deps.store, userAggregate, userId, tx);
+    if (loaded.state.email === email) return;
+    const now = deps.clock.now().toISOString();
+    await handle(deps, tx, emailClaimAggregate, email, { type: 'ClaimEmail', data: { userId, now } }, request);
+    await handle(deps, tx, emailClaimAggregate, loaded.state.email!, { type: 'ReleaseEmail', data: { userId, now } }, request);
+    await handle(deps, tx, userAggregate, userId, { type: 'ChangeEmail', data: { email, now } }, request, { loaded });
+  });
+  return { ...auth.user, email };
+}
+
+/** Deleting an account ends all its sessions and frees its email for a new account. */
+export async function deleteAccount(deps: AccountDeps, caller: Caller, request: RequestFacts): Promise<void> {
+  const auth = await requireAccountChange(deps, caller);
+  const userId = auth.user.id;
+  await deps.store.transactionWithRetry(async (tx) => {
+    const now = deps.clock.now().toISOString();
+    const { state } = await handle(deps, tx, userAggregate, userId, { type: 'DeleteAccount', data: { now } }, request);
+    await handle(deps, tx, emailClaimAggregate, state.email!, { type: 'ReleaseEmail', data: { userId, now } }, request);
+    await revokeOtherSessionsIn(deps, tx, userId, null, 'account_deleted', request);
+  });
+}

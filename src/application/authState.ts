@@ -1,0 +1,63 @@
+// What a frontend needs to draw the next screen (allauth's session response): who is signed in, at what level, and
+// which flows are open or pending. Transport-neutral: GraphQL's authState and the REST session endpoint map it.
+import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
+import { availableFactorTypes, hasSecondFactor, type AuthenticatorType } from '../domain/authenticators/state.js';
+import { userAggregate } from '../domain/user/aggregate.js';
+import { mfaRequirement } from '../domain/user/policy.js';
+import type { Caller, SessionView, UserView } from './caller.js';
+import { load } from './commandHandler.js';
+import type { Deps } from './deps.js';
+
+export const flowIds = [
+  'LOGIN', 'SIGNUP', 'MFA_AUTHENTICATE', 'REAUTHENTICATE', 'MFA_REAUTHENTICATE', 'MFA_LOGIN_WEBAUTHN', 'MFA_SIGNUP_WEBAUTHN', 'MFA_TRUST', 'MFA_ENROLL_REQUIRED',
+] as const;
+
+export type FlowId = (typeof flowIds)[number];
+
+export interface Flow {
+  id: FlowId;
+  isPending: boolean;
+  types: AuthenticatorType[] | null;
+  expiresAt?: Date | null;
+}
+
+export interface AuthState {
+  isAuthenticated: boolean;
+  user: UserView | null;
+  session: SessionView | null;
+  flows: Flow[];
+  /** For a privileged user without a second factor: when logins become limited to setting one up. */
+  mfaEnrollmentDeadline: Date | null;
+}
+
+type AuthStateDeps = Pick<Deps, 'store' | 'clock' | 'config'>;
+
+function anonymousFlows(deps: AuthStateDeps): Flow[] {
+  const flows: Flow[] = [{ id: 'LOGIN', isPending: false, types: null }, { id: 'SIGNUP', isPending: false, types: null }];
+  if (deps.config.passkeyLoginEnabled) flows.push({ id: 'MFA_LOGIN_WEBAUTHN', isPending: false, types: null });
+  if (deps.config.passkeySignupEnabled) flows.push({ id: 'MFA_SIGNUP_WEBAUTHN', isPending: false, types: null });
+  return flows;
+}
+
+export async function authStateOf(deps: AuthStateDeps, caller: Caller): Promise<AuthState> {
+  const { config } = deps;
+  if (caller.kind === 'pending') {
+    const expired = deps.clock.now() >= caller.flow.expiresAt;
+    return {
+      isAuthenticated: false, user: null, session: null, mfaEnrollmentDeadline: null,
+      flows: expired ? anonymousFlows(deps) : [{ id: 'MFA_AUTHENTICATE', isPending: true, types: caller.flow.types as AuthenticatorType[], expiresAt: caller.flow.expiresAt }],
+    };
+  }
+  if (caller.kind === 'anonymous') return { isAuthenticated: false, user: null, session: null, flows: anonymousFlows(deps), mfaEnrollmentDeadline: null };
+  const [{ state: authenticators }, { state: user }] = await Promise.all([
+    load(deps.store, authenticatorsAggregate, caller.user.id),
+    load(deps.store, userAggregate, caller.user.id),
+  ]);
+  const requirement = mfaRequirement(user, hasSecondFactor(authenticators), deps.clock.now(), config.adminMfaGraceSeconds);
+  const flows: Flow[] = caller.session.enrollOnly
+    ? [{ id: 'MFA_ENROLL_REQUIRED', isPending: true, types: config.mfaSupportedTypes.filter((t) => t !== 'recovery_codes').map((t) => t.toUpperCase() as AuthenticatorType) }]
+    : [{ id: 'REAUTHENTICATE', isPending: false, types: null }];
+  const types = availableFactorTypes(authenticators);
+  if (!caller.session.enrollOnly && types.length > 0) flows.push({ id: 'MFA_REAUTHENTICATE', isPending: false, types });
+  return { isAuthenticated: !caller.session.enrollOnly, user: caller.user, session: caller.session, flows, mfaEnrollmentDeadline: requirement.deadline };
+}

@@ -1,0 +1,118 @@
+// Who is calling: a bearer token or cookie resolved to a live session or a pending login, on every request and for
+// every transport. Ending an expired session and recording activity are events like any other.
+import { hashToken } from '../crypto/tokens.js';
+import { sessionAggregate } from '../domain/session/aggregate.js';
+import type { SessionMethod } from '../domain/session/events.js';
+import { sessionExpiry } from '../domain/session/state.js';
+import { ConcurrencyError } from '../eventstore/index.js';
+import { findPendingFlowByTokenHash } from '../projections/loginFlows.js';
+import { findActiveSessionWithUser } from '../projections/sessions.js';
+import { handle } from './commandHandler.js';
+import type { Deps } from './deps.js';
+import { actingAs, type RequestFacts } from './request.js';
+
+export interface SessionView {
+  id: string;
+  userId: string;
+  aal: 1 | 2;
+  methods: Array<{ method: string; at: string; type?: string | null }>;
+  ip: string;
+  userAgent: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  lastActivityRecordedAt: Date;
+  reauthenticatedAt: Date | null;
+  /** Limited to setting up a factor (an admin past the MFA grace period). */
+  enrollOnly: boolean;
+}
+
+export interface UserView {
+  id: string;
+  email: string;
+  roles: string[];
+  createdAt: Date;
+}
+
+export interface PendingLoginView {
+  flowId: string;
+  userId: string;
+  stage: 'MFA_AUTHENTICATE';
+  types: string[];
+  expiresAt: Date;
+}
+
+export type Caller =
+  | { kind: 'anonymous' }
+  | { kind: 'pending'; token: string; flow: PendingLoginView }
+  | { kind: 'session'; token: string; session: SessionView; user: UserView };
+
+export type SessionCaller = Extract<Caller, { kind: 'session' }>;
+export type PendingCaller = Extract<Caller, { kind: 'pending' }>;
+
+export const anonymous: Caller = { kind: 'anonymous' };
+
+type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config'>;
+
+/** Runs a session command that a racing request may have written first (it then decided the same thing). */
+async function tolerateRace(run: () => Promise<unknown>): Promise<void> {
+  await run().catch((error) => {
+    if (!(error instanceof ConcurrencyError)) throw error;
+  });
+}
+
+export async function resolveCaller(deps: CallerDeps, token: string, request: RequestFacts): Promise<Caller> {
+  const tokenHash = hashToken(token);
+  const now = deps.clock.now();
+  const { config } = deps;
+  const session = await findActiveSessionWithUser(deps.db, tokenHash);
+  if (session) {
+    const expired = sessionExpiry({ createdAt: session.created_at, lastActivityAt: session.last_seen_at }, now, {
+      idleSeconds: config.sessionIdleTimeoutSeconds,
+      absoluteSeconds: config.sessionAbsoluteTimeoutSeconds,
+    });
+    const system = actingAs(request, 'system');
+    if (expired) {
+      await tolerateRace(() => deps.store.transaction((tx) =>
+        handle(deps, tx, sessionAggregate, session.session_id, { type: 'ExpireSession', data: { reason: expired, now: now.toISOString() } }, system)));
+      return anonymous;
+    }
+    const intervalSeconds = config.sessionActivityIntervalSeconds;
+    let lastSeenAt = session.last_seen_at;
+    if (config.trackSessionActivity && now.getTime() >= session.last_seen_at.getTime() + intervalSeconds * 1000) {
+      // This request is the activity being recorded (or a racing request recorded it first): it sees itself.
+      lastSeenAt = now;
+      await tolerateRace(() => deps.store.transaction((tx) =>
+        handle(deps, tx, sessionAggregate, session.session_id, {
+          type: 'RecordSessionActivity', data: { ip: request.clientAddress, now: now.toISOString(), intervalSeconds },
+        }, actingAs(request, session.user_id))));
+    }
+    return {
+      kind: 'session',
+      token,
+      session: {
+        id: session.session_id,
+        userId: session.user_id,
+        aal: session.aal === 2 ? 2 : 1,
+        methods: session.methods as SessionMethod[],
+        ip: session.ip,
+        userAgent: session.user_agent,
+        createdAt: session.created_at,
+        lastSeenAt,
+        lastActivityRecordedAt: lastSeenAt,
+        reauthenticatedAt: session.reauthenticated_at,
+        enrollOnly: session.enroll_only,
+      },
+      user: { id: session.user_id, email: session.email, roles: session.roles, createdAt: session.user_created_at },
+    };
+  }
+  const flow = await findPendingFlowByTokenHash(deps.db, tokenHash);
+  if (flow) {
+    return { kind: 'pending', token, flow: { flowId: flow.flow_id, userId: flow.user_id, stage: 'MFA_AUTHENTICATE', types: flow.types, expiresAt: flow.expires_at } };
+  }
+  return anonymous;
+}
+
+/** The actor of the events a caller's request writes. */
+export function actorOf(caller: Caller): string {
+  return caller.kind === 'session' ? caller.user.id : caller.kind === 'pending' ? caller.flow.userId : 'anonymous';
+}

@@ -1,0 +1,69 @@
+// Password login. An unknown email verifies a dummy hash and answers exactly like a wrong password, so neither the
+// answer nor its cost tells an attacker which emails exist. Every rejection is an event (PasswordRejected).
+import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
+import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
+import { availableFactorTypes, hasSecondFactor } from '../domain/authenticators/state.js';
+import { loginAggregate } from '../domain/login/aggregate.js';
+import type { LoginCommand } from '../domain/login/commands.js';
+import { DomainError } from '../domain/shared/errors.js';
+import { userAggregate } from '../domain/user/aggregate.js';
+import { mfaRequirement } from '../domain/user/policy.js';
+import { findUserByEmail } from '../projections/users.js';
+import { accountKeyFor } from '../security/attempts.js';
+import { handle, load } from './commandHandler.js';
+import type { Deps } from './deps.js';
+import { actingAs, type RequestFacts } from './request.js';
+import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
+
+export type PasswordLoginResult =
+  | { kind: 'session'; session: IssuedSession; userId: string; mfaDeadline: Date | null; enrollOnly: boolean }
+  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date };
+
+type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts'>;
+
+export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
+  const userRow = await findUserByEmail(deps.db, input.email);
+  const userId = userRow?.user_id ?? null;
+  const accountKey = accountKeyFor(userId, input.email);
+  // Reads run beside the budget check and the hash instead of after them: a login's latency is the hash and little
+  // else. Nothing is verified before the budget has said yes; the reads reveal nothing to the caller.
+  const [, loadedUser] = await Promise.all([
+    deps.attempts.consume(accountKey, request.clientAddress),
+    userId ? load(deps.store, userAggregate, userId) : Promise.resolve(null),
+  ]);
+  const user = loadedUser?.state ?? null;
+  const factors = userId ? load(deps.store, authenticatorsAggregate, userId) : null;
+  factors?.catch(() => {}); // awaited below only on success; a failed read must not go unhandled meanwhile
+  const verification = user?.passwordHash
+    ? await deps.passwords.verify(user.passwordHash, input.password)
+    : { valid: await deps.passwords.verifyDummy(input.password), needsRehash: false };
+  const upgradedHash = verification.valid && verification.needsRehash ? await deps.passwords.hash(input.password) : null;
+  const flowId = newId();
+  const sessionId = newId();
+  const now = deps.clock.now();
+  const asActor = actingAs(request, userId ?? 'anonymous');
+  const expiresAt = new Date(now.getTime() + deps.config.loginFlowTtlSeconds * 1000);
+  const start = (data: Pick<Extract<LoginCommand, { type: 'StartLogin' }>['data'], 'passwordValid' | 'factorTypes' | 'pendingTokenHash'>): LoginCommand => ({
+    type: 'StartLogin',
+    data: { flowId, userId, method: 'password', sessionId, aal: 1, now: now.toISOString(), expiresAt: expiresAt.toISOString(), ...data },
+  });
+  if (!verification.valid || !user || !userId) {
+    await deps.store.transaction((tx) => handle(deps, tx, loginAggregate, flowId, start({ passwordValid: false, factorTypes: [], pendingTokenHash: '' }), asActor, { isNew: true }));
+    throw new DomainError('INVALID_CREDENTIALS');
+  }
+  await deps.attempts.refund(accountKey, request.clientAddress);
+  const authenticators = (await factors!).state;
+  const factorTypes = availableFactorTypes(authenticators);
+  const requirement = mfaRequirement(user, hasSecondFactor(authenticators), now, deps.config.adminMfaGraceSeconds);
+  const pendingToken = newSessionToken();
+  return deps.store.transactionWithRetry(async (tx) => {
+    const command = start({ passwordValid: true, factorTypes, pendingTokenHash: hashToken(pendingToken) });
+    const { state } = await handle(deps, tx, loginAggregate, flowId, command, asActor, { isNew: true });
+    if (upgradedHash) await handle(deps, tx, userAggregate, userId, { type: 'UpgradePasswordHash', data: { passwordHash: upgradedHash, now: now.toISOString() } }, asActor);
+    if (state.status === 'mfa_pending') {
+      return { kind: 'mfa_pending' as const, pending: { token: pendingToken, expiresInSeconds: deps.config.loginFlowTtlSeconds }, flowId, userId, types: factorTypes, expiresAt };
+    }
+    const session = await startSessionIn(deps, tx, { userId, aal: 1, methods: state.methods, enrollOnly: requirement.enrollOnly, sessionId }, asActor);
+    return { kind: 'session' as const, session, userId, mfaDeadline: requirement.deadline, enrollOnly: requirement.enrollOnly };
+  });
+}

@@ -1,0 +1,32 @@
+// `tessera users create|grant-role|revoke-role`: operators' commands, written as events like any other change, through the same
+// use cases as every other transport.
+import type { App } from '../app.js';
+import { grantRole, revokeRole } from '../application/roles.js';
+import type { RequestFacts } from '../application/request.js';
+import { createAccount } from '../application/signup.js';
+import { emailSchema, parseInput } from '../application/validation.js';
+import { newSessionToken } from '../crypto/tokens.js';
+import { findUserByEmail } from '../projections/users.js';
+
+export async function runUserCommand(app: App, sub: string, options: { email?: string; password?: string; role?: string; admin?: boolean }): Promise<void> {
+  const request: RequestFacts = { clientAddress: '', userAgent: 'tessera-cli', requestId: `cli-${Date.now()}`, actor: 'system' };
+  if (!options.email) throw new Error('--email is required');
+  const email = parseInput(emailSchema, options.email);
+  if (sub === 'create') {
+    // Without --password, a random one is printed once: the operator hands it over and the user changes it.
+    const password = options.password ?? newSessionToken().slice(0, 20);
+    const { userId } = await createAccount(app, { email, password }, request);
+    if (options.admin) await grantRole(app, userId, 'admin', request);
+    console.log(JSON.stringify({ userId, email, roles: options.admin ? ['admin'] : [], ...(options.password ? {} : { password }) }));
+    return;
+  }
+  if (sub === 'grant-role' || sub === 'revoke-role') {
+    if (!options.role) throw new Error('--role is required');
+    const user = await findUserByEmail(app.db, email);
+    if (!user) throw new Error(`no user with email ${email}`);
+    await (sub === 'grant-role' ? grantRole : revokeRole)(app, user.user_id, options.role, request);
+    console.log(JSON.stringify({ userId: user.user_id, role: options.role }));
+    return;
+  }
+  throw new Error(`unknown users command: ${sub}`);
+}
