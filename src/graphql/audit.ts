@@ -4,7 +4,7 @@ import { verifyChain } from '../eventstore/index.js';
 import { findAuditEvents, type AuditRow } from '../projections/audit.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
-import { builder } from './builder.js';
+import { builder, privileged } from './builder.js';
 import { parseInput } from '../application/validation.js';
 
 const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
@@ -67,7 +67,7 @@ builder.queryField('auditEvents', (t) =>
   t.field({
     type: AuditPageRef,
     errors: {},
-    authScopes: { role: 'auditor' },
+    authScopes: privileged('auditor'),
     description: 'The MFA event history, filtered and paged by position (auditor role). Page through it to export.',
     args: { filter: t.arg({ type: AuditFilterInput }), after: t.arg.string(), first: t.arg.int() },
     resolve: async (_root, args, ctx) => {
@@ -86,7 +86,7 @@ builder.queryField('auditVerification', (t) =>
   t.field({
     type: ChainVerificationRef,
     errors: {},
-    authScopes: { role: 'auditor' },
+    authScopes: privileged('auditor'),
     description: 'Recomputes the hash chain of every stream: proves no event was altered, removed or reordered (auditor role).',
     resolve: (_root, _args, ctx) => verifyChain(ctx.deps.db),
   }),
@@ -134,7 +134,7 @@ builder.queryField('sessionAnalytics', (t) =>
   t.field({
     type: SessionAnalyticsRef,
     errors: {},
-    authScopes: { role: 'analyst' },
+    authScopes: privileged('analyst'),
     description: 'Session activity for analysts: logins by method, active sessions, MFA adoption, failure rates (analyst role).',
     args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     resolve: (_root, args) => {

@@ -4,6 +4,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DomainError } from '../domain/shared/errors.js';
 import type { GraphQLContext } from './context.js';
+import type { knownRoles } from '../domain/user/decide.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -54,6 +55,14 @@ builder.scalarType('JSON', {
   serialize: (value) => value,
   parseValue: (value) => value,
 });
+
+/**
+ * The scopes of a field of a privileged role (admin, auditor, analyst): the role, through a full session verified with
+ * a second factor. A stolen password alone unlocks nothing, whatever the enrolment deadlines are.
+ */
+export function privileged(role: (typeof knownRoles)[number]) {
+  return { $all: { role, aal2: true } } as const;
+}
 
 builder.queryType({});
 builder.mutationType({});

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { unlockUser } from '../application/lockout.js';
 import { idSchema, parseInput } from '../application/validation.js';
-import { builder } from './builder.js';
+import { builder, privileged } from './builder.js';
 
 const UnlockUserPayloadRef = builder.objectRef<{ userId: string; unlocked: boolean }>('UnlockUserPayload').implement({
   fields: (t) => ({
@@ -16,7 +16,7 @@ builder.mutationField('unlockUser', (t) =>
   t.field({
     errors: {},
     type: UnlockUserPayloadRef,
-    authScopes: { $all: { role: 'admin', aal2: true } },
+    authScopes: privileged('admin'),
     args: { userId: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const { userId } = parseInput(z.object({ userId: idSchema }), { userId: args.userId });
