@@ -1,6 +1,6 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
-import { loadWebAuthnConfig, type WebAuthnConfig } from './crypto/webauthn.js';
+import { loadWebAuthnConfig, type WebAuthnConfig } from './crypto/webauthn/config.js';
 
 export interface Config {
   port: number;

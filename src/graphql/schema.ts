@@ -4,7 +4,10 @@ import './errors.js';
 import './auth.js';
 import './audit.js';
 import './totp.js';
-import './webauthn.js';
+import './webauthn/registration.js';
+import './webauthn/authentication.js';
+import './webauthn/passkeys.js';
+import './webauthn/management.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

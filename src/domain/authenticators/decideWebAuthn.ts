@@ -1,6 +1,6 @@
 // WebAuthn decisions: pure. The handler has consumed the challenge and run the signature check; this decides what
 // the result means against the user's keys as they are now (counter, backup eligibility, ownership).
-import { counterRegressed } from '../../crypto/webauthn.js';
+import { counterRegressed } from '../../crypto/webauthn/counter.js';
 import { assertNever, DomainError } from '../shared/errors.js';
 import type { WebAuthnCommand } from './commands.js';
 import type { AuthenticatorEvent, WebAuthnCredentialClaimed } from './events.js';

@@ -1,17 +1,10 @@
 // Real Chromium with a CDP virtual authenticator, on a static page at http://localhost:<port>, verified
-// through src/crypto/webauthn.ts. One browser launch for the whole file.
+// through src/crypto/webauthn/. One browser launch for the whole file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createAuthenticationOptions,
-  createRegistrationOptions,
-  extractUserHandle,
-  userIdFromUserHandle,
-  verifyAuthentication,
-  verifyRegistration,
-  type AuthenticationVerification,
-  type RegisteredCredential,
-  type WebAuthnConfig,
-} from '../../../src/crypto/webauthn.js';
+import { createAuthenticationOptions, verifyAuthentication, type AuthenticationVerification } from '../../../src/crypto/webauthn/authentication.js';
+import type { WebAuthnConfig } from '../../../src/crypto/webauthn/config.js';
+import { createRegistrationOptions, verifyRegistration, type RegisteredCredential } from '../../../src/crypto/webauthn/registration.js';
+import { extractUserHandle, userIdFromUserHandle } from '../../../src/crypto/webauthn/responses.js';
 import {
   createCredentialInPage,
   getAssertionInPage,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadWebAuthnConfig, WebAuthnConfigError } from '../../../src/crypto/webauthn.js';
+import { loadWebAuthnConfig, WebAuthnConfigError } from '../../../src/crypto/webauthn/config.js';
 
 describe('loadWebAuthnConfig', () => {
   it('defaults to localhost, Tessera and http://localhost:4000 plus the server origin', () => {

@@ -1,24 +1,20 @@
-// Ceremonies against the in-process soft authenticator, verified through src/crypto/webauthn.ts.
+// Ceremonies against the in-process soft authenticator, verified through src/crypto/webauthn/.
 // Every tamper is re-signed by the authenticator, so each refusal comes from the check named in the test
 // and not merely from a broken signature.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createAuthenticationOptions, verifyAuthentication, type AuthenticationVerification } from '../../../src/crypto/webauthn/authentication.js';
+import { parseAuthenticatorData } from '../../../src/crypto/webauthn/authenticatorData.js';
+import type { WebAuthnConfig } from '../../../src/crypto/webauthn/config.js';
+import { counterRegressed } from '../../../src/crypto/webauthn/counter.js';
+import { createRegistrationOptions, verifyRegistration, type RegisteredCredential } from '../../../src/crypto/webauthn/registration.js';
 import {
   authenticationResponseSchema,
-  counterRegressed,
-  createAuthenticationOptions,
-  createRegistrationOptions,
   extractCredentialId,
   extractUserHandle,
-  parseAuthenticatorData,
   registrationResponseSchema,
   userIdFromUserHandle,
-  verifyAuthentication,
-  verifyRegistration,
-  type AuthenticationVerification,
-  type RegisteredCredential,
-  type WebAuthnConfig,
-} from '../../../src/crypto/webauthn.js';
+} from '../../../src/crypto/webauthn/responses.js';
 import { createSoftAuthenticator, type SoftAuthenticator, type SoftOverrides } from '../../fixtures/softAuthenticator.js';
 
 const ORIGIN = 'http://localhost:4000';

@@ -1,8 +1,19 @@
 // WebAuthn challenges: kept server-side, single-use, expiring after 5 minutes, bound to one ceremony (a session, a
 // pending login, or an anonymous passkey ceremony) and one purpose. The library does none of this (STACK.md).
-import type { App } from '../../app.js';
+import type { Deps } from '../application/deps.js';
+import { hashToken } from '../crypto/tokens.js';
 
 export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 300;
+
+type ChallengeDeps = Pick<Deps, 'db' | 'clock'>;
+
+/** Ceremony bindings: whose challenge it is. A challenge begun in one never answers another. */
+export const bindings = {
+  session: (sessionId: string): string => `session:${sessionId}`,
+  flow: (flowId: string): string => `flow:${flowId}`,
+  /** An anonymous passkey ceremony: the hash of the token handed to the client that began it. */
+  ceremony: (ceremonyToken: string): string => `ceremony:${hashToken(ceremonyToken)}`,
+};
 
 export type ChallengePurpose = 'registration' | 'mfa' | 'passkey_login' | 'reauthentication' | 'passkey_signup';
 
@@ -16,19 +27,19 @@ export interface StoredChallenge {
 
 /** Stores the challenge of a ceremony that has just begun; a newer begin for the same binding and purpose replaces it. */
 export async function storeChallenge(
-  app: App,
+  deps: ChallengeDeps,
   input: { binding: string; purpose: ChallengePurpose; challenge: string; userId: string | null; passwordless?: boolean; email?: string },
 ): Promise<void> {
-  const now = app.clock.now();
+  const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000);
-  await app.db.query(
+  await deps.db.query(
     `insert into webauthn_challenges (binding, purpose, challenge, user_id, passwordless, expires_at, email) values ($1, $2, $3, $4, $5, $6, $7)
      on conflict (binding, purpose) do update set challenge = excluded.challenge, user_id = excluded.user_id,
        passwordless = excluded.passwordless, expires_at = excluded.expires_at, email = excluded.email`,
     [input.binding, input.purpose, input.challenge, input.userId, input.passwordless ?? false, expiresAt.toISOString(), input.email ?? null],
   );
   // Abandoned ceremonies would otherwise pile up; the expiry index makes this a short range delete.
-  await app.db.query(`delete from webauthn_challenges where expires_at < $1`, [new Date(now.getTime() - WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000).toISOString()]);
+  await deps.db.query(`delete from webauthn_challenges where expires_at < $1`, [new Date(now.getTime() - WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000).toISOString()]);
 }
 
 /**
@@ -36,14 +47,14 @@ export async function storeChallenge(
  * of two concurrent submissions only one gets it, and it is gone whether the verification then succeeds or fails, so
  * a captured assertion cannot be replayed and a failed one cannot be retried. Null: none, expired, or another user's.
  */
-export async function consumeChallenge(app: App, input: { binding: string; purpose: ChallengePurpose; userId: string | null }): Promise<StoredChallenge | null> {
-  const rows = await app.db.query<{ challenge: string; user_id: string | null; passwordless: boolean; expires_at: Date | string; email: string | null }>(
+export async function consumeChallenge(deps: ChallengeDeps, input: { binding: string; purpose: ChallengePurpose; userId: string | null }): Promise<StoredChallenge | null> {
+  const rows = await deps.db.query<{ challenge: string; user_id: string | null; passwordless: boolean; expires_at: Date | string; email: string | null }>(
     `delete from webauthn_challenges where binding = $1 and purpose = $2 returning challenge, user_id, passwordless, expires_at, email`,
     [input.binding, input.purpose],
   );
   const row = rows[0];
   if (!row) return null;
-  if (new Date(row.expires_at).getTime() <= app.clock.now().getTime()) return null;
+  if (new Date(row.expires_at).getTime() <= deps.clock.now().getTime()) return null;
   if (input.userId !== null && row.user_id !== input.userId) return null;
   return { challenge: row.challenge, userId: row.user_id, passwordless: row.passwordless, email: row.email };
 }

@@ -1,0 +1,47 @@
+// LoginWithPasskey (MFA_LOGIN_WEBAUTHN): a user-verified passkey alone starts an AAL2 session. The account is the one
+// the credential id was registered to (its claim stream); the assertion's userHandle must name the same account, and
+// a key registered as a second factor is refused. The key's use, the one-step login flow and the session commit in
+// one transaction (verifyAssertion).
+import { extractCredentialId } from '../crypto/webauthn/responses.js';
+import { bindings, consumeChallenge } from '../db/webauthnChallenges.js';
+import { DomainError } from '../domain/shared/errors.js';
+import { accountKeyFor } from '../security/attempts.js';
+import { spendAttempt } from './attempts.js';
+import { completePasskeyLoginIn } from './loginFlow.js';
+import { actingAs, type RequestFacts } from './request.js';
+import type { IssuedSession } from './sessions.js';
+import { parseInput } from './validation.js';
+import { answerOf, assertionInputSchema, verifyAssertion, type AssertionDeps } from './webauthnAuthentication.js';
+import { ceremonyTokenSchema, findCredentialOwner } from './webauthnCredentials.js';
+
+export const passkeyLoginInputSchema = assertionInputSchema.extend({ ceremonyToken: ceremonyTokenSchema });
+
+/**
+ * `input` is the credential and, from app clients, the ceremony token; a browser's token arrives in its ceremony
+ * cookie instead (`ceremonyCookie`), which the input's token overrides.
+ */
+export async function loginWithPasskey(
+  deps: AssertionDeps, input: unknown, ceremony: { ceremonyCookie: string | undefined }, request: RequestFacts,
+): Promise<IssuedSession> {
+  if (!deps.config.passkeyLoginEnabled) throw new DomainError('FEATURE_DISABLED');
+  // Parsed before the attempt is drawn: whose budget it is depends on the credential id.
+  const { credential, ceremonyToken: given } = parseInput(passkeyLoginInputSchema, input);
+  const ceremonyToken = given ?? ceremony.ceremonyCookie;
+  const credentialId = extractCredentialId(credential) ?? '';
+  const userId = await findCredentialOwner(deps, credentialId);
+  // An unknown credential still spends from a budget of its own, so probing credential ids is throttled too.
+  const outcome = await spendAttempt(deps, accountKeyFor(userId, `credential:${credentialId.slice(0, 64)}`), request, async () => {
+    if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
+    if (!userId) {
+      // Nobody to verify against, but the ceremony is still used up: it cannot be retried with another credential id.
+      await consumeChallenge(deps, { binding: bindings.ceremony(ceremonyToken), purpose: 'passkey_login', userId: null });
+      throw new DomainError('WEBAUTHN_VERIFICATION_FAILED');
+    }
+    const asOwner = actingAs(request, userId);
+    return verifyAssertion(deps, {
+      userId, binding: bindings.ceremony(ceremonyToken), challengePurpose: 'passkey_login', purpose: 'passkey_login',
+      requireUserVerification: true, requireUserHandle: true,
+    }, credential, asOwner, { accepted: (tx) => completePasskeyLoginIn(deps, tx, userId, asOwner) });
+  }, (o) => o.accepted);
+  return answerOf(outcome);
+}
