@@ -61,3 +61,16 @@ export async function requireMayAddFactor(deps: AuthorizationDeps, caller: Calle
   requireRecentAuthentication(deps, session);
   return session;
 }
+
+/**
+ * MFA_SUPPORTED_TYPES decides what can be enrolled from now on. Factors enrolled before a type was dropped keep working
+ * until their owners replace them, so a configuration change never locks anybody out.
+ */
+export function requireSupportedFactor(deps: Pick<Deps, 'config'>, type: Deps['config']['mfaSupportedTypes'][number]): void {
+  if (!deps.config.mfaSupportedTypes.includes(type)) throw new DomainError('FEATURE_DISABLED', `${type} is not offered on this server.`);
+}
+
+/** A new set of recovery codes comes with a first factor only where recovery codes are offered. */
+export function recoveryCodesOffered(deps: Pick<Deps, 'config'>): boolean {
+  return deps.config.mfaSupportedTypes.includes('recovery_codes');
+}

@@ -1,13 +1,17 @@
 // Who is calling: a bearer token or cookie resolved to a live session or a pending login, on every request and for
 // every transport. Ending an expired session and recording activity are events like any other.
 import { hashToken } from '../crypto/tokens.js';
+import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
+import { hasSecondFactor } from '../domain/authenticators/state.js';
+import { userAggregate } from '../domain/user/aggregate.js';
+import { mfaRequirement, rolesRequiringMfa } from '../domain/user/policy.js';
 import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
 import { ConcurrencyError } from '../eventstore/index.js';
 import { findPendingFlowByTokenHash } from '../projections/loginFlows.js';
 import { findActiveSessionWithUser } from '../projections/sessions.js';
-import { handle } from './commandHandler.js';
+import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { actingAs, type RequestFacts } from './request.js';
 
@@ -86,6 +90,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
           type: 'RecordSessionActivity', data: { ip: request.clientAddress, now: now.toISOString(), intervalSeconds },
         }, actingAs(request, session.user_id))));
     }
+    const enrollOnly = session.enroll_only || (session.aal < 2 && (await pastMfaDeadline(deps, session.user_id, session.roles, now)));
     return {
       kind: 'session',
       token,
@@ -100,7 +105,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
         lastSeenAt,
         lastActivityRecordedAt: lastSeenAt,
         reauthenticatedAt: session.reauthenticated_at,
-        enrollOnly: session.enroll_only,
+        enrollOnly,
       },
       user: { id: session.user_id, email: session.email, roles: session.roles, createdAt: session.user_created_at },
     };
@@ -110,6 +115,17 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
     return { kind: 'pending', token, flow: { flowId: flow.flow_id, userId: flow.user_id, stage: 'MFA_AUTHENTICATE', types: flow.types, expiresAt: flow.expires_at } };
   }
   return anonymous;
+}
+
+/**
+ * A privileged user (admin) logged in with the password alone during the MFA grace period: once the deadline passes
+ * without a second factor, that session is limited to enrolling one, like a login after the deadline, instead of
+ * keeping its access until it ends. Only AAL1 sessions of such users pay for the two reads.
+ */
+async function pastMfaDeadline(deps: CallerDeps, userId: string, roles: string[], now: Date): Promise<boolean> {
+  if (!rolesRequiringMfa.some((role) => roles.includes(role))) return false;
+  const [{ state: user }, { state: factors }] = await Promise.all([load(deps.store, userAggregate, userId), load(deps.store, authenticatorsAggregate, userId)]);
+  return mfaRequirement(user, hasSecondFactor(factors), now, deps.config.adminMfaGraceSeconds).enrollOnly;
 }
 
 /** The actor of the events a caller's request writes. */

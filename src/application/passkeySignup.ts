@@ -11,6 +11,7 @@ import { DomainError } from '../domain/shared/errors.js';
 import { findUserByEmail } from '../projections/users.js';
 import type { Caller } from './caller.js';
 import type { Deps } from './deps.js';
+import { recoveryCodesOffered, requireSupportedFactor } from './authorization.js';
 import { newRecoveryCodeSet } from './recoveryCodes.js';
 import { actingAs, type RequestFacts } from './request.js';
 import { startSessionIn, type IssuedSession } from './sessions.js';
@@ -35,6 +36,7 @@ export interface PasskeySignupOptions {
  */
 export async function beginPasskeySignup(deps: PasskeySignupDeps, caller: Caller, input: unknown): Promise<PasskeySignupOptions> {
   if (!deps.config.passkeySignupEnabled) throw new DomainError('FEATURE_DISABLED');
+  requireSupportedFactor(deps, 'webauthn');
   const { email } = parseInput(beginPasskeySignupInputSchema, input);
   if (caller.kind === 'session') throw new DomainError('ALREADY_AUTHENTICATED');
   // As signup answers: a taken address is told now rather than after the passkey was made. Completion checks again.
@@ -64,6 +66,7 @@ export async function completePasskeySignup(
   deps: PasskeySignupDeps & Pick<Deps, 'secrets'>, caller: Caller, input: unknown, ceremony: { ceremonyCookie: string | undefined }, request: RequestFacts,
 ): Promise<PasskeySignup> {
   if (!deps.config.passkeySignupEnabled) throw new DomainError('FEATURE_DISABLED');
+  requireSupportedFactor(deps, 'webauthn');
   const parsed = parseInput(completePasskeySignupInputSchema, input);
   if (caller.kind === 'session') throw new DomainError('ALREADY_AUTHENTICATED');
   const ceremonyToken = parsed.ceremonyToken ?? ceremony.ceremonyCookie;
@@ -74,12 +77,12 @@ export async function completePasskeySignup(
   const userId = stored.userId;
   const email = stored.email;
   const authenticatorId = newId();
-  const set = newRecoveryCodeSet(deps, userId, deps.clock.now());
+  const set = recoveryCodesOffered(deps) ? newRecoveryCodeSet(deps, userId, deps.clock.now()) : null;
   const asUser = actingAs(request, userId);
   const session = await deps.store.transactionWithRetry(async (tx) => {
     await registerUserIn(deps, tx, { userId, email, passwordHash: null }, asUser);
-    await claimAndRegisterIn(deps, tx, { userId, authenticatorId, isPasswordless: true, name: parsed.name ?? 'Passkey', credential, recoveryCodeSet: set.event }, asUser);
+    await claimAndRegisterIn(deps, tx, { userId, authenticatorId, isPasswordless: true, name: parsed.name ?? 'Passkey', credential, recoveryCodeSet: set?.event ?? null }, asUser);
     return startSessionIn(deps, tx, { userId, aal: 2, methods: [{ method: 'passkey', at: deps.clock.now().toISOString() }], enrollOnly: false }, asUser);
   });
-  return { userId, session, recoveryCodes: set.codes };
+  return { userId, session, recoveryCodes: set?.codes ?? [] };
 }

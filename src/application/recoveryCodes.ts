@@ -8,7 +8,7 @@ import { newId } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import type { RecoveryCodesGenerated } from '../domain/authenticators/events.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
-import { requireSensitiveChange } from './authorization.js';
+import { requireSensitiveChange, requireSupportedFactor } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -57,6 +57,7 @@ type RecoveryDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'secrets'>;
 
 /** GenerateRecoveryCodes (regeneration): the new set replaces the old one in one event. The codes are shown once here. */
 export async function regenerateRecoveryCodes(deps: RecoveryDeps, caller: Caller, request: RequestFacts): Promise<string[]> {
+  requireSupportedFactor(deps, 'recovery_codes');
   const auth = await requireSensitiveChange(deps, caller);
   const userId = auth.user.id;
   const set = newRecoveryCodeSet(deps, userId, deps.clock.now());

@@ -11,7 +11,7 @@ import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { rolesRequiringMfa } from '../domain/user/policy.js';
 import { spendAttempt, userAccountKey } from './attempts.js';
-import { requireMayAddFactor, requireSensitiveChange, requireSession } from './authorization.js';
+import { recoveryCodesOffered, requireMayAddFactor, requireSensitiveChange, requireSupportedFactor } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -40,6 +40,7 @@ export interface TotpSetup {
 
 /** EnrollTotp: a new 160-bit seed, stored sealed until it is activated or expires. */
 export async function setupTotp(deps: TotpDeps, caller: Caller, request: RequestFacts): Promise<TotpSetup> {
+  requireSupportedFactor(deps, 'totp');
   const auth = await requireMayAddFactor(deps, caller);
   const userId = auth.user.id;
   const secret = generateTotpSecret();
@@ -49,7 +50,7 @@ export async function setupTotp(deps: TotpDeps, caller: Caller, request: Request
     handle(deps, tx, authenticatorsAggregate, userId, {
       type: 'EnrollTotp',
       data: {
-        userId, secretCiphertext, keyId: deps.secrets.box.currentKeyId, now: now.toISOString(),
+        userId, secretCiphertext, keyId: deps.secrets.box.currentKeyId, sessionId: auth.session.id, now: now.toISOString(),
         expiresAt: new Date(now.getTime() + TOTP_SETUP_TTL_SECONDS * 1000).toISOString(),
       },
     }, request));
@@ -65,27 +66,31 @@ export interface TotpActivation {
   authenticators: AuthenticatorsState;
 }
 
-/** ActivateTotp. A wrong code is recorded (TotpActivationRejected) and then answered INVALID_CODE. */
+/**
+ * ActivateTotp: by the session that began the setup, under the same freshness rule as the setup itself. A wrong code
+ * is recorded (TotpActivationRejected) and then answered INVALID_CODE.
+ */
 export async function activateTotp(deps: TotpDeps & Pick<Deps, 'attempts'>, caller: Caller, input: unknown, request: RequestFacts): Promise<TotpActivation> {
-  const auth = requireSession(caller, { allowEnrollOnly: true });
+  requireSupportedFactor(deps, 'totp');
+  const auth = await requireMayAddFactor(deps, caller);
   const userId = auth.user.id;
   const outcome = await spendAttempt(deps, userAccountKey(userId), request, async () => {
     const { code } = parseInput(codeInputSchema, input);
     const before = (await load(deps.store, authenticatorsAggregate, userId)).state;
     const pending = before.totp.pending;
     if (before.totp.status === 'active') throw new DomainError('TOTP_ALREADY_ACTIVE');
-    if (!pending || deps.clock.now().toISOString() >= pending.expiresAt) throw new DomainError('TOTP_NOT_PENDING');
+    if (!pending || deps.clock.now().toISOString() >= pending.expiresAt || pending.sessionId !== auth.session.id) throw new DomainError('TOTP_NOT_PENDING');
     const secret = deps.secrets.box.open(pending.secretCiphertext, totpAad(userId));
     const matchedStep = await matchTotpStep({ secret, code, nowMs: deps.clock.now().getTime(), window: deps.config.totpWindow });
-    const set = newRecoveryCodeSet(deps, userId, deps.clock.now());
+    const set = recoveryCodesOffered(deps) ? newRecoveryCodeSet(deps, userId, deps.clock.now()) : null;
     return deps.store.transactionWithRetry(async (tx) => {
       const { events, state } = await handle(deps, tx, authenticatorsAggregate, userId, {
         type: 'ActivateTotp',
-        data: { userId, verifiedCiphertext: pending.secretCiphertext, matchedStep, recoveryCodeSet: set.event, now: deps.clock.now().toISOString() },
+        data: { userId, verifiedCiphertext: pending.secretCiphertext, sessionId: auth.session.id, matchedStep, recoveryCodeSet: set?.event ?? null, now: deps.clock.now().toISOString() },
       }, request);
       if (events[0]?.type !== 'TotpActivated') return null;
       const session = await rotateToAal2In(deps, tx, auth.session.id, 'totp_activated', request);
-      return { session, authenticators: state, recoveryCodes: events.some((e) => e.type === 'RecoveryCodesGenerated') ? set.codes : null };
+      return { session, authenticators: state, recoveryCodes: set && events.some((e) => e.type === 'RecoveryCodesGenerated') ? set.codes : null };
     });
   }, (activation) => activation !== null);
   // Answered only now, after the transaction that recorded the rejection has committed.

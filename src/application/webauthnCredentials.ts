@@ -47,7 +47,7 @@ export interface NewCredential {
   name: string;
   credential: RegisteredCredential;
   /** Used only when this key is the user's first factor. */
-  recoveryCodeSet: RecoveryCodesGenerated;
+  recoveryCodeSet: RecoveryCodesGenerated | null;
 }
 
 /**

@@ -10,7 +10,7 @@ import { bindings, consumeChallenge, storeChallenge } from '../db/webauthnChalle
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError } from '../domain/shared/errors.js';
-import { requireMayAddFactor } from './authorization.js';
+import { recoveryCodesOffered, requireMayAddFactor, requireSupportedFactor } from './authorization.js';
 import type { Caller } from './caller.js';
 import { load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -29,6 +29,7 @@ type RegistrationDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db'>;
 export async function beginWebAuthnRegistration(
   deps: RegistrationDeps, caller: Caller, input: z.output<typeof beginWebAuthnRegistrationInputSchema>,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  requireSupportedFactor(deps, 'webauthn');
   const auth = await requireMayAddFactor(deps, caller);
   const userId = auth.user.id;
   const { state } = await load(deps.store, authenticatorsAggregate, userId);
@@ -58,6 +59,7 @@ export async function registerWebAuthn(
   input: z.output<typeof registerWebAuthnInputSchema>,
   request: RequestFacts,
 ): Promise<WebAuthnRegistration> {
+  requireSupportedFactor(deps, 'webauthn');
   const auth = await requireMayAddFactor(deps, caller);
   const userId = auth.user.id;
   // Consumed first, so a failed registration cannot be retried with the same challenge.
@@ -65,11 +67,11 @@ export async function registerWebAuthn(
   if (!stored) throw new DomainError('CHALLENGE_INVALID', 'The WebAuthn ceremony expired or was already used. Start again.');
   const credential = await verifyNewCredential(deps, { response: input.credential, expectedChallenge: stored.challenge, requireUserVerification: stored.passwordless }, 'security key');
   const authenticatorId = newId();
-  const set = newRecoveryCodeSet(deps, userId, deps.clock.now());
+  const set = recoveryCodesOffered(deps) ? newRecoveryCodeSet(deps, userId, deps.clock.now()) : null;
   const outcome = await deps.store.transactionWithRetry(async (tx) => {
-    const { events, state } = await claimAndRegisterIn(deps, tx, { userId, authenticatorId, isPasswordless: stored.passwordless, name: input.name, credential, recoveryCodeSet: set.event }, request);
+    const { events, state } = await claimAndRegisterIn(deps, tx, { userId, authenticatorId, isPasswordless: stored.passwordless, name: input.name, credential, recoveryCodeSet: set?.event ?? null }, request);
     const session = await rotateToAal2In(deps, tx, auth.session.id, 'webauthn_registered', request);
     return { session, authenticators: state, withCodes: events.some((e) => e.type === 'RecoveryCodesGenerated') };
   });
-  return { authenticatorId, recoveryCodes: outcome.withCodes ? set.codes : null, session: outcome.session, authenticators: outcome.authenticators };
+  return { authenticatorId, recoveryCodes: set && outcome.withCodes ? set.codes : null, session: outcome.session, authenticators: outcome.authenticators };
 }

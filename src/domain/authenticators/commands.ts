@@ -5,16 +5,18 @@ import type { RecoveryCodesGenerated } from './events.js';
 export type MfaPurpose = 'login' | 'reauthentication';
 
 export type TotpCommand =
-  | { type: 'EnrollTotp'; data: { userId: string; secretCiphertext: string; keyId: string; now: string; expiresAt: string } }
+  | { type: 'EnrollTotp'; data: { userId: string; secretCiphertext: string; keyId: string; sessionId: string; now: string; expiresAt: string } }
   | {
       type: 'ActivateTotp';
       data: {
         userId: string;
         /** The pending ciphertext the code was checked against: a newer setup in between makes the check stale. */
         verifiedCiphertext: string;
+        /** The session activating: only the one that began the setup may finish it. */
+        sessionId: string;
         matchedStep: number | null;
-        /** A fresh set, used only when this TOTP is the user's first factor. */
-        recoveryCodeSet: RecoveryCodesGenerated;
+        /** A fresh set, used only when this TOTP is the user's first factor (null: recovery codes are not offered). */
+        recoveryCodeSet: RecoveryCodesGenerated | null;
         now: string;
       };
     }
@@ -41,7 +43,7 @@ export type RecoveryCodeCommand =
 /** Where an assertion is used: the MFA step of a password login, a passwordless login, or step-up. */
 export type WebAuthnPurpose = 'login' | 'passkey_login' | 'reauthentication';
 
-/** What the handler learned from @simplewebauthn/server (via src/crypto/webauthn.ts) before the decider runs. */
+/** What the handler learned from @simplewebauthn/server (via src/crypto/webauthn/) before the decider runs. */
 export type AssertionCheck =
   | { verified: true; newCounter: number; backupEligible: boolean; backedUp: boolean }
   | { verified: false; reason: string };
@@ -57,8 +59,8 @@ export type WebAuthnCommand =
         };
         isPasswordless: boolean;
         name: string;
-        /** A fresh set, used only when this key is the user's first factor. */
-        recoveryCodeSet: RecoveryCodesGenerated;
+        /** A fresh set, used only when this key is the user's first factor (null: recovery codes are not offered). */
+        recoveryCodeSet: RecoveryCodesGenerated | null;
         now: string;
       };
     }

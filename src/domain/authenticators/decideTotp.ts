@@ -10,14 +10,15 @@ export function decideTotp(command: TotpCommand, state: AuthenticatorsState): Au
     case 'EnrollTotp': {
       if (state.totp.status === 'active') throw new DomainError('TOTP_ALREADY_ACTIVE');
       const d = command.data;
-      return [{ type: 'TotpEnrollmentStarted', data: { userId: d.userId, secretCiphertext: d.secretCiphertext, keyId: d.keyId, expiresAt: d.expiresAt, at: d.now } }];
+      return [{ type: 'TotpEnrollmentStarted', data: { userId: d.userId, secretCiphertext: d.secretCiphertext, keyId: d.keyId, expiresAt: d.expiresAt, sessionId: d.sessionId, at: d.now } }];
     }
     case 'ActivateTotp': {
       const d = command.data;
       if (state.totp.status === 'active') throw new DomainError('TOTP_ALREADY_ACTIVE');
       const pending = state.totp.pending;
-      // Never set up, expired, or replaced by a newer setup since the code was checked: illegal, nothing is written.
-      if (!pending || d.now >= pending.expiresAt || pending.secretCiphertext !== d.verifiedCiphertext) throw new DomainError('TOTP_NOT_PENDING');
+      // Never set up, expired, replaced by a newer setup since the code was checked, or begun by another session (a
+      // stolen second session must not finish a setup whose secret it never saw): illegal, nothing is written.
+      if (!pending || d.now >= pending.expiresAt || pending.secretCiphertext !== d.verifiedCiphertext || pending.sessionId !== d.sessionId) throw new DomainError('TOTP_NOT_PENDING');
       if (d.matchedStep === null) return [{ type: 'TotpActivationRejected', data: { userId: d.userId, reason: 'INVALID_CODE', at: d.now } }];
       const activated: AuthenticatorEvent = {
         type: 'TotpActivated',
@@ -25,7 +26,7 @@ export function decideTotp(command: TotpCommand, state: AuthenticatorsState): Au
         data: { userId: d.userId, secretCiphertext: pending.secretCiphertext, keyId: pending.keyId, step: d.matchedStep, at: d.now },
       };
       // Recovery codes come with the first factor; a user who already has a key keeps the set they hold.
-      return hasSecondFactor(state) || state.recoveryCodes ? [activated] : [activated, d.recoveryCodeSet];
+      return hasSecondFactor(state) || state.recoveryCodes || !d.recoveryCodeSet ? [activated] : [activated, d.recoveryCodeSet];
     }
     case 'AuthenticateTotp': {
       const d = command.data;

@@ -21,7 +21,7 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
         },
       };
       // Recovery codes come with the first factor, as with TOTP; a user who already holds a set keeps it.
-      return hasSecondFactor(state) || state.recoveryCodes ? [registered] : [registered, d.recoveryCodeSet];
+      return hasSecondFactor(state) || state.recoveryCodes || !d.recoveryCodeSet ? [registered] : [registered, d.recoveryCodeSet];
     }
     case 'AuthenticateWebAuthn': {
       const d = command.data;

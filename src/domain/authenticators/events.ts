@@ -1,7 +1,8 @@
 // One stream per user holds every factor, so invariants across factors (the last factor of an admin) hold under one version check.
 import type { DomainEvent } from '../shared/decider.js';
 
-export type TotpEnrollmentStarted = DomainEvent<'TotpEnrollmentStarted', { userId: string; secretCiphertext: string; keyId: string; expiresAt: string; at: string }>;
+/** `sessionId`: the session that began the setup, the only one that may activate it (absent in events written before it was recorded). */
+export type TotpEnrollmentStarted = DomainEvent<'TotpEnrollmentStarted', { userId: string; secretCiphertext: string; keyId: string; expiresAt: string; sessionId?: string; at: string }>;
 export type TotpActivated = DomainEvent<'TotpActivated', { userId: string; secretCiphertext: string; keyId: string; step: number; at: string }>;
 export type TotpActivationRejected = DomainEvent<'TotpActivationRejected', { userId: string; reason: 'INVALID_CODE'; at: string }>;
 export type TotpCodeAccepted = DomainEvent<'TotpCodeAccepted', { userId: string; step: number; purpose: string; at: string }>;

@@ -5,7 +5,7 @@ export type AuthenticatorType = 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN';
 
 export interface TotpState {
   status: 'none' | 'pending' | 'active';
-  pending: { secretCiphertext: string; keyId: string; expiresAt: string } | null;
+  pending: { secretCiphertext: string; keyId: string; expiresAt: string; sessionId: string | null } | null;
   secretCiphertext: string | null;
   keyId: string | null;
   /** RFC 6238 §5.2: no code from this step or an earlier one is accepted again. */
@@ -59,7 +59,7 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
   const d = event.data;
   switch (event.type) {
     case 'TotpEnrollmentStarted':
-      return { ...state, totp: { ...state.totp, status: state.totp.status === 'active' ? 'active' : 'pending', pending: { secretCiphertext: event.data.secretCiphertext, keyId: event.data.keyId, expiresAt: event.data.expiresAt } } };
+      return { ...state, totp: { ...state.totp, status: state.totp.status === 'active' ? 'active' : 'pending', pending: { secretCiphertext: event.data.secretCiphertext, keyId: event.data.keyId, expiresAt: event.data.expiresAt, sessionId: event.data.sessionId ?? null } } };
     case 'TotpActivated':
       return { ...state, totp: { status: 'active', pending: null, secretCiphertext: event.data.secretCiphertext, keyId: event.data.keyId, lastUsedStep: event.data.step, createdAt: event.data.at, lastUsedAt: null } };
     case 'TotpCodeAccepted':

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantRole } from '../../../src/application/roles.js';
 import { findUserByEmail } from '../../../src/projections/users.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
+import { userWithTotp } from '../totp/helpers.js';
 
 const system = { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'system' };
 const auditQuery = `query($filter: AuditFilter, $after: String, $first: Int) {
@@ -18,11 +19,11 @@ describe('audit and analytics views', () => {
   });
   afterAll(() => server.close());
 
+  /** A user holding the role, through a session verified with TOTP (privileged roles act only at AAL2). */
   async function userWithRole(email: string, role: string) {
-    const client = await signedUpUser(server, email);
-    const user = await findUserByEmail(server.app.db, email);
-    await grantRole(server.app, user!.user_id, role, system);
-    return { client, userId: user!.user_id };
+    const { client, userId } = await userWithTotp(server, email);
+    await grantRole(server.app, userId, role, system);
+    return { client, userId };
   }
 
   it('refuses the audit history to anonymous callers and to users without the auditor role', async () => {
@@ -31,6 +32,17 @@ describe('audit and analytics views', () => {
     const plain = await signedUpUser(server, 'plain@example.com');
     expect((await plain.gql(auditQuery)).data.auditEvents).toEqual({ __typename: 'AuthError', code: 'FORBIDDEN' });
     expect((await plain.gql(`{ sessionAnalytics(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { __typename ... on Error { code } } }`)).data.sessionAnalytics.code).toBe('FORBIDDEN');
+  });
+
+  it('refuses auditors and analysts whose session used the password alone (AAL1): MFA_REQUIRED', async () => {
+    for (const role of ['auditor', 'analyst']) {
+      const client = await signedUpUser(server, `${role}-aal1@example.com`);
+      const user = await findUserByEmail(server.app.db, `${role}-aal1@example.com`);
+      await grantRole(server.app, user!.user_id, role, system);
+      expect((await client.gql(auditQuery)).data.auditEvents.code).toBe(role === 'auditor' ? 'MFA_REQUIRED' : 'FORBIDDEN');
+      const analytics = (await client.gql(`{ sessionAnalytics(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { __typename ... on Error { code } } }`)).data.sessionAnalytics;
+      expect(analytics.code).toBe(role === 'analyst' ? 'MFA_REQUIRED' : 'FORBIDDEN');
+    }
   });
 
   it('shows an auditor every event, filtered and paged, without secrets', async () => {
@@ -82,8 +94,9 @@ describe('audit and analytics views', () => {
     const sessions = sessionRow!.sessions;
     expect(a.loginsByMethod).toEqual([{ method: 'password', count: sessions }]);
     expect(a.activeSessions).toBe(sessions);
-    expect(a.usersWithSecondFactor).toBe(0);
-    expect(a.mfaAdoption).toBe(0);
+    const [withFactor] = await server.app.db.query<{ n: number }>(`select count(distinct stream_id)::int as n from events where type = 'TotpActivated'`);
+    expect(a.usersWithSecondFactor).toBe(withFactor!.n);
+    expect(a.mfaAdoption).toBeCloseTo(withFactor!.n / a.users);
     expect(a.loginFailures).toBeGreaterThanOrEqual(1);
     expect(a.failureRate).toBeCloseTo(a.loginFailures / a.loginAttempts);
     const bad = await analyst.gql(`{ sessionAnalytics(from: "2100-01-01T00:00:00Z", to: "2000-01-01T00:00:00Z") { __typename ... on AuthError { code field } } }`);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runUserCommand } from '../../../src/cli/users.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { AUTH_STATE, CHANGE_PASSWORD, DAY, eventsOfType, login, ME, PASSWORD, userIdOf } from './support.js';
+import { AUTH_STATE, CHANGE_PASSWORD, DAY, eventsOfType, login, ME, MINUTE, PASSWORD, userIdOf } from './support.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -54,5 +54,19 @@ describe('admin MFA policy', () => {
     const state = (await client.gql(AUTH_STATE)).data.authState;
     expect(state.isAuthenticated).toBe(true);
     expect(new Date(state.mfaEnrollmentDeadline).getTime()).toBe(server.clock.now().getTime() + 7 * DAY);
+  });
+
+  it('a session opened during the grace period is limited to enrolling a factor from the deadline on, not when it ends', async () => {
+    await runUserCommand(server.app, 'create', { email: 'grace@example.com', password: PASSWORD, admin: true });
+    server.clock.advance(7 * DAY - 30 * MINUTE);
+    const client = server.appClient();
+    expect((await login(client, 'grace@example.com')).authState).toMatchObject({ isAuthenticated: true, session: { aal: 1 } });
+    server.clock.advance(20 * MINUTE);
+    expect((await client.gql(ME)).data.me).not.toBeNull();
+    server.clock.advance(20 * MINUTE); // past the deadline, within the session's idle and absolute timeouts
+    expect((await client.gql(ME)).data.me).toBeNull();
+    const state = (await client.gql(AUTH_STATE)).data.authState;
+    expect(state.flows).toEqual([expect.objectContaining({ id: 'MFA_ENROLL_REQUIRED', isPending: true })]);
+    expect((await client.gql(CHANGE_PASSWORD, { current: PASSWORD, next: 'another brand new passphrase' })).data.changePassword.code).toBe('MFA_REQUIRED');
   });
 });

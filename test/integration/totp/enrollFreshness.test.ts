@@ -2,7 +2,7 @@
 // authenticator app (and so take the recovery codes and an AAL2 session).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
-import { PASSWORD, setupTotpMutation } from './helpers.js';
+import { activateTotpMutation, codeAt, loginMutation, PASSWORD, setupTotpMutation } from './helpers.js';
 
 describe('enrolling a first factor', () => {
   let server: TestServer;
@@ -19,5 +19,23 @@ describe('enrolling a first factor', () => {
     expect(begun.data.beginWebAuthnRegistration).toEqual({ __typename: 'AuthError', code: 'REAUTHENTICATION_REQUIRED' });
     await client.gql(`mutation($p: String!) { reauthenticate(input: { password: $p }) { __typename ... on AuthPayload { sessionToken } } }`, { p: PASSWORD });
     expect((await client.gql(setupTotpMutation)).data.setupTotp.__typename).toBe('TotpSetup');
+  });
+
+  it('activation is bound to the session that began the setup: another session of the same user cannot finish it', async () => {
+    const owner = await signedUpUser(server, 'bound@example.com', PASSWORD);
+    const secret = (await owner.gql(setupTotpMutation)).data.setupTotp.secret as string;
+    const other = server.appClient();
+    await other.gql(loginMutation, { email: 'bound@example.com', password: PASSWORD });
+    const stolen = await other.gql(activateTotpMutation, { code: await codeAt(secret, server.clock.now().getTime()) });
+    expect(stolen.data.activateTotp).toEqual({ __typename: 'AuthError', code: 'TOTP_NOT_PENDING' });
+    expect((await owner.gql(activateTotpMutation, { code: await codeAt(secret, server.clock.now().getTime()) })).data.activateTotp.__typename).toBe('ActivateTotpPayload');
+  });
+
+  it('activation needs the same recent authentication as the setup', async () => {
+    const client = await signedUpUser(server, 'stale@example.com', PASSWORD);
+    const secret = (await client.gql(setupTotpMutation)).data.setupTotp.secret as string;
+    server.clock.advance(6 * 60_000); // the setup is still pending (10 minutes), the authentication no longer recent
+    const late = await client.gql(activateTotpMutation, { code: await codeAt(secret, server.clock.now().getTime()) });
+    expect(late.data.activateTotp).toEqual({ __typename: 'AuthError', code: 'REAUTHENTICATION_REQUIRED' });
   });
 });

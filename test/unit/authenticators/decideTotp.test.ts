@@ -12,7 +12,7 @@ const u = 'u1';
 const at = '2026-01-01T00:00:00.000Z';
 const later = '2026-01-01T00:05:00.000Z';
 const set: RecoveryCodesGenerated = { type: 'RecoveryCodesGenerated', data: { userId: u, setId: 's1', codeHashes: ['h0', 'h1', 'h2'], codesCiphertext: 'sealed', keyId: 'k', at } };
-const enrolled: AuthenticatorEvent = { type: 'TotpEnrollmentStarted', data: { userId: u, secretCiphertext: 'c1', keyId: 'k', expiresAt: '2026-01-01T00:10:00.000Z', at } };
+const enrolled: AuthenticatorEvent = { type: 'TotpEnrollmentStarted', data: { userId: u, secretCiphertext: 'c1', keyId: 'k', expiresAt: '2026-01-01T00:10:00.000Z', sessionId: 's-setup', at } };
 const activated: AuthenticatorEvent = { type: 'TotpActivated', data: { userId: u, secretCiphertext: 'c1', keyId: 'k', step: 100, at } };
 const accepted = (step: number): AuthenticatorEvent => ({ type: 'TotpCodeAccepted', data: { userId: u, step, purpose: 'login', at } });
 const webauthn: AuthenticatorEvent = {
@@ -22,7 +22,7 @@ const webauthn: AuthenticatorEvent = {
 
 const given = (events: AuthenticatorEvent[]) => events.reduce(evolveAuthenticators, initialAuthenticatorsState);
 const totp = (matchedStep: number | null, verifiedCiphertext = 'c1'): TotpCommand => ({ type: 'AuthenticateTotp', data: { userId: u, verifiedCiphertext, matchedStep, purpose: 'login', now: later } });
-const activate = (matchedStep: number | null, now = later, verifiedCiphertext = 'c1'): TotpCommand => ({ type: 'ActivateTotp', data: { userId: u, verifiedCiphertext, matchedStep, recoveryCodeSet: set, now } });
+const activate = (matchedStep: number | null, now = later, verifiedCiphertext = 'c1', sessionId = 's-setup'): TotpCommand => ({ type: 'ActivateTotp', data: { userId: u, verifiedCiphertext, sessionId, matchedStep, recoveryCodeSet: set, now } });
 const deactivate = (factorRequired: boolean): TotpCommand => ({ type: 'DeactivateTotp', data: { userId: u, factorRequired, now: later } });
 const use = (matchedIndex: number | null, setId: string | null = 's1'): RecoveryCodeCommand => ({ type: 'UseRecoveryCode', data: { userId: u, setId, matchedIndex, purpose: 'login', now: later } });
 
@@ -43,7 +43,8 @@ describe('decideTotp', () => {
     ['when pending, a wrong code is recorded', [enrolled], activate(null), ['TotpActivationRejected:INVALID_CODE']],
     ['when the pending setup expired, activation is illegal', [enrolled], activate(100, '2026-01-01T00:10:00.000Z'), 'TOTP_NOT_PENDING'],
     ['when a newer setup replaced the checked one, activation is illegal', [enrolled], activate(100, later, 'c0'), 'TOTP_NOT_PENDING'],
-    ['when active, setup again is refused', [enrolled, activated], { type: 'EnrollTotp', data: { userId: u, secretCiphertext: 'c2', keyId: 'k', now: later, expiresAt: later } }, 'TOTP_ALREADY_ACTIVE'],
+    ['when pending, another session than the one that began the setup cannot activate it', [enrolled], activate(100, later, 'c1', 's-other'), 'TOTP_NOT_PENDING'],
+    ['when active, setup again is refused', [enrolled, activated], { type: 'EnrollTotp', data: { userId: u, secretCiphertext: 'c2', keyId: 'k', sessionId: 's', now: later, expiresAt: later } }, 'TOTP_ALREADY_ACTIVE'],
     ['when active, a code of a later step is accepted', [enrolled, activated], totp(101), ['TotpCodeAccepted']],
     ['when active, the activation step is a replay', [enrolled, activated], totp(100), ['TotpCodeRejected:CODE_REPLAYED']],
     ['when active, the last used step is a replay', [enrolled, activated, accepted(105)], totp(105), ['TotpCodeRejected:CODE_REPLAYED']],
