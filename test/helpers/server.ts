@@ -83,7 +83,7 @@ export async function startTestServer(options: { env?: Record<string, string>; a
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.listen(0, '127.0.0.1', () => resolve()); });
   const address = probe.address();
