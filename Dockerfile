@@ -1,6 +1,16 @@
-# Tessera runs its TypeScript through tsx (a runtime dependency), so there is no build step and no dev dependencies.
-FROM node:20-bookworm-slim
+# Two stages: the build stage compiles the TypeScript (npm run build → dist/); the final stage has only the production
+# dependencies and the compiled JavaScript, run by plain `node` (no tsx, no TypeScript compiler, no dev dependencies).
 
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \
@@ -10,9 +20,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
+# dist/ holds the SQL migrations too (the build copies them beside the compiled migrate.js). bin/tessera.mjs runs
+# dist/ in production, for one-off commands: `docker compose exec app node bin/tessera.mjs users create --email …`.
+# When the reference web app is built (web/dist), it is copied here too and served at `/`.
+COPY --from=build /app/dist ./dist
 COPY bin ./bin
-COPY src ./src
-COPY tsconfig.json ./
 RUN mkdir -p /app/data && chown -R node:node /app/data
 
 USER node
@@ -20,4 +32,4 @@ EXPOSE 4000
 # The readiness probe answers once the database is reachable and migrations are applied.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=5 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "bin/tessera.mjs", "serve"]
+CMD ["node", "dist/cli.js", "serve"]

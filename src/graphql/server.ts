@@ -1,4 +1,5 @@
-// The HTTP server: yoga at /graphql, health and readiness probes, and a clean shutdown.
+// The HTTP server: security headers on everything, yoga at /graphql, health and readiness probes, GraphiQL's files,
+// the web app's static files, a 404 for the rest, and a clean shutdown.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createGraphQLError, createYoga, type Plugin } from 'graphql-yoga';
@@ -11,6 +12,9 @@ import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
 import { currentRequestScope, runInRequestScope } from '../security/requestScope.js';
+import { createSecurityHeaders } from '../http/securityHeaders.js';
+import { createStaticFiles, defaultWebRoot } from '../http/staticFiles.js';
+import { renderLocalGraphiQL, serveGraphiQLAsset } from '../http/graphiql.js';
 
 export interface ServerContext {
   req: http.IncomingMessage;
@@ -54,7 +58,9 @@ export function createGraphQLHandler(app: App) {
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: !app.config.isProduction,
+    // Served from our own origin (see http/graphiql.ts), never in production.
+    graphiql: app.config.isProduction ? false : { title: 'Tessera GraphiQL' },
+    renderGraphiQL: renderLocalGraphiQL,
     // One operation per request: an array of a hundred logins is one request to a proxy but a hundred to us.
     batching: false,
     cors: app.config.corsOrigins.length > 0
@@ -113,11 +119,29 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(app: App, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+function notFound(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Not found' }] }));
+  req.resume();
+}
+
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  /** The directory served at `/` (the reference web app's build); default `web/dist`. Missing: nothing is served. */
+  webRoot?: string;
+}
+
+export async function startServer(app: App, options: ServerOptions = {}): Promise<RunningServer> {
   const yoga = createGraphQLHandler(app);
   const clientAddress = createClientAddressResolver(app.config.trustProxy);
+  const securityHeaders = createSecurityHeaders({ publicOrigin: app.config.publicOrigin });
+  const staticFiles = createStaticFiles(options.webRoot ?? defaultWebRoot);
   const server = http.createServer(async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    securityHeaders.all(req, res);
+    // GraphQL answers carry session tokens and personal data (RFC 6749 §5.1): no browser or proxy may keep them. A
+    // route whose content is public and versioned (static assets) says otherwise for itself.
+    res.setHeader('cache-control', 'no-store');
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
@@ -136,11 +160,21 @@ export async function startServer(app: App, options: { port?: number; host?: str
     if (path === '/webauthn-test.html' && !app.config.isProduction) {
       // A blank page at the server's own origin, so a development browser (and the browser tests) can run WebAuthn
       // ceremonies on a configured origin. Never served in production.
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
         .end('<!doctype html><html><head><title>Tessera WebAuthn test page</title></head><body></body></html>');
       return;
     }
     if (app.config.guards && req.method === 'POST' && !withinBodyLimit(req, res, app.config.maxRequestBytes)) return;
+    if (path !== '/graphql') {
+      if (!app.config.isProduction && (await serveGraphiQLAsset(req, res, path))) return;
+      // The reference web app plugs in here: its build directory is served at `/`.
+      if (await staticFiles(req, res, path)) return;
+      return notFound(req, res);
+    }
+    // The request yoga answers with the GraphiQL page (its own test in shouldRenderGraphiQL).
+    if (!app.config.isProduction && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
+      securityHeaders.graphiqlPage(req, res);
+    }
     const forwarded = req.headers['x-forwarded-for'];
     const address = clientAddress.resolve(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? null);
     // A caller's own id is kept when it looks like one (so a frontend can correlate), otherwise a fresh one.

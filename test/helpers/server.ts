@@ -36,14 +36,14 @@ export interface GraphQLClient {
   post(body: string, headers?: Record<string, string>): Promise<Response>;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date; webRoot?: string } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? new Date());
   // The port is chosen before the config is loaded, so PUBLIC_ORIGIN (and with it the WebAuthn origins) is the real one.
   const port = await freePort();
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), DATA_DIR: '.data/test', ...options.env });
   const app = await createApp({ config, db: database.db, clock, attempts: options.attempts });
-  const running = await startServer(app, { port, host: '127.0.0.1' });
+  const running = await startServer(app, { port, host: '127.0.0.1', webRoot: options.webRoot });
   const url = running.url.replace('127.0.0.1', 'localhost');
   function client(kind: 'cookie' | 'bearer', initialToken?: string): GraphQLClient {
     const c: GraphQLClient = {
@@ -83,7 +83,7 @@ export async function startTestServer(options: { env?: Record<string, string>; a
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.listen(0, '127.0.0.1', () => resolve()); });
   const address = probe.address();
