@@ -26,7 +26,9 @@ export const builder = new SchemaBuilder<{
   errors: { defaultTypes: [DomainError], directResult: true },
   scopeAuth: {
     authScopes: (context) => ({
-      aal2: context.caller.kind === 'session' && context.caller.session.aal >= 2,
+      // A function, like role, so scope-auth checks the two in the order a field lists them (role first: a caller
+      // without the role is told FORBIDDEN, one with it but without a second factor MFA_REQUIRED).
+      aal2: () => context.caller.kind === 'session' && context.caller.session.aal >= 2,
       // A role acts only through a full session, never one limited to enrolling a factor. Fields of privileged roles
       // also ask for aal2 ($all), so a stolen password alone unlocks nothing.
       role: (role) => context.caller.kind === 'session' && !context.caller.session.enrollOnly && context.caller.user.roles.includes(role),
