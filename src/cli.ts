@@ -7,7 +7,7 @@ import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
 import { runUserCommand } from './domain/user/cli.js';
 import { findAuditEvents } from './projections/audit.js';
-import { startNotificationWorker } from './notifications/worker.js';
+import { listDeadLetters, startNotificationWorker } from './notifications/worker.js';
 
 const usage = `usage:
   tessera serve                         start the GraphQL server
@@ -15,6 +15,7 @@ const usage = `usage:
   tessera projections rebuild           replay the log into fresh projection tables and swap them in
   tessera audit verify                  check the hash chain of the whole log
   tessera audit export [--user ID]      the audit history as JSON lines on stdout
+  tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R`;
 
@@ -83,6 +84,11 @@ async function main(argv: string[]): Promise<void> {
         if (rows.length < 1000) break;
         after = rows[rows.length - 1]!.position;
       }
+    });
+  }
+  if (command === 'notifications' && sub === 'dead-letters') {
+    return withApp(async (app) => {
+      for (const row of await listDeadLetters(app.db)) process.stdout.write(`${JSON.stringify(row)}\n`);
     });
   }
   if (command === 'users' && sub) {

@@ -59,6 +59,8 @@ export interface Config {
   notificationFrom: string;
   /** Poll interval of the notification delivery worker. */
   notificationPollMs: number;
+  /** Delivery attempts before a notification is dead-lettered (SecurityNotificationDeadLettered). */
+  notificationMaxAttempts: number;
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
@@ -134,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: env.SMTP_URL || undefined,
     notificationFrom: env.NOTIFICATION_FROM ?? 'Tessera <no-reply@localhost>',
     notificationPollMs: intFrom(env, 'NOTIFICATION_POLL_MS', 1000),
+    notificationMaxAttempts: intFrom(env, 'NOTIFICATION_MAX_ATTEMPTS', 8),
     guards: true,
   };
 }
