@@ -1,7 +1,7 @@
 // tessera serve | migrate | projections rebuild | audit verify | users create | users grant-role
 import { parseArgs } from 'node:util';
 import { createApp, type App } from './app.js';
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
@@ -99,4 +99,11 @@ async function main(argv: string[]): Promise<void> {
   process.exitCode = 2;
 }
 
-await main(process.argv.slice(2));
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  // A bad setting is the operator's to fix: every problem, named, and no stack trace to read past.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exitCode = 1;
+}
