@@ -1,13 +1,13 @@
 // tessera serve | migrate | projections rebuild | audit verify | users create | users grant-role
 import { parseArgs } from 'node:util';
 import { createApp, type App } from './app.js';
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
 import { runUserCommand } from './cli/users.js';
 import { findAuditEvents } from './projections/audit.js';
-import { startNotificationWorker } from './notifications/worker.js';
+import { listDeadLetters, startNotificationWorker } from './notifications/worker.js';
 
 const usage = `usage:
   tessera serve                         start the GraphQL server
@@ -15,6 +15,7 @@ const usage = `usage:
   tessera projections rebuild           replay the log into fresh projection tables and swap them in
   tessera audit verify                  check the hash chain of the whole log
   tessera audit export [--user ID]      the audit history as JSON lines on stdout
+  tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
   tessera users revoke-role --email E --role R`;
@@ -86,6 +87,11 @@ async function main(argv: string[]): Promise<void> {
       }
     });
   }
+  if (command === 'notifications' && sub === 'dead-letters') {
+    return withApp(async (app) => {
+      for (const row of await listDeadLetters(app.db)) process.stdout.write(`${JSON.stringify(row)}\n`);
+    });
+  }
   if (command === 'users' && sub) {
     const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' } } });
     return withApp((app) => runUserCommand(app, sub, values));
@@ -94,4 +100,11 @@ async function main(argv: string[]): Promise<void> {
   process.exitCode = 2;
 }
 
-await main(process.argv.slice(2));
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  // A bad setting is the operator's to fix: every problem, named, and no stack trace to read past.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exitCode = 1;
+}

@@ -1,6 +1,7 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
-import { loadWebAuthnConfig, type WebAuthnConfig } from './crypto/webauthn/config.js';
+import { isIP } from 'node:net';
+import { loadWebAuthnConfig, WebAuthnConfigError, type WebAuthnConfig } from './crypto/webauthn/config.js';
 
 export interface Config {
   port: number;
@@ -59,115 +60,248 @@ export interface Config {
   notificationFrom: string;
   /** Poll interval of the notification delivery worker. */
   notificationPollMs: number;
+  /** Delivery attempts before a notification is dead-lettered (SecurityNotificationDeadLettered). */
+  notificationMaxAttempts: number;
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
 
 type Env = Record<string, string | undefined>;
 
-function intFrom(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return value;
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
 }
 
-function boolFrom(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  return raw === '1' || raw.toLowerCase() === 'true';
+/**
+ * Every bad setting at once, each named with the reason, so an operator fixes the environment in one pass. Thrown by
+ * loadConfig: a value out of range must stop the start-up, not surface later as a 500 on every request it touches.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
 }
 
 const factorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+const nodeEnvs = ['development', 'production', 'test'];
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const day = 86400;
+
+/** Reads the environment, collecting every problem instead of stopping at the first; a bad value yields its default. */
+class EnvReader {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** Unset and empty are the same: the default applies. */
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  refuse(variable: string, problem: string): void {
+    this.problems.push({ variable, problem });
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || value < min || value > max) {
+      this.refuse(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    this.refuse(name, `must be true or false, got "${raw}"`);
+    return fallback;
+  }
+
+  oneOf(name: string, allowed: readonly string[], fallback: string): string {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (allowed.includes(raw)) return raw;
+    this.refuse(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+    return fallback;
+  }
+
+  /** A URL with one of `protocols` (e.g. 'postgres:'), or undefined when unset. */
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) {
+      this.refuse(name, `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`);
+      return undefined;
+    }
+    return raw;
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  }
+}
+
+/** An http(s) URL with nothing after the host and port: the origin it names is `new URL(value).origin`. */
+function isOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+}
+
+/** An address or a CIDR, as the client address resolver reads TRUST_PROXY. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address!);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 export function loadConfig(env: Env = process.env): Config {
-  const port = intFrom(env, 'PORT', 4000);
-  const nodeEnv = env.NODE_ENV ?? 'development';
-  const supported = (env.MFA_SUPPORTED_TYPES ?? 'totp,webauthn,recovery_codes')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  for (const type of supported) {
-    if (!(factorTypes as readonly string[]).includes(type)) throw new Error(`MFA_SUPPORTED_TYPES: unknown type "${type}"`);
+  const read = new EnvReader(env);
+  const port = read.int('PORT', 4000, 0, 65535);
+  const nodeEnv = read.oneOf('NODE_ENV', nodeEnvs, 'development');
+
+  const supported = read.list('MFA_SUPPORTED_TYPES').map((type) => type.toLowerCase());
+  const unknown = supported.filter((type) => !(factorTypes as readonly string[]).includes(type));
+  if (unknown.length > 0) read.refuse('MFA_SUPPORTED_TYPES', `unknown type ${unknown.map((t) => `"${t}"`).join(', ')} (known: ${factorTypes.join(', ')})`);
+  else if (supported.length > 0 && !supported.some((type) => type !== 'recovery_codes')) {
+    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes come with a second factor: list totp or webauthn too');
   }
-  const publicOrigin = env.PUBLIC_ORIGIN ?? `http://localhost:${port}`;
-  return {
+
+  const publicOriginRaw = read.raw('PUBLIC_ORIGIN') ?? `http://localhost:${port}`;
+  const publicOrigin = isOrigin(publicOriginRaw) ? new URL(publicOriginRaw).origin : `http://localhost:${port}`;
+  if (!isOrigin(publicOriginRaw)) read.refuse('PUBLIC_ORIGIN', `must be an http(s) origin (scheme://host[:port], no path), got "${publicOriginRaw}"`);
+
+  const trustProxy = read.list('TRUST_PROXY');
+  const badProxies = trustProxy.filter((entry) => !isAddressOrCidr(entry));
+  if (badProxies.length > 0) read.refuse('TRUST_PROXY', `not an address or CIDR: ${badProxies.map((e) => `"${e}"`).join(', ')}`);
+  const corsOrigins = read.list('CORS_ORIGINS');
+  // Compared as strings with the Origin header, so each must be spelled exactly as browsers send it.
+  const badOrigins = corsOrigins.filter((origin) => !isOrigin(origin) || new URL(origin).origin !== origin);
+  if (badOrigins.length > 0) read.refuse('CORS_ORIGINS', `not an origin as browsers send it (scheme://host[:port], lower case, no slash or path): ${badOrigins.map((o) => `"${o}"`).join(', ')}`);
+
+  const sessionIdleTimeoutSeconds = read.int('SESSION_IDLE_TIMEOUT_SECONDS', 3600, 60, 30 * day);
+  const sessionAbsoluteTimeoutSeconds = read.int('SESSION_ABSOLUTE_TIMEOUT_SECONDS', day, 60, 365 * day);
+  const sessionActivityIntervalSeconds = read.int('SESSION_ACTIVITY_INTERVAL_SECONDS', 300, 0, 30 * day);
+  if (sessionIdleTimeoutSeconds > sessionAbsoluteTimeoutSeconds) {
+    read.refuse('SESSION_IDLE_TIMEOUT_SECONDS', `must not exceed SESSION_ABSOLUTE_TIMEOUT_SECONDS (${sessionAbsoluteTimeoutSeconds})`);
+  }
+  // Activity is what keeps a session from going idle: recorded less often than the idle timeout, a session in use expires.
+  if (sessionActivityIntervalSeconds >= sessionIdleTimeoutSeconds) {
+    read.refuse('SESSION_ACTIVITY_INTERVAL_SECONDS', `must be below SESSION_IDLE_TIMEOUT_SECONDS (${sessionIdleTimeoutSeconds}), or sessions in use expire as idle`);
+  }
+
+  const accountPoints = read.int('ATTEMPTS_PER_ACCOUNT', 10, 1, 99);
+  const argon2Parallelism = read.int('ARGON2_PARALLELISM', 1, 1, 16);
+  const argon2 = {
+    // argon2 itself refuses less than 8 KiB per lane; below 1 MiB a hash is no obstacle at all.
+    memoryCost: read.int('ARGON2_MEMORY_KIB', 19456, Math.max(1024, 8 * argon2Parallelism), 4 * 1024 * 1024),
+    timeCost: read.int('ARGON2_TIME_COST', 2, 1, 32),
+    parallelism: argon2Parallelism,
+  };
+
+  const config: Config = {
     port,
-    host: env.HOST ?? '127.0.0.1',
+    host: read.string('HOST', '127.0.0.1'),
     nodeEnv,
     isProduction: nodeEnv === 'production',
-    databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: path.resolve(env.DATA_DIR ?? './data'),
-    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
-    redisUrl: env.REDIS_URL || undefined,
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: path.resolve(read.string('DATA_DIR', './data')),
+    logLevel: read.oneOf('LOG_LEVEL', logLevels, nodeEnv === 'test' ? 'silent' : 'info'),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     publicOrigin,
-    issuer: env.TOTP_ISSUER ?? 'Tessera',
-    loginFlowTtlSeconds: intFrom(env, 'LOGIN_FLOW_TTL_SECONDS', 600),
-    sessionIdleTimeoutSeconds: intFrom(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 3600),
-    sessionAbsoluteTimeoutSeconds: intFrom(env, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS', 86400),
-    sessionActivityIntervalSeconds: intFrom(env, 'SESSION_ACTIVITY_INTERVAL_SECONDS', 300),
-    reauthenticationTtlSeconds: intFrom(env, 'REAUTHENTICATION_TTL_SECONDS', 300),
-    adminMfaGraceSeconds: intFrom(env, 'ADMIN_MFA_GRACE_SECONDS', 7 * 86400),
-    totpWindow: intFrom(env, 'TOTP_WINDOW', 1),
-    mfaSupportedTypes: supported as Config['mfaSupportedTypes'],
-    passkeyLoginEnabled: boolFrom(env, 'PASSKEY_LOGIN_ENABLED', true),
-    passkeySignupEnabled: boolFrom(env, 'PASSKEY_SIGNUP_ENABLED', false),
-    webauthn: webauthnFrom(env, publicOrigin),
-    trackSessionActivity: boolFrom(env, 'TRACK_SESSION_ACTIVITY', true),
-    argon2: {
-      memoryCost: intFrom(env, 'ARGON2_MEMORY_KIB', 19456),
-      timeCost: intFrom(env, 'ARGON2_TIME_COST', 2),
-      parallelism: intFrom(env, 'ARGON2_PARALLELISM', 1),
-    },
-    maxRequestBytes: intFrom(env, 'MAX_REQUEST_BYTES', 100 * 1024),
-    trustProxy: listFrom(env, 'TRUST_PROXY'),
-    corsOrigins: listFrom(env, 'CORS_ORIGINS'),
-    redisKeyPrefix: env.REDIS_KEY_PREFIX ?? 'tessera',
+    issuer: read.string('TOTP_ISSUER', 'Tessera'),
+    loginFlowTtlSeconds: read.int('LOGIN_FLOW_TTL_SECONDS', 600, 30, day),
+    sessionIdleTimeoutSeconds,
+    sessionAbsoluteTimeoutSeconds,
+    sessionActivityIntervalSeconds,
+    reauthenticationTtlSeconds: read.int('REAUTHENTICATION_TTL_SECONDS', 300, 1, day),
+    adminMfaGraceSeconds: read.int('ADMIN_MFA_GRACE_SECONDS', 7 * day, 0, 365 * day),
+    // crypto/totp.ts refuses a wider window (each extra step is another valid code): refuse it here, at start-up.
+    totpWindow: read.int('TOTP_WINDOW', 1, 0, 10),
+    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...factorTypes]) as Config['mfaSupportedTypes'],
+    passkeyLoginEnabled: read.bool('PASSKEY_LOGIN_ENABLED', true),
+    passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),
+    webauthn: webauthnFrom(read, publicOrigin),
+    trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),
+    argon2,
+    maxRequestBytes: read.int('MAX_REQUEST_BYTES', 100 * 1024, 1024, 100 * 1024 * 1024),
+    trustProxy,
+    corsOrigins,
+    redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'tessera'),
     attempts: {
-      accountPoints: intFrom(env, 'ATTEMPTS_PER_ACCOUNT', 10),
-      accountWindowSeconds: intFrom(env, 'ATTEMPTS_ACCOUNT_WINDOW_SECONDS', 15 * 60),
-      ipPoints: intFrom(env, 'ATTEMPTS_PER_IP', 100),
-      ipWindowSeconds: intFrom(env, 'ATTEMPTS_IP_WINDOW_SECONDS', 15 * 60),
+      accountPoints,
+      accountWindowSeconds: read.int('ATTEMPTS_ACCOUNT_WINDOW_SECONDS', 15 * 60, 1, day),
+      ipPoints: read.int('ATTEMPTS_PER_IP', 100, 1, 1_000_000),
+      ipWindowSeconds: read.int('ATTEMPTS_IP_WINDOW_SECONDS', 15 * 60, 1, day),
     },
-    lockout: lockoutFrom(env),
-    smtpUrl: env.SMTP_URL || undefined,
-    notificationFrom: env.NOTIFICATION_FROM ?? 'Tessera <no-reply@localhost>',
-    notificationPollMs: intFrom(env, 'NOTIFICATION_POLL_MS', 1000),
+    lockout: lockoutFrom(read, accountPoints),
+    smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
+    notificationFrom: read.string('NOTIFICATION_FROM', 'Tessera <no-reply@localhost>'),
+    notificationPollMs: read.int('NOTIFICATION_POLL_MS', 1000, 10, 3_600_000),
+    notificationMaxAttempts: read.int('NOTIFICATION_MAX_ATTEMPTS', 8, 1, 100),
     guards: true,
   };
+  if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);
+  if (/\s/.test(config.redisKeyPrefix)) read.refuse('REDIS_KEY_PREFIX', 'must not contain spaces');
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
 }
 
 /**
  * WEBAUTHN_RP_ID defaults to PUBLIC_ORIGIN's host and WEBAUTHN_ORIGINS to PUBLIC_ORIGIN (plus http://localhost:4000 on
  * localhost), so a deployment that sets only PUBLIC_ORIGIN gets a working, strict relying party.
  */
-function webauthnFrom(env: Env, publicOrigin: string): WebAuthnConfig {
+function webauthnFrom(read: EnvReader, publicOrigin: string): WebAuthnConfig {
   const host = new URL(publicOrigin).hostname;
   const local = host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-  return loadWebAuthnConfig(
-    { ...env, WEBAUTHN_RP_ID: env.WEBAUTHN_RP_ID || (local ? 'localhost' : host), WEBAUTHN_ORIGINS: env.WEBAUTHN_ORIGINS || (local ? '' : publicOrigin) },
-    { defaultOrigin: publicOrigin.replace('127.0.0.1', 'localhost') },
-  );
+  const rpId = read.raw('WEBAUTHN_RP_ID');
+  const origins = read.raw('WEBAUTHN_ORIGINS');
+  const allowInsecureOrigin = read.bool('WEBAUTHN_ALLOW_INSECURE_ORIGIN', false);
+  const fallback: WebAuthnConfig = { rpId: 'localhost', rpName: 'Tessera', origins: [publicOrigin], allowInsecureOrigin };
+  try {
+    return loadWebAuthnConfig(
+      {
+        WEBAUTHN_RP_ID: rpId ?? (local ? 'localhost' : host), WEBAUTHN_ORIGINS: origins ?? (local ? '' : publicOrigin),
+        WEBAUTHN_RP_NAME: read.raw('WEBAUTHN_RP_NAME'), WEBAUTHN_ALLOW_INSECURE_ORIGIN: String(allowInsecureOrigin),
+      },
+      { defaultOrigin: publicOrigin.replace('127.0.0.1', 'localhost') },
+    );
+  } catch (error) {
+    if (!(error instanceof WebAuthnConfigError)) throw error;
+    // Name the variable the operator set: the RP ID, the origin list, or PUBLIC_ORIGIN both default from.
+    const variable = error.message.startsWith('WEBAUTHN_RP_ID') ? (rpId ? 'WEBAUTHN_RP_ID' : 'PUBLIC_ORIGIN') : origins ? 'WEBAUTHN_ORIGINS' : 'PUBLIC_ORIGIN';
+    read.refuse(variable, error.message);
+    return fallback;
+  }
 }
 
-function listFrom(env: Env, name: string): string[] {
-  return (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-function lockoutFrom(env: Env): Config['lockout'] {
+function lockoutFrom(read: EnvReader, accountPoints: number): Config['lockout'] {
   const lockout = {
-    backoffAfter: intFrom(env, 'LOCKOUT_BACKOFF_AFTER', 5),
-    backoffMaxSeconds: intFrom(env, 'LOCKOUT_BACKOFF_MAX_SECONDS', 60),
-    lockAfter: intFrom(env, 'LOCKOUT_LOCK_AFTER', 10),
-    lockSeconds: intFrom(env, 'LOCKOUT_LOCK_SECONDS', 15 * 60),
-    hardLimit: intFrom(env, 'LOCKOUT_HARD_LIMIT', 50),
+    backoffAfter: read.int('LOCKOUT_BACKOFF_AFTER', 5, 1, 99),
+    backoffMaxSeconds: read.int('LOCKOUT_BACKOFF_MAX_SECONDS', 60, 1, day),
+    lockAfter: read.int('LOCKOUT_LOCK_AFTER', 10, 1, 99),
+    lockSeconds: read.int('LOCKOUT_LOCK_SECONDS', 15 * 60, 1, 30 * day),
+    hardLimit: read.int('LOCKOUT_HARD_LIMIT', 50, 1, 99),
   };
+  if (lockout.backoffAfter > lockout.lockAfter) read.refuse('LOCKOUT_BACKOFF_AFTER', `must not exceed LOCKOUT_LOCK_AFTER (${lockout.lockAfter}): back-off comes before the lock`);
+  if (lockout.hardLimit < lockout.lockAfter) read.refuse('LOCKOUT_HARD_LIMIT', `must be at least LOCKOUT_LOCK_AFTER (${lockout.lockAfter})`);
   // The hard limit plus the attempts already in flight when it is reached (at most one account budget) must stay below
   // NIST SP 800-63B's cap of 100 consecutive failures.
-  const budget = intFrom(env, 'ATTEMPTS_PER_ACCOUNT', 10);
-  if (lockout.lockAfter < 1 || lockout.hardLimit < lockout.lockAfter || lockout.hardLimit + budget >= 100) {
-    throw new Error('LOCKOUT_LOCK_AFTER ≤ LOCKOUT_HARD_LIMIT and LOCKOUT_HARD_LIMIT + ATTEMPTS_PER_ACCOUNT < 100 are required');
+  if (lockout.hardLimit + accountPoints >= 100) {
+    read.refuse('LOCKOUT_HARD_LIMIT', `plus ATTEMPTS_PER_ACCOUNT (${accountPoints}) must stay below 100 (NIST SP 800-63B), got ${lockout.hardLimit}`);
   }
   return lockout;
 }

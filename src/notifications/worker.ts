@@ -1,8 +1,14 @@
 // Delivers the notification outbox: at least once. Each row is claimed with `for update skip locked` in its own
 // transaction, sent, and marked sent in that same transaction; a worker killed between sending and committing leaves
 // the row unsent, so the next worker sends it again (a duplicate, never a loss). Several workers share the work.
+// A send that fails is recorded in the same transaction, which then commits: the attempt count rises, the row waits out
+// an exponential back-off, and after NOTIFICATION_MAX_ATTEMPTS it is dead-lettered (an event, and a log line at error).
+// The claim takes only rows that are due, so one undeliverable notification never blocks the others.
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { App } from '../app.js';
+import type { Queryable } from '../db/index.js';
+import type { SecurityNotificationDeadLettered, SecurityNotificationKind } from '../domain/notification/events.js';
+import { streams } from '../domain/shared/streams.js';
 
 export interface OutboxRow {
   id: string;
@@ -11,7 +17,17 @@ export interface OutboxRow {
   kind: string;
   recipient: string | null;
   created_at: Date | string;
+  attempts: number;
   [key: string]: unknown;
+}
+
+/**
+ * Wait before attempt n + 1 after n failures: 1, 2, 4, … minutes, at most 6 hours. With the default of 8 attempts a
+ * notification is retried for about two hours, long enough to ride out an SMTP outage or a full mailbox, short enough
+ * that an operator learns of a dead letter while the event that caused it is still news.
+ */
+export function retryDelayMs(failures: number): number {
+  return Math.min(60_000 * 2 ** (failures - 1), 6 * 3600_000);
 }
 
 const subjects: Record<string, string> = {
@@ -45,39 +61,84 @@ export function createDelivery(app: Pick<App, 'config' | 'logger'>, transport?: 
 }
 
 export interface NotificationWorker {
-  /** Sends every unsent row it can claim; returns how many were sent. */
+  /** Tries every due row it can claim; returns how many were sent (failed attempts are recorded, not counted). */
   drain(): Promise<number>;
   stop(): Promise<void>;
 }
 
-export function startNotificationWorker(app: Pick<App, 'db' | 'config' | 'logger'>, options: { deliver?: Deliver; pollMs?: number; autoStart?: boolean } = {}): NotificationWorker {
+type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock'>;
+
+export function startNotificationWorker(app: WorkerApp, options: { deliver?: Deliver; pollMs?: number; autoStart?: boolean } = {}): NotificationWorker {
   const deliver = options.deliver ?? createDelivery(app);
   const pollMs = options.pollMs ?? app.config.notificationPollMs;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
 
-  async function sendOne(): Promise<boolean> {
+  /** One due row: sent, failed (recorded), or none left to try. */
+  async function tryOne(): Promise<'sent' | 'failed' | 'none'> {
     return app.db.transaction(async (tx) => {
+      const now = app.clock.now();
+      // Never-tried rows first, then retries by due time; rows another worker holds are skipped, not waited for.
       const [row] = await tx.query<OutboxRow>(
-        `select id, notification_id, user_id, kind, recipient, created_at from notification_outbox
-         where sent_at is null order by id limit 1 for update skip locked`,
+        `select id, notification_id, user_id, kind, recipient, created_at, attempts from notification_outbox
+         where sent_at is null and dead_lettered_at is null and (next_attempt_at is null or next_attempt_at <= $1)
+         order by next_attempt_at nulls first, id limit 1 for update skip locked`,
+        [now.toISOString()],
       );
-      if (!row) return false;
-      await deliver(row);
-      await tx.query(`update notification_outbox set sent_at = now(), attempts = attempts + 1 where id = $1`, [row.id]);
-      return true;
+      if (!row) return 'none';
+      try {
+        await deliver(row);
+      } catch (error) {
+        await recordFailure(tx, row, error, now);
+        return 'failed';
+      }
+      await tx.query(`update notification_outbox set sent_at = $2, attempts = attempts + 1 where id = $1`, [row.id, now.toISOString()]);
+      return 'sent';
     });
+  }
+
+  // In the claim's transaction, which commits: the count survives the failure, and the row lock held since the claim
+  // means no other worker can have tried it meanwhile.
+  async function recordFailure(tx: Queryable, row: OutboxRow, error: unknown, now: Date): Promise<void> {
+    const attempts = Number(row.attempts) + 1;
+    const message = error instanceof Error ? error.message : String(error);
+    const failure = smtpFailure(error);
+    // The codes, not the message: an SMTP server's message often quotes the recipient's address.
+    const log = { notificationId: row.notification_id, userId: row.user_id, kind: row.kind, attempts, failure };
+    if (attempts < app.config.notificationMaxAttempts) {
+      const nextAttemptAt = new Date(now.getTime() + retryDelayMs(attempts));
+      await tx.query(
+        `update notification_outbox set attempts = $2, last_error = $3, next_attempt_at = $4 where id = $1`,
+        [row.id, attempts, message, nextAttemptAt.toISOString()],
+      );
+      app.logger.warn({ ...log, nextAttemptAt }, 'security notification not delivered; will retry');
+      return;
+    }
+    await tx.query(`update notification_outbox set attempts = $2, last_error = $3, dead_lettered_at = $4 where id = $1`, [row.id, attempts, message, now.toISOString()]);
+    const stream = streams.notification(row.notification_id);
+    const event: SecurityNotificationDeadLettered = {
+      type: 'SecurityNotificationDeadLettered',
+      data: {
+        notificationId: row.notification_id, userId: row.user_id, kind: row.kind as SecurityNotificationKind, attempts,
+        lastError: failure,
+        at: now.toISOString(),
+      },
+    };
+    await app.store.append(stream, [event], { expectedVersion: await app.store.streamVersion(stream, tx), metadata: { actor: 'system' }, now, tx });
+    app.logger.error(log, 'security notification dead-lettered: the user was not told (tessera notifications dead-letters)');
   }
 
   async function drain(): Promise<number> {
     let sent = 0;
     while (!stopped) {
       try {
-        if (!(await sendOne())) break;
-        sent++;
+        const outcome = await tryOne();
+        if (outcome === 'none') break;
+        if (outcome === 'sent') sent++;
       } catch (error) {
-        app.logger.error({ err: error }, 'notification delivery failed; will retry');
+        // Not a failed send (those are recorded above) but the database itself: try again at the next tick.
+        app.logger.error({ err: error }, 'notification delivery worker failed; will retry');
         break;
       }
     }
@@ -99,4 +160,29 @@ export function startNotificationWorker(app: Pick<App, 'db' | 'config' | 'logger
       await running.catch(() => {});
     },
   };
+}
+
+/** nodemailer's error code (EENVELOPE, ECONNECTION, …) and the SMTP reply code, when the error carries them. */
+function smtpFailure(error: unknown): { code: string | null; responseCode: number | null } {
+  const e = (error ?? {}) as { code?: unknown; responseCode?: unknown };
+  return { code: typeof e.code === 'string' ? e.code : null, responseCode: typeof e.responseCode === 'number' ? e.responseCode : null };
+}
+
+export interface DeadLetterRow {
+  notification_id: string;
+  user_id: string;
+  kind: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  dead_lettered_at: Date;
+  [key: string]: unknown;
+}
+
+/** What operators list with `tessera notifications dead-letters` (no recipient: the user id leads to it). */
+export async function listDeadLetters(q: Queryable): Promise<DeadLetterRow[]> {
+  return q.query<DeadLetterRow>(
+    `select notification_id, user_id, kind, attempts, last_error, created_at, dead_lettered_at from notification_outbox
+     where dead_lettered_at is not null order by dead_lettered_at, id`,
+  );
 }

@@ -1,17 +1,20 @@
 // Login attempts: the pending ones are looked up by their token's hash on every request that carries one.
 import type { Queryable } from '../db/index.js';
-import type { RecordedEvent } from '../eventstore/index.js';
+import type { LoginEvent } from '../domain/login/events.js';
 import { BatchFold, type Column } from './batch.js';
-import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
+import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-const endStatus: Record<string, string> = {
+/** The events that end a flow, and the status each leaves. */
+const endStatus = {
   PasswordRejected: 'rejected', LoginCompleted: 'completed', LoginExpired: 'expired', LoginAbandoned: 'abandoned',
-};
+} as const;
+const handles = ['LoginStarted', 'MfaRequired', 'MfaFailed', 'PasswordRejected', 'LoginCompleted', 'LoginExpired', 'LoginAbandoned'] as const;
+type LoginFlowEvent = Handled<LoginEvent, typeof handles>;
 
-export const loginFlowsProjector: Projector = {
+export const loginFlowsProjector: Projector<LoginFlowEvent> = {
   name: 'login_flows',
   version: 1,
-  handles: ['LoginStarted', 'MfaRequired', 'MfaFailed', ...Object.keys(endStatus)],
+  handles,
   tables: [{ name: 'login_flows', orderBy: 'flow_id' }],
   ddl: (s) => `
     create table ${s}.login_flows (
@@ -27,41 +30,43 @@ export const loginFlowsProjector: Projector = {
       ended_at    timestamptz
     );
     create index on ${s}.login_flows (token_hash) where status = 'mfa_pending'`,
-  project(event: RecordedEvent, s: string): SqlStatement[] {
-    const d = event.data as Record<string, unknown>;
+  project(event: Recorded<LoginFlowEvent>, s: string): SqlStatement[] {
     switch (event.type) {
-      case 'LoginStarted':
+      case 'LoginStarted': {
+        const d = event.data;
         return [sql(`insert into ${s}.login_flows (flow_id, user_id, method, status, started_at) values ($1, $2, $3, 'started', $4)`, d.flowId, d.userId, d.method, d.at)];
-      case 'MfaRequired':
+      }
+      case 'MfaRequired': {
+        const d = event.data;
         return [sql(`update ${s}.login_flows set status = 'mfa_pending', token_hash = $2, types = $3, expires_at = $4 where flow_id = $1`, d.flowId, d.tokenHash, d.types, d.expiresAt)];
+      }
       case 'MfaFailed':
-        return [sql(`update ${s}.login_flows set failures = failures + 1 where flow_id = $1`, d.flowId)];
+        return [sql(`update ${s}.login_flows set failures = failures + 1 where flow_id = $1`, event.data.flowId)];
       default:
-        return [sql(`update ${s}.login_flows set status = $2, ended_at = $3 where flow_id = $1`, d.flowId, endStatus[event.type], d.at)];
+        return [sql(`update ${s}.login_flows set status = $2, ended_at = $3 where flow_id = $1`, event.data.flowId, endStatus[event.type], event.data.at)];
     }
   },
-  projectBatch(events: readonly RecordedEvent[], s: string): SqlStatement[] {
+  projectBatch(events: readonly Recorded<LoginFlowEvent>[], s: string): SqlStatement[] {
     const fold = new BatchFold<LoginFlowDraft>();
     for (const event of events) {
-      const d = event.data as Record<string, unknown>;
-      const flowId = d.flowId as string;
+      const flowId = event.data.flowId;
       const set = (values: Partial<LoginFlowDraft>) => fold.change(flowId, (row) => { Object.assign(row, values); }, (p) => { Object.assign(p.set, values); });
       switch (event.type) {
         case 'LoginStarted':
           fold.create(flowId, {
-            flow_id: flowId, user_id: (d.userId as string | null) ?? null, method: d.method as string, status: 'started', token_hash: null,
-            types: [], failures: 0, expires_at: null, started_at: d.at as string, ended_at: null,
+            flow_id: flowId, user_id: event.data.userId ?? null, method: event.data.method, status: 'started', token_hash: null,
+            types: [], failures: 0, expires_at: null, started_at: event.data.at, ended_at: null,
           });
           break;
         case 'MfaRequired':
-          set({ status: 'mfa_pending', token_hash: d.tokenHash as string, types: d.types as string[], expires_at: d.expiresAt as string });
+          set({ status: 'mfa_pending', token_hash: event.data.tokenHash, types: event.data.types, expires_at: event.data.expiresAt });
           break;
         case 'MfaFailed':
           // Failures only add up: the count is the whole change.
           fold.change(flowId, (row) => { row.failures += 1; }, (p) => { p.relative.failures_added = ((p.relative.failures_added as number | undefined) ?? 0) + 1; });
           break;
         default:
-          if (event.type in endStatus) set({ status: endStatus[event.type]!, ended_at: d.at as string });
+          set({ status: endStatus[event.type], ended_at: event.data.at });
       }
     }
     return fold.statements(`${s}.login_flows`, loginFlowColumns[0]!, loginFlowColumns, {

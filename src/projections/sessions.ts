@@ -1,10 +1,10 @@
 // Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`.
 import type { Queryable } from '../db/index.js';
-import type { RecordedEvent } from '../eventstore/index.js';
+import type { SessionEvent } from '../domain/session/events.js';
 import { BatchFold, type Column } from './batch.js';
-import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
+import { liveSchema, sql, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-export const sessionsProjector: Projector = {
+export const sessionsProjector: Projector<SessionEvent> = {
   name: 'sessions',
   version: 1,
   handles: ['SessionStarted', 'SessionActivityRecorded', 'SessionReauthenticated', 'SessionTokenRotated', 'SessionRevoked', 'SessionExpired'],
@@ -28,62 +28,65 @@ export const sessionsProjector: Projector = {
     );
     create index on ${s}.sessions (token_hash) where ended_at is null;
     create index on ${s}.sessions (user_id) where ended_at is null`,
-  project(event: RecordedEvent, s: string): SqlStatement[] {
-    const d = event.data as Record<string, unknown>;
+  project(event: Recorded<SessionEvent>, s: string): SqlStatement[] {
     switch (event.type) {
-      case 'SessionStarted':
+      case 'SessionStarted': {
+        const d = event.data;
         return [sql(
           `insert into ${s}.sessions (session_id, user_id, token_hash, aal, methods, ip, user_agent, device_id, enroll_only, created_at, last_seen_at)
            values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $10)`,
           d.sessionId, d.userId, d.tokenHash, d.aal, JSON.stringify(d.methods), d.ip, d.userAgent, d.deviceId, d.enrollOnly, d.at,
         )];
+      }
       case 'SessionActivityRecorded':
-        return [sql(`update ${s}.sessions set last_seen_at = $2 where session_id = $1`, d.sessionId, d.at)];
-      case 'SessionReauthenticated':
+        return [sql(`update ${s}.sessions set last_seen_at = $2 where session_id = $1`, event.data.sessionId, event.data.at)];
+      case 'SessionReauthenticated': {
+        const d = event.data;
         return [sql(
           `update ${s}.sessions set token_hash = $2, aal = $3, reauthenticated_at = $4, last_seen_at = $4,
              methods = methods || jsonb_build_array(jsonb_build_object('method', $5::text, 'at', $6::text)) where session_id = $1`,
           d.sessionId, d.tokenHash, d.aal, d.at, d.method, d.at,
         )];
+      }
       case 'SessionTokenRotated':
-        return [sql(`update ${s}.sessions set token_hash = $2, aal = $3, enroll_only = false where session_id = $1`, d.sessionId, d.tokenHash, d.aal)];
+        return [sql(`update ${s}.sessions set token_hash = $2, aal = $3, enroll_only = false where session_id = $1`, event.data.sessionId, event.data.tokenHash, event.data.aal)];
       case 'SessionRevoked':
       case 'SessionExpired':
-        return [sql(`update ${s}.sessions set ended_at = $2, end_reason = $3 where session_id = $1`, d.sessionId, d.at, d.reason)];
-      default:
-        return [];
+        return [sql(`update ${s}.sessions set ended_at = $2, end_reason = $3 where session_id = $1`, event.data.sessionId, event.data.at, event.data.reason)];
     }
   },
-  projectBatch(events: readonly RecordedEvent[], s: string): SqlStatement[] {
+  projectBatch(events: readonly Recorded<SessionEvent>[], s: string): SqlStatement[] {
     const fold = new BatchFold<SessionDraft>();
     for (const event of events) {
-      const d = event.data as Record<string, unknown>;
-      const sessionId = d.sessionId as string;
+      const sessionId = event.data.sessionId;
       const set = (values: Partial<SessionDraft>) => fold.change(sessionId, (row) => { Object.assign(row, values); }, (p) => { Object.assign(p.set, values); });
       switch (event.type) {
-        case 'SessionStarted':
+        case 'SessionStarted': {
+          const d = event.data;
           fold.create(sessionId, {
-            session_id: sessionId, user_id: d.userId as string, token_hash: d.tokenHash as string, aal: d.aal as number, methods: d.methods as unknown[],
-            ip: d.ip as string, user_agent: d.userAgent as string, device_id: (d.deviceId as string | null) ?? null, enroll_only: d.enrollOnly as boolean,
-            created_at: d.at as string, last_seen_at: d.at as string, reauthenticated_at: null, ended_at: null, end_reason: null,
+            session_id: sessionId, user_id: d.userId, token_hash: d.tokenHash, aal: d.aal, methods: d.methods,
+            ip: d.ip, user_agent: d.userAgent, device_id: d.deviceId ?? null, enroll_only: d.enrollOnly,
+            created_at: d.at, last_seen_at: d.at, reauthenticated_at: null, ended_at: null, end_reason: null,
           });
           break;
+        }
         case 'SessionActivityRecorded':
-          set({ last_seen_at: d.at as string });
+          set({ last_seen_at: event.data.at });
           break;
         case 'SessionReauthenticated': {
-          set({ token_hash: d.tokenHash as string, aal: d.aal as number, reauthenticated_at: d.at as string, last_seen_at: d.at as string });
+          const d = event.data;
+          set({ token_hash: d.tokenHash, aal: d.aal, reauthenticated_at: d.at, last_seen_at: d.at });
           // Methods only grow: the appended items, in order, are the whole change.
           const method = { method: d.method, at: d.at };
           fold.change(sessionId, (row) => { row.methods = [...row.methods, method]; }, (p) => { p.relative.methods_appended = [...((p.relative.methods_appended as unknown[] | undefined) ?? []), method]; });
           break;
         }
         case 'SessionTokenRotated':
-          set({ token_hash: d.tokenHash as string, aal: d.aal as number, enroll_only: false });
+          set({ token_hash: event.data.tokenHash, aal: event.data.aal, enroll_only: false });
           break;
         case 'SessionRevoked':
         case 'SessionExpired':
-          set({ ended_at: d.at as string, end_reason: d.reason as string });
+          set({ ended_at: event.data.at, end_reason: event.data.reason });
           break;
       }
     }

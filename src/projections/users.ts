@@ -1,13 +1,16 @@
 // Accounts by id and by email: what login looks up first, and what `me` shows.
 import type { Queryable } from '../db/index.js';
-import type { RecordedEvent } from '../eventstore/index.js';
+import type { UserEvent } from '../domain/user/events.js';
 import { BatchFold, type Column } from './batch.js';
-import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
+import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-export const usersProjector: Projector = {
+const handles = ['UserRegistered', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'] as const;
+type UsersEvent = Handled<UserEvent, typeof handles>;
+
+export const usersProjector: Projector<UsersEvent> = {
   name: 'users',
   version: 1,
-  handles: ['UserRegistered', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'],
+  handles,
   tables: [{ name: 'users', orderBy: 'user_id' }],
   ddl: (s) => `
     create table ${s}.users (
@@ -19,46 +22,43 @@ export const usersProjector: Projector = {
       deleted      boolean not null default false
     );
     create index on ${s}.users (email) where not deleted`,
-  project(event: RecordedEvent, s: string): SqlStatement[] {
-    const d = event.data as Record<string, string>;
+  project(event: Recorded<UsersEvent>, s: string): SqlStatement[] {
     switch (event.type) {
       case 'UserRegistered':
-        return [sql(`insert into ${s}.users (user_id, email, created_at) values ($1, $2, $3)`, d.userId, d.email, d.at)];
+        return [sql(`insert into ${s}.users (user_id, email, created_at) values ($1, $2, $3)`, event.data.userId, event.data.email, event.data.at)];
       case 'EmailChanged':
-        return [sql(`update ${s}.users set email = $2 where user_id = $1`, d.userId, d.email)];
+        return [sql(`update ${s}.users set email = $2 where user_id = $1`, event.data.userId, event.data.email)];
       case 'RoleGranted':
-        return [sql(`update ${s}.users set roles = array_append(array_remove(roles, $2), $2) where user_id = $1`, d.userId, d.role)];
+        return [sql(`update ${s}.users set roles = array_append(array_remove(roles, $2), $2) where user_id = $1`, event.data.userId, event.data.role)];
       case 'RoleRevoked':
-        return [sql(`update ${s}.users set roles = array_remove(roles, $2) where user_id = $1`, d.userId, d.role)];
+        return [sql(`update ${s}.users set roles = array_remove(roles, $2) where user_id = $1`, event.data.userId, event.data.role)];
       case 'UserLocked':
-        return [sql(`update ${s}.users set locked_until = $2 where user_id = $1`, d.userId, d.until)];
+        return [sql(`update ${s}.users set locked_until = $2 where user_id = $1`, event.data.userId, event.data.until)];
       case 'UserUnlocked':
-        return [sql(`update ${s}.users set locked_until = null where user_id = $1`, d.userId)];
+        return [sql(`update ${s}.users set locked_until = null where user_id = $1`, event.data.userId)];
       case 'UserDeleted':
-        return [sql(`update ${s}.users set deleted = true where user_id = $1`, d.userId)];
-      default:
-        return [];
+        return [sql(`update ${s}.users set deleted = true where user_id = $1`, event.data.userId)];
     }
   },
-  projectBatch(events: readonly RecordedEvent[], s: string): SqlStatement[] {
+  projectBatch(events: readonly Recorded<UsersEvent>[], s: string): SqlStatement[] {
     const fold = new BatchFold<UserDraft>();
     for (const event of events) {
-      const d = event.data as Record<string, string>;
+      const userId = event.data.userId;
       if (event.type === 'UserRegistered') {
-        fold.create(d.userId!, { user_id: d.userId!, email: d.email!, roles: [], created_at: d.at!, locked_until: null, deleted: false });
+        fold.create(userId, { user_id: userId, email: event.data.email, roles: [], created_at: event.data.at, locked_until: null, deleted: false });
         continue;
       }
-      const set = (column: keyof UserDraft, value: unknown) => fold.change(d.userId!, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
+      const set = (column: keyof UserDraft, value: unknown) => fold.change(userId, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
       switch (event.type) {
-        case 'EmailChanged': set('email', d.email); break;
-        case 'UserLocked': set('locked_until', d.until); break;
+        case 'EmailChanged': set('email', event.data.email); break;
+        case 'UserLocked': set('locked_until', event.data.until); break;
         case 'UserUnlocked': set('locked_until', null); break;
         case 'UserDeleted': set('deleted', true); break;
         case 'RoleGranted':
         case 'RoleRevoked': {
-          const role = d.role!;
+          const role = event.data.role;
           const grant = event.type === 'RoleGranted';
-          fold.change(d.userId!, (row) => {
+          fold.change(userId, (row) => {
             row.roles = [...row.roles.filter((r) => r !== role), ...(grant ? [role] : [])];
           }, (p) => {
             // Over a run of grants and revokes, a role ends absent, or at the end after the roles granted before it:

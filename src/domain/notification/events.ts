@@ -8,6 +8,17 @@ export type SecurityNotificationRequested = DomainEvent<'SecurityNotificationReq
   notificationId: string; userId: string; kind: SecurityNotificationKind; causeType: string; causePosition: number; at: string;
 }>;
 
-export type NotificationEvent = SecurityNotificationRequested;
+/**
+ * Every allowed delivery attempt failed: the user was not told. An event (not only a row state) because an auditor
+ * must be able to see which security notices never reached their owner. Individual failed attempts are delivery
+ * mechanics and stay on the outbox row (attempts, last_error). The failure is given by its SMTP codes only: the
+ * server's message often quotes the recipient's address, which has no place in the log.
+ */
+export type SecurityNotificationDeadLettered = DomainEvent<'SecurityNotificationDeadLettered', {
+  notificationId: string; userId: string; kind: SecurityNotificationKind; attempts: number;
+  lastError: { code: string | null; responseCode: number | null }; at: string;
+}>;
 
-export const notificationEventTypes = ['SecurityNotificationRequested'] as const satisfies readonly NotificationEvent['type'][];
+export type NotificationEvent = SecurityNotificationRequested | SecurityNotificationDeadLettered;
+
+export const notificationEventTypes = ['SecurityNotificationRequested', 'SecurityNotificationDeadLettered'] as const satisfies readonly NotificationEvent['type'][];
