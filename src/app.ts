@@ -13,6 +13,7 @@ import { createPasswordHasher } from './crypto/password.js';
 import { Redis } from 'ioredis';
 import type { AfterAppend } from './eventstore/index.js';
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
+import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 
@@ -72,12 +73,13 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
     secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
+    unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();
     },
   };
-  app.attempts = guardedAttemptBudget(budget, createLockoutGate(app));
+  app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }

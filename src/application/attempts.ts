@@ -3,8 +3,7 @@
 import type { Deps } from './deps.js';
 import type { RequestFacts } from './request.js';
 
-/** The budget of a known account. Unknown emails have their own key (security/attempts.ts accountKeyFor). */
-export const userAccountKey = (userId: string): string => `user:${userId}`;
+export { userAccountKey } from '../security/attempts.js';
 
 export async function spendAttempt<T>(
   deps: Pick<Deps, 'attempts'>,

@@ -8,6 +8,7 @@ import type { Clock } from '../domain/shared/clock.js';
 import type { EventStore } from '../eventstore/index.js';
 import type { Logger } from '../logger.js';
 import type { AttemptBudget } from '../security/attempts.js';
+import type { UnknownAccountLedger } from '../security/unknownAccountLedger.js';
 
 export interface Secrets {
   /** AES-256-GCM under the configured keys (TOTP seeds, recovery codes for display). */
@@ -27,6 +28,8 @@ export interface Deps {
   /** The attempt budget, behind the lockout gate. */
   attempts: AttemptBudget;
   secrets: Secrets;
+  /** Consecutive failures of emails without an account, so the lockout answers them as it answers real ones. */
+  unknownAccounts: UnknownAccountLedger;
 }
 
 /** Enough to run a command: the log and the time. */

@@ -34,11 +34,13 @@ export interface PasskeySignupOptions {
  * The options for a passkey that will be a new account's only credential: a fresh user id (it becomes the passkey's
  * userHandle), resident key and user verification required.
  */
-export async function beginPasskeySignup(deps: PasskeySignupDeps, caller: Caller, input: unknown): Promise<PasskeySignupOptions> {
+export async function beginPasskeySignup(deps: PasskeySignupDeps & Pick<Deps, 'attempts'>, caller: Caller, input: unknown, request: RequestFacts): Promise<PasskeySignupOptions> {
   if (!deps.config.passkeySignupEnabled) throw new DomainError('FEATURE_DISABLED');
   requireSupportedFactor(deps, 'webauthn');
   const { email } = parseInput(beginPasskeySignupInputSchema, input);
   if (caller.kind === 'session') throw new DomainError('ALREADY_AUTHENTICATED');
+  // An anonymous request that writes (the challenge): paid from the client address's budget.
+  await deps.attempts.consumeAddress(request.clientAddress);
   // As signup answers: a taken address is told now rather than after the passkey was made. Completion checks again.
   if (await findUserByEmail(deps.db, email)) throw new DomainError('EMAIL_TAKEN');
   const userId = newId();
@@ -63,12 +65,13 @@ export interface PasskeySignup {
  * token; a browser's token arrives in its ceremony cookie instead (`ceremonyCookie`).
  */
 export async function completePasskeySignup(
-  deps: PasskeySignupDeps & Pick<Deps, 'secrets'>, caller: Caller, input: unknown, ceremony: { ceremonyCookie: string | undefined }, request: RequestFacts,
+  deps: PasskeySignupDeps & Pick<Deps, 'secrets' | 'attempts'>, caller: Caller, input: unknown, ceremony: { ceremonyCookie: string | undefined }, request: RequestFacts,
 ): Promise<PasskeySignup> {
   if (!deps.config.passkeySignupEnabled) throw new DomainError('FEATURE_DISABLED');
   requireSupportedFactor(deps, 'webauthn');
   const parsed = parseInput(completePasskeySignupInputSchema, input);
   if (caller.kind === 'session') throw new DomainError('ALREADY_AUTHENTICATED');
+  await deps.attempts.consumeAddress(request.clientAddress);
   const ceremonyToken = parsed.ceremonyToken ?? ceremony.ceremonyCookie;
   if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
   const stored = await consumeChallenge(deps, { binding: bindings.ceremony(ceremonyToken), purpose: 'passkey_signup', userId: null });

@@ -11,6 +11,7 @@ import { mfaRequirement } from '../domain/user/policy.js';
 import { findUserByEmail } from '../projections/users.js';
 import { accountKeyFor } from '../security/attempts.js';
 import { handle, load } from './commandHandler.js';
+import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
 import { actingAs, type RequestFacts } from './request.js';
 import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
@@ -19,7 +20,7 @@ export type PasswordLoginResult =
   | { kind: 'session'; session: IssuedSession; userId: string; mfaDeadline: Date | null; enrollOnly: boolean }
   | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date };
 
-type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts'>;
+type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
   const userRow = await findUserByEmail(deps.db, input.email);
@@ -49,6 +50,8 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   });
   if (!verification.valid || !user || !userId) {
     await deps.store.transaction((tx) => handle(deps, tx, loginAggregate, flowId, start({ passwordValid: false, factorTypes: [], pendingTokenHash: '' }), asActor, { isNew: true }));
+    // A known account counts the failure from its PasswordRejected event; an unknown email in a ledger of its own.
+    if (!userId) await recordUnknownAccountFailure(deps, accountKey);
     throw new DomainError('INVALID_CREDENTIALS');
   }
   await deps.attempts.refund(accountKey, request.clientAddress);

@@ -5,6 +5,7 @@ import type { Queryable } from '../db/index.js';
 import { checkPasswordPolicy } from '../crypto/password.js';
 import { newId } from '../crypto/tokens.js';
 import { DomainError } from '../domain/shared/errors.js';
+import { findUserByEmail } from '../projections/users.js';
 import { emailClaimAggregate, userAggregate } from '../domain/user/aggregate.js';
 import type { Caller } from './caller.js';
 import { handle } from './commandHandler.js';
@@ -38,6 +39,7 @@ export async function registerUserIn(deps: WriteDeps, tx: Queryable, account: Ne
 }
 
 type SignupDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords'>;
+type PublicSignupDeps = SignupDeps & Pick<Deps, 'attempts' | 'db'>;
 
 /** The account alone (operators' CLI): no session. */
 export async function createAccount(deps: SignupDeps, input: { email: string; password: string }, request: RequestFacts): Promise<{ userId: string }> {
@@ -47,9 +49,16 @@ export async function createAccount(deps: SignupDeps, input: { email: string; pa
   return { userId: account.userId };
 }
 
-export async function signup(deps: SignupDeps, caller: Caller, input: { email: string; password: string }, request: RequestFacts): Promise<IssuedSession> {
+/**
+ * Signup from anywhere: the cheap checks first (signed in, password policy), then one unit of the client address's
+ * budget (an anonymous request that hashes and writes, so one address cannot mint accounts or burn argon2 time at
+ * will), then a taken address is refused before any hashing; the email claim still decides a race.
+ */
+export async function signup(deps: PublicSignupDeps, caller: Caller, input: { email: string; password: string }, request: RequestFacts): Promise<IssuedSession> {
   if (caller.kind === 'session') throw new DomainError('ALREADY_AUTHENTICATED');
   assertPasswordPolicy(input.password, 'password');
+  await deps.attempts.consumeAddress(request.clientAddress);
+  if (await findUserByEmail(deps.db, input.email)) throw new DomainError('EMAIL_TAKEN');
   const account = { userId: newId(), email: input.email, passwordHash: await deps.passwords.hash(input.password) };
   return deps.store.transactionWithRetry(async (tx) => {
     await registerUserIn(deps, tx, account, actingAs(request, 'anonymous'));

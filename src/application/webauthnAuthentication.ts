@@ -33,7 +33,7 @@ import { credentialDescriptors, newCeremonyToken } from './webauthnCredentials.j
 export const beginWebAuthnAuthenticationInputSchema = z.object({ purpose: z.enum(['MFA', 'PASSKEY_LOGIN', 'REAUTHENTICATE']) });
 export const assertionInputSchema = z.object({ credential: authenticationResponseSchema });
 
-type CeremonyDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db'>;
+type CeremonyDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'attempts'>;
 export type AssertionDeps = CeremonyDeps & Pick<Deps, 'attempts'>;
 
 export interface AssertionOptions {
@@ -70,6 +70,8 @@ export async function beginWebAuthnAuthentication(
     return { requestOptions: await requestOptionsFor(deps, { purpose: 'reauthentication', binding: bindings.session(auth.session.id), userId: auth.user.id }), ceremonyToken: null };
   }
   if (!deps.config.passkeyLoginEnabled) throw new DomainError('FEATURE_DISABLED');
+  // Anyone may begin a passkey login, and each begin writes a challenge row: paid from the client address's budget.
+  await deps.attempts.consumeAddress(request.clientAddress);
   const ceremonyToken = newCeremonyToken();
   const requestOptions = await requestOptionsFor(deps, { purpose: 'passkey_login', binding: bindings.ceremony(ceremonyToken), userId: null });
   return { requestOptions, ceremonyToken };

@@ -9,11 +9,14 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Config } from '../config.js';
 
-/** Every mutation that verifies a secret or starts a session. Factor paths added later belong here too. */
+/**
+ * Every mutation that verifies a secret, starts a session, or writes for an anonymous caller (the ceremonies' begin
+ * steps store a challenge). Factor paths added later belong here too.
+ */
 export const authenticationMutations: ReadonlySet<string> = new Set([
   'signup', 'login', 'authenticateMfa', 'mfaReauthenticate', 'reauthenticate', 'authenticateWebAuthn', 'loginWithPasskey',
   'changePassword', 'activateTotp', 'deactivateTotp', 'regenerateRecoveryCodes', 'registerWebAuthn', 'changeEmail', 'deleteAccount',
-  'beginPasskeySignup', 'completePasskeySignup',
+  'beginPasskeySignup', 'completePasskeySignup', 'beginWebAuthnAuthentication', 'beginWebAuthnRegistration',
 ]);
 
 /** The header cookie clients send so a cross-site form cannot post to us (yoga's CSRF prevention). */

@@ -13,6 +13,11 @@ export interface AttemptBudget {
   consume(accountKey: string, clientAddress: string): Promise<void>;
   /** A successful verification gives the reserved attempt back. */
   refund(accountKey: string, clientAddress: string): Promise<void>;
+  /**
+   * One unit of the client address's budget alone, never given back: what an anonymous request that writes or hashes
+   * pays (signup, a passkey ceremony's challenge) when there is no account to charge.
+   */
+  consumeAddress(clientAddress: string): Promise<void>;
 }
 
 export interface BudgetLimits {
@@ -44,6 +49,10 @@ function budgetOver(account: RateLimiterAbstract, ip: RateLimiterAbstract): Atte
       await account.reward(accountKey, 1);
       if (address) await ip.reward(address, 1);
     },
+    async consumeAddress(clientAddress) {
+      const address = addressOf(clientAddress);
+      if (address) await ip.consume(address, 1).catch(rateLimited);
+    },
   };
 }
 
@@ -62,28 +71,31 @@ export function createRedisAttemptBudget(redis: Redis, options: BudgetLimits & {
   );
 }
 
+/** The budget (and lockout) key of a known account. */
+export const userAccountKey = (userId: string): string => `user:${userId}`;
+
 /** Unknown emails get a budget of their own key, so probing them is throttled without revealing that they are unknown. */
 export function accountKeyFor(userId: string | null, email: string): string {
-  return userId ? `user:${userId}` : `email:${email}`;
+  return userId ? userAccountKey(userId) : `email:${email}`;
 }
 
 export function userIdOfAccountKey(accountKey: string): string | null {
   return accountKey.startsWith('user:') ? accountKey.slice('user:'.length) : null;
 }
 
-/** Checks run before the budget is spent: the account's lock and back-off (lockout.ts). */
+/** Checks run before the budget is spent: the account's lock and back-off (application/lockout.ts), known or not. */
 export interface AccountGate {
-  check(userId: string): Promise<void>;
+  check(accountKey: string): Promise<void>;
 }
 
 /** The seam every path calls: lock and back-off first (refused even with the right secret), then the budgets. */
 export function guardedAttemptBudget(budget: AttemptBudget, gate: AccountGate): AttemptBudget {
   return {
     async consume(accountKey, clientAddress) {
-      const userId = userIdOfAccountKey(accountKey);
-      if (userId) await gate.check(userId);
+      await gate.check(accountKey);
       await budget.consume(accountKey, clientAddress);
     },
     refund: (accountKey, clientAddress) => budget.refund(accountKey, clientAddress),
+    consumeAddress: (clientAddress) => budget.consumeAddress(clientAddress),
   };
 }
