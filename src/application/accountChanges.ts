@@ -1,11 +1,13 @@
 // Password, email and account deletion: the account-change rule (recent authentication, AAL2 next to a factor, never
 // from an enrol-only session), then the change and what it ends, in one transaction.
+import { authenticatorsAggregate, webauthnCredentialAggregate } from '../domain/authenticators/aggregate.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { emailClaimAggregate, userAggregate } from '../domain/user/aggregate.js';
 import { requireAccountChange } from './authorization.js';
 import type { Caller, UserView } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
+import { abandonPendingLoginsIn } from './loginFlow.js';
 import { verifyPassword } from './reauthentication.js';
 import type { RequestFacts } from './request.js';
 import { revokeOtherSessionsIn } from './sessions.js';
@@ -25,6 +27,9 @@ export async function changePassword(
   const passwordHash = await deps.passwords.hash(input.newPassword);
   return deps.store.transactionWithRetry(async (tx) => {
     await handle(deps, tx, userAggregate, auth.user.id, { type: 'ChangePassword', data: { passwordHash, now: deps.clock.now().toISOString() } }, request);
+    // A login that verified the old password either failed on the new hash or committed before this append (it holds
+    // the user stream until it commits): its session or pending MFA step is ended here, with the others.
+    await abandonPendingLoginsIn(deps, tx, auth.user.id, request);
     return { endedSessions: await revokeOtherSessionsIn(deps, tx, auth.user.id, auth.session.id, 'password_changed', request) };
   });
 }
@@ -44,7 +49,10 @@ export async function changeEmail(deps: AccountDeps, caller: Caller, email: stri
   return { ...auth.user, email };
 }
 
-/** Deleting an account ends all its sessions and frees its email for a new account. */
+/**
+ * Deleting an account ends all its sessions and pending logins and frees its email and its WebAuthn credential ids
+ * for whoever registers them next.
+ */
 export async function deleteAccount(deps: AccountDeps, caller: Caller, request: RequestFacts): Promise<void> {
   const auth = await requireAccountChange(deps, caller);
   const userId = auth.user.id;
@@ -52,6 +60,11 @@ export async function deleteAccount(deps: AccountDeps, caller: Caller, request: 
     const now = deps.clock.now().toISOString();
     const { state } = await handle(deps, tx, userAggregate, userId, { type: 'DeleteAccount', data: { now } }, request);
     await handle(deps, tx, emailClaimAggregate, state.email!, { type: 'ReleaseEmail', data: { userId, now } }, request);
+    const { state: factors } = await load(deps.store, authenticatorsAggregate, userId, tx);
+    for (const credentialId of factors.claimedCredentialIds) {
+      await handle(deps, tx, webauthnCredentialAggregate, credentialId, { type: 'ReleaseWebAuthnCredential', data: { userId, now } }, request);
+    }
+    await abandonPendingLoginsIn(deps, tx, userId, request);
     await revokeOtherSessionsIn(deps, tx, userId, null, 'account_deleted', request);
   });
 }

@@ -5,6 +5,7 @@ import { newId } from '../crypto/tokens.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginMethod } from '../domain/login/events.js';
 import { DomainError } from '../domain/shared/errors.js';
+import { findPendingFlowIdsOfUser } from '../projections/loginFlows.js';
 import type { PendingLoginView } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps, WriteDeps } from './deps.js';
@@ -47,6 +48,13 @@ export async function assertPendingFlowOpen(deps: FlowDeps, flow: Pick<PendingLo
 
 export async function abandonLogin(deps: WriteDeps, flowId: string, request: RequestFacts): Promise<void> {
   await deps.store.transactionWithRetry((tx) => handle(deps, tx, loginAggregate, flowId, { type: 'AbandonLogin', data: { now: deps.clock.now().toISOString() } }, request));
+}
+
+/** Ends every pending (pre-MFA) login of a user, in the caller's transaction: a password change or a deletion. */
+export async function abandonPendingLoginsIn(deps: WriteDeps, tx: Queryable, userId: string, request: RequestFacts): Promise<void> {
+  for (const flowId of await findPendingFlowIdsOfUser(tx, userId)) {
+    await handle(deps, tx, loginAggregate, flowId, { type: 'AbandonLogin', data: { now: deps.clock.now().toISOString() } }, request);
+  }
 }
 
 /**

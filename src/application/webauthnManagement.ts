@@ -32,9 +32,11 @@ export async function removeWebAuthn(
   deps: ManagementDeps, caller: Caller, input: z.output<typeof removeWebAuthnInputSchema>, request: RequestFacts,
 ): Promise<AuthenticatorsState> {
   const userId = (await requireSensitiveChange(deps, caller)).user.id;
-  const { roles } = (await load(deps.store, userAggregate, userId)).state;
+  const { roles, passwordHash } = (await load(deps.store, userAggregate, userId)).state;
   const factorRequired = rolesRequiringMfa.some((role) => roles.includes(role));
   const { state } = await deps.store.transactionWithRetry((tx) =>
-    handle(deps, tx, authenticatorsAggregate, userId, { type: 'RemoveWebAuthn', data: { userId, authenticatorIds: input.ids, factorRequired, now: deps.clock.now().toISOString() } }, request));
+    handle(deps, tx, authenticatorsAggregate, userId, {
+      type: 'RemoveWebAuthn', data: { userId, authenticatorIds: input.ids, factorRequired, hasPassword: passwordHash !== null, now: deps.clock.now().toISOString() },
+    }, request));
   return state;
 }

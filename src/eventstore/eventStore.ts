@@ -169,6 +169,16 @@ export class EventStore {
     return events;
   }
 
+  /**
+   * Holds a stream as it is until the transaction ends: its head row is locked, so no other writer can append to it
+   * meanwhile, and a decision taken on an earlier read stays true until commit. 'update' when this transaction will
+   * append to the stream itself (two holders upgrading a shared lock would deadlock). Returns the version.
+   */
+  async holdStream(streamId: string, tx: Queryable, mode: 'share' | 'update' = 'share'): Promise<number> {
+    const [row] = await tx.query<{ version: number }>(`select version from streams where stream_id = $1 for ${mode === 'share' ? 'share' : 'update'}`, [streamId]);
+    return row?.version ?? 0;
+  }
+
   async streamVersion(streamId: string, tx?: Queryable): Promise<number> {
     const [row] = await (tx ?? this.db).query<{ version: number }>(`select version from streams where stream_id = $1`, [streamId]);
     return row?.version ?? 0;

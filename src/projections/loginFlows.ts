@@ -13,7 +13,7 @@ type LoginFlowEvent = Handled<LoginEvent, typeof handles>;
 
 export const loginFlowsProjector: Projector<LoginFlowEvent> = {
   name: 'login_flows',
-  version: 1,
+  version: 2,
   handles,
   tables: [{ name: 'login_flows', orderBy: 'flow_id' }],
   ddl: (s) => `
@@ -29,7 +29,8 @@ export const loginFlowsProjector: Projector<LoginFlowEvent> = {
       started_at  timestamptz not null,
       ended_at    timestamptz
     );
-    create index on ${s}.login_flows (token_hash) where status = 'mfa_pending'`,
+    create index on ${s}.login_flows (token_hash) where status = 'mfa_pending';
+    create index on ${s}.login_flows (user_id) where status = 'mfa_pending'`,
   project(event: Recorded<LoginFlowEvent>, s: string): SqlStatement[] {
     switch (event.type) {
       case 'LoginStarted': {
@@ -110,4 +111,10 @@ export async function findPendingFlowByTokenHash(q: Queryable, tokenHash: string
     [tokenHash],
   );
   return row;
+}
+
+/** The flows of a user still waiting for their MFA step. */
+export async function findPendingFlowIdsOfUser(q: Queryable, userId: string): Promise<string[]> {
+  const rows = await q.query<{ flow_id: string }>(`select flow_id from ${liveSchema}.login_flows where user_id = $1 and status = 'mfa_pending'`, [userId]);
+  return rows.map((r) => r.flow_id);
 }

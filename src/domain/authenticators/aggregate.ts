@@ -8,8 +8,8 @@ import type { RecoveryCodeCommand, TotpCommand, WebAuthnClaimCommand, WebAuthnCo
 import { decideRecoveryCodes } from './decideRecoveryCodes.js';
 import { decideTotp } from './decideTotp.js';
 import { decideWebAuthn, decideWebAuthnClaim } from './decideWebAuthn.js';
-import type { AuthenticatorEvent, WebAuthnCredentialClaimed } from './events.js';
-import { evolveAuthenticators, initialAuthenticatorsState, type AuthenticatorsState } from './state.js';
+import type { AuthenticatorEvent, WebAuthnClaimEvent } from './events.js';
+import { evolveAuthenticators, initialAuthenticatorsState, type AuthenticatorsState, type WebAuthnClaimState } from './state.js';
 
 export type AuthenticatorsCommand = TotpCommand | RecoveryCodeCommand | WebAuthnCommand;
 
@@ -33,14 +33,10 @@ export const authenticatorsAggregate: Aggregate<AuthenticatorsState, Authenticat
   decide: decideAuthenticators,
 };
 
-export interface WebAuthnClaimState {
-  claimedBy: string | null;
-}
-
 /** One credential id, one account (see WebAuthnCredentialClaimed); keyed by the credential id, stored by its hash. */
-export const webauthnCredentialAggregate: Aggregate<WebAuthnClaimState, WebAuthnCredentialClaimed, WebAuthnClaimCommand> = {
+export const webauthnCredentialAggregate: Aggregate<WebAuthnClaimState, WebAuthnClaimEvent, WebAuthnClaimCommand> = {
   streamId: (credentialId) => streams.webauthnCredential(createHash('sha256').update(credentialId).digest('hex').slice(0, 40)),
   initialState: { claimedBy: null },
-  evolve: (_state, event) => ({ claimedBy: event.data.userId }),
-  decide: (command, state) => decideWebAuthnClaim(state.claimedBy, command.data),
+  evolve: (_state, event) => ({ claimedBy: event.type === 'WebAuthnCredentialClaimed' ? event.data.userId : null }),
+  decide: decideWebAuthnClaim,
 };

@@ -78,7 +78,13 @@ export type WebAuthnCommand =
       };
     }
   | { type: 'RenameWebAuthn'; data: { userId: string; authenticatorId: string; name: string; now: string } }
-  | { type: 'RemoveWebAuthn'; data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; now: string } };
+  | {
+      type: 'RemoveWebAuthn';
+      /** `hasPassword`: false for a passkey-only account, whose last passkey is its only way in. */
+      data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; hasPassword: boolean; now: string };
+    };
 
 /** The claim of one credential id by one account, on the credential id's own stream. */
-export type WebAuthnClaimCommand = { type: 'ClaimWebAuthnCredential'; data: { userId: string; authenticatorId: string; now: string } };
+export type WebAuthnClaimCommand =
+  | { type: 'ClaimWebAuthnCredential'; data: { userId: string; authenticatorId: string; now: string } }
+  | { type: 'ReleaseWebAuthnCredential'; data: { userId: string; now: string } };

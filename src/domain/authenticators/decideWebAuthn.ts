@@ -2,10 +2,10 @@
 // the result means against the user's keys as they are now (counter, backup eligibility, ownership).
 import { counterRegressed } from '../../crypto/webauthn/counter.js';
 import { assertNever, DomainError } from '../shared/errors.js';
-import type { WebAuthnCommand } from './commands.js';
-import type { AuthenticatorEvent, WebAuthnCredentialClaimed } from './events.js';
+import type { WebAuthnClaimCommand, WebAuthnCommand } from './commands.js';
+import type { AuthenticatorEvent, WebAuthnClaimEvent } from './events.js';
 import { removesLastRequiredFactor } from './policy.js';
-import { hasSecondFactor, type AuthenticatorsState } from './state.js';
+import { hasSecondFactor, type AuthenticatorsState, type WebAuthnClaimState } from './state.js';
 
 export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsState): AuthenticatorEvent[] {
   switch (command.type) {
@@ -57,6 +57,8 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
       const ids = [...new Set(d.authenticatorIds)];
       if (ids.length === 0 || ids.some((id) => !state.webauthn.some((c) => c.authenticatorId === id))) throw new DomainError('NOT_FOUND');
       if (removesLastRequiredFactor(state, { kind: 'webauthn', authenticatorIds: ids }, d.factorRequired)) throw new DomainError('LAST_FACTOR_REQUIRED');
+      // Without a password, a passkey is the only way in: removing the last one would lock the owner out for good.
+      if (!d.hasPassword && !state.webauthn.some((c) => c.isPasswordless && !ids.includes(c.authenticatorId))) throw new DomainError('LAST_SIGN_IN_METHOD');
       return ids.map((authenticatorId) => ({ type: 'WebAuthnCredentialRemoved' as const, data: { userId: d.userId, authenticatorId, at: d.now } }));
     }
     default:
@@ -64,10 +66,23 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
   }
 }
 
-/** The claim stream of one credential id: the first account to claim it keeps it (see WebAuthnCredentialClaimed). */
-export function decideWebAuthnClaim(claimedBy: string | null, input: { userId: string; authenticatorId: string; now: string }): WebAuthnCredentialClaimed[] {
-  if (claimedBy !== null) throw new DomainError('CREDENTIAL_ALREADY_REGISTERED');
-  return [{ type: 'WebAuthnCredentialClaimed', data: { userId: input.userId, authenticatorId: input.authenticatorId, at: input.now } }];
+/**
+ * The claim stream of one credential id: the first account to claim it keeps it (see WebAuthnCredentialClaimed) until
+ * that account is deleted, which releases it.
+ */
+export function decideWebAuthnClaim(command: WebAuthnClaimCommand, state: WebAuthnClaimState): WebAuthnClaimEvent[] {
+  switch (command.type) {
+    case 'ClaimWebAuthnCredential': {
+      if (state.claimedBy !== null) throw new DomainError('CREDENTIAL_ALREADY_REGISTERED');
+      const d = command.data;
+      return [{ type: 'WebAuthnCredentialClaimed', data: { userId: d.userId, authenticatorId: d.authenticatorId, at: d.now } }];
+    }
+    case 'ReleaseWebAuthnCredential':
+      if (state.claimedBy !== command.data.userId) return [];
+      return [{ type: 'WebAuthnCredentialReleased', data: { userId: command.data.userId, at: command.data.now } }];
+    default:
+      return assertNever(command);
+  }
 }
 
 /** The error a rejected assertion answers with: one code per meaning (DESIGN.md §6). */

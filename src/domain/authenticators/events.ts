@@ -28,6 +28,9 @@ export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved',
  * removed credential's id stays unusable (authenticators make a new id per registration).
  */
 export type WebAuthnCredentialClaimed = DomainEvent<'WebAuthnCredentialClaimed', { userId: string; authenticatorId: string; at: string }>;
+/** The account that held the credential id was deleted: the id is free for whoever registers it next. */
+export type WebAuthnCredentialReleased = DomainEvent<'WebAuthnCredentialReleased', { userId: string; at: string }>;
+export type WebAuthnClaimEvent = WebAuthnCredentialClaimed | WebAuthnCredentialReleased;
 
 export type AuthenticatorEvent =
   | TotpEnrollmentStarted | TotpActivated | TotpActivationRejected | TotpCodeAccepted | TotpCodeRejected | TotpDeactivated
@@ -40,5 +43,5 @@ export const authenticatorEventTypes = [
   'RecoveryCodesGenerated', 'RecoveryCodeUsed', 'RecoveryCodeRejected',
   'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
   'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
-  'WebAuthnCredentialClaimed',
-] as const satisfies readonly (AuthenticatorEvent | WebAuthnCredentialClaimed)['type'][];
+  'WebAuthnCredentialClaimed', 'WebAuthnCredentialReleased',
+] as const satisfies readonly (AuthenticatorEvent | WebAuthnClaimEvent)['type'][];

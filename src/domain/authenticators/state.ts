@@ -43,12 +43,15 @@ export interface AuthenticatorsState {
   totp: TotpState;
   recoveryCodes: RecoveryCodesState | null;
   webauthn: WebAuthnCredentialState[];
+  /** Every credential id this user ever registered, removed ones too: the claims their deletion releases. */
+  claimedCredentialIds: string[];
 }
 
 export const initialAuthenticatorsState: AuthenticatorsState = {
   totp: { status: 'none', pending: null, secretCiphertext: null, keyId: null, lastUsedStep: -1, createdAt: null, lastUsedAt: null },
   recoveryCodes: null,
   webauthn: [],
+  claimedCredentialIds: [],
 };
 
 function updateCredential(state: AuthenticatorsState, id: string, change: (c: WebAuthnCredentialState) => WebAuthnCredentialState): AuthenticatorsState {
@@ -75,7 +78,11 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
     }
     case 'WebAuthnCredentialRegistered': {
       const { userId: _userId, at, ...credential } = event.data;
-      return { ...state, webauthn: [...state.webauthn, { ...credential, createdAt: at, lastUsedAt: null }] };
+      return {
+        ...state,
+        webauthn: [...state.webauthn, { ...credential, createdAt: at, lastUsedAt: null }],
+        claimedCredentialIds: [...state.claimedCredentialIds, credential.credentialId],
+      };
     }
     case 'WebAuthnAssertionAccepted':
       return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, counter: event.data.counter, backedUp: event.data.backedUp, lastUsedAt: event.data.at }));
@@ -120,4 +127,9 @@ export function availableFactorTypes(state: AuthenticatorsState): AuthenticatorT
   if (state.webauthn.length > 0) types.push('WEBAUTHN');
   if (unusedRecoveryCodeCount(state) > 0) types.push('RECOVERY_CODES');
   return types;
+}
+
+/** Who holds a credential id (its claim stream); null: nobody, never or since the holder's deletion. */
+export interface WebAuthnClaimState {
+  claimedBy: string | null;
 }

@@ -18,6 +18,7 @@ export const errorCodes = [
   'ALREADY_AUTHENTICATED',
   'ALREADY_EXISTS',
   'NO_SECOND_FACTOR',
+  'LAST_SIGN_IN_METHOD',
   'TOTP_NOT_PENDING',
   'TOTP_ALREADY_ACTIVE',
   'TOTP_NOT_ACTIVE',
@@ -62,6 +63,7 @@ const defaultMessages: Partial<Record<ErrorCode, string>> = {
   ALREADY_AUTHENTICATED: 'Already signed in.',
   ALREADY_EXISTS: 'This already exists.',
   NO_SECOND_FACTOR: 'Set up a second factor first.',
+  LAST_SIGN_IN_METHOD: 'This is the only way into the account: add another before removing it.',
 };
 
 export function assertNever(value: never): never {

@@ -1,0 +1,71 @@
+// A password change (or a deletion) ends every way into the account the old password opened: the sessions, the
+// pending MFA steps, and a login that verified the old password while the change committed. On PostgreSQL, so the
+// interleaving is real.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
+import { authenticateMfaMutation, codeAt, pendingLogin, userWithTotp } from '../totp/helpers.js';
+import { CHANGE_PASSWORD, DELETE_ACCOUNT, LOGIN, PASSWORD } from './support.js';
+
+const NEW_PASSWORD = 'an entirely new passphrase';
+
+describe('a password change racing a login', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('a login that verified the old password while the change committed gets no session', async () => {
+    const owner = await signedUpUser(server, 'race@example.com', PASSWORD);
+    // Hold the login right after its hash verified the old password, until the change has committed.
+    const verify = server.app.passwords.verify.bind(server.app.passwords);
+    let entered!: () => void;
+    const verified = new Promise<void>((resolve) => { entered = resolve; });
+    let releaseLogin!: () => void;
+    const changed = new Promise<void>((resolve) => { releaseLogin = resolve; });
+    let holdNext = true;
+    server.app.passwords.verify = async (hash, password) => {
+      const result = await verify(hash, password);
+      if (holdNext) {
+        holdNext = false;
+        entered();
+        await changed;
+      }
+      return result;
+    };
+    const attacker = server.appClient();
+    const login = attacker.gql(LOGIN, { input: { email: 'race@example.com', password: PASSWORD } });
+    await verified;
+    const change = await owner.gql(CHANGE_PASSWORD, { current: PASSWORD, next: NEW_PASSWORD });
+    expect(change.data.changePassword.__typename).toBe('ChangePasswordPayload');
+    releaseLogin();
+    const answer = (await login).data.login;
+    server.app.passwords.verify = verify;
+    expect(answer.code).toBe('INVALID_CREDENTIALS');
+    expect((await attacker.gql(`{ me { id } }`)).data.me).toBeNull();
+    const [live] = await server.app.db.query<{ n: number }>(
+      `select count(*)::int as n from proj.sessions s join proj.users u on u.user_id = s.user_id where u.email = 'race@example.com' and s.ended_at is null`,
+    );
+    expect(live!.n).toBe(1); // the owner's own session only
+  });
+
+  it('ends the pending logins (MFA step not yet taken) of the user', async () => {
+    const user = await userWithTotp(server, 'pending@example.com');
+    const pending = await pendingLogin(server, user.email);
+    // The owner has a second factor: the change needs a recent AAL2 session, which activation just gave it.
+    const change = await user.client.gql(CHANGE_PASSWORD, { current: PASSWORD, next: NEW_PASSWORD });
+    expect(change.data.changePassword.__typename).toBe('ChangePasswordPayload');
+    server.clock.advance(30_000);
+    const step = await pending.gql(authenticateMfaMutation, { code: await codeAt(user.secret, server.clock.now().getTime()) });
+    expect(step.data.authenticateMfa.code).toBe('FLOW_NOT_PENDING');
+  });
+
+  it('deleting the account ends its pending logins too', async () => {
+    const user = await userWithTotp(server, 'gone@example.com');
+    const pending = await pendingLogin(server, user.email);
+    expect((await user.client.gql(DELETE_ACCOUNT)).data.deleteAccount.ok).toBe(true);
+    server.clock.advance(30_000);
+    const step = await pending.gql(authenticateMfaMutation, { code: await codeAt(user.secret, server.clock.now().getTime()) });
+    expect(step.data.authenticateMfa.code).toBe('FLOW_NOT_PENDING');
+  });
+});
