@@ -1,7 +1,8 @@
 // What the HTTP scenarios share: a GraphQL call that fails loudly, and a percentile.
 
 export async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // An app client: it is handed session tokens in payloads (browsers get cookies only).
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-client': 'app' };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   const json = (await res.json()) as { data: any; errors?: unknown };

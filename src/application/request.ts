@@ -8,6 +8,11 @@ export interface RequestFacts {
   userAgent: string;
   /** Minted by the server for this request: the correlation id of every event it writes. */
   requestId: string;
+  /**
+   * The caller's own id for the request (X-Request-Id), when it sent a well-formed one: a claim, kept beside the
+   * correlation id under its own name and never instead of it.
+   */
+  clientRequestId?: string;
   /** Who acts: a user id, 'anonymous' or 'system'. */
   actor: string;
   /** The position of the event that caused this one (reactions such as a lockout). */
@@ -17,6 +22,7 @@ export interface RequestFacts {
 export function metadataOf(request: RequestFacts): EventMetadata {
   return {
     ...(request.requestId ? { correlationId: request.requestId } : {}),
+    ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
     ...(request.causationId !== undefined ? { causationId: request.causationId } : {}),
     actor: request.actor,
     ...(request.clientAddress ? { ip: request.clientAddress } : {}),

@@ -1,5 +1,8 @@
 export interface EventMetadata {
+  /** The request that wrote the event: an id the server minted (never one a caller chose). */
   correlationId?: string;
+  /** The caller's own X-Request-Id for that request, as it claimed it: for matching a frontend's trace, not trusted. */
+  clientRequestId?: string;
   causationId?: string;
   /** Who caused it: a user id, 'system', or 'anonymous'. */
   actor?: string;

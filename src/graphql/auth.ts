@@ -69,7 +69,7 @@ export const AuthPayloadRef = builder.objectRef<AuthPayloadShape>('AuthPayload')
   fields: (t) => ({
     sessionToken: t.string({
       nullable: true,
-      description: 'For app clients (Authorization: Bearer). Browsers get the same token as an HttpOnly cookie.',
+      description: 'For app clients (X-Tessera-Client: app; then Authorization: Bearer). Null for browsers, which get the token as an HttpOnly cookie.',
       resolve: (p) => p.sessionToken,
     }),
     authState: t.field({ type: AuthStateRef, resolve: (p) => authStateOf(p.ctx.deps, p.ctx.caller) }),

@@ -3,6 +3,7 @@ import { actorOf, resolveCaller } from '../application/caller.js';
 import type { IssuedToken } from '../application/sessions.js';
 import type { GraphQLContext } from './context.js';
 
+/** The base name; over https the browser sees `__Host-tessera_session` (http/cookies.ts). */
 export const sessionCookieName = 'tessera_session';
 
 export function setSessionCookie(ctx: GraphQLContext, token: string, maxAgeSeconds: number): void {
@@ -15,12 +16,21 @@ export function clearSessionCookie(ctx: GraphQLContext): void {
 }
 
 /**
- * Sets the cookie for a token a use case issued and makes it this request's caller, so the payload's authState shows
- * the new state. App clients get the token back in the payload.
+ * The one rule for a secret that could also go in a response body (a session token, a ceremony token): an app client
+ * (`X-Tessera-Client: app`) gets it, everyone else null. A browser holds it as an HttpOnly cookie; putting it in the
+ * body as well would hand it to any script on the page, which is what HttpOnly is there to prevent.
  */
-export async function adoptToken(ctx: GraphQLContext, issued: IssuedToken): Promise<{ sessionToken: string; ctx: GraphQLContext }> {
+export function forAppClient(ctx: GraphQLContext, secret: string): string | null {
+  return ctx.isAppClient ? secret : null;
+}
+
+/**
+ * Sets the cookie for a token a use case issued and makes it this request's caller, so the payload's authState shows
+ * the new state. App clients get the token back in the payload; for browsers `sessionToken` is null.
+ */
+export async function adoptToken(ctx: GraphQLContext, issued: IssuedToken): Promise<{ sessionToken: string | null; ctx: GraphQLContext }> {
   setSessionCookie(ctx, issued.token, issued.expiresInSeconds);
   ctx.caller = await resolveCaller(ctx.deps, issued.token, ctx.request);
   ctx.request = { ...ctx.request, actor: actorOf(ctx.caller) };
-  return { sessionToken: issued.token, ctx };
+  return { sessionToken: forAppClient(ctx, issued.token), ctx };
 }

@@ -8,6 +8,7 @@ import { pendingMigrations } from '../eventstore/index.js';
 import { actorOf, anonymous, resolveCaller, type Caller } from '../application/caller.js';
 import type { CookieInstruction, GraphQLContext } from './context.js';
 import { sessionCookieName } from './guards.js';
+import { cookiePolicy } from '../http/cookies.js';
 import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
@@ -15,44 +16,35 @@ import { currentRequestScope, runInRequestScope } from '../security/requestScope
 import { createSecurityHeaders } from '../http/securityHeaders.js';
 import { createStaticFiles, defaultWebRoot } from '../http/staticFiles.js';
 import { renderLocalGraphiQL, serveGraphiQLAsset } from '../http/graphiql.js';
+import { createBodyLimit, type BodyLinger } from '../http/bodyLimit.js';
 
 export interface ServerContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
 }
 
-function readCookie(header: string | null, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return safeDecode(v.join('='));
-  }
-  return undefined;
+/**
+ * A caller's own X-Request-Id, when it looks like one. It is kept as a labelled claim (`clientRequestId`) beside the
+ * server's id and never becomes the correlation id: a caller could otherwise give its requests the id of someone
+ * else's and blur the audit trail.
+ */
+function clientRequestIdOf(header: string | string[] | null | undefined): string | undefined {
+  return typeof header === 'string' && /^[A-Za-z0-9_.:-]{8,64}$/.test(header) ? header : undefined;
 }
 
-function isLocalhost(origin: string): boolean {
-  return /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(origin);
-}
-
-function serializeCookie(c: CookieInstruction, secure: boolean): string {
-  return [
-    `${c.name}=${encodeURIComponent(c.value)}`,
-    'Path=/',
-    'HttpOnly',
-    'SameSite=Lax',
-    secure ? 'Secure' : '',
-    `Max-Age=${c.maxAgeSeconds}`,
-  ].filter(Boolean).join('; ');
+/** `X-Tessera-Client: app`: the client keeps its tokens itself (see GraphQLContext.isAppClient). */
+function isAppClient(header: string | null): boolean {
+  return header?.trim().toLowerCase() === 'app';
 }
 
 const pendingCookies = new WeakMap<Request, CookieInstruction[]>();
 
 export function createGraphQLHandler(app: App) {
-  const secureCookies = !isLocalhost(app.config.publicOrigin);
+  const cookies = cookiePolicy(app.config.publicOrigin);
   const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const setCookies: Plugin = {
     onResponse({ request, response }) {
-      for (const cookie of pendingCookies.get(request) ?? []) response.headers.append('set-cookie', serializeCookie(cookie, secureCookies));
+      for (const cookie of pendingCookies.get(request) ?? []) response.headers.append('set-cookie', cookies.serialize(cookie));
     },
   };
   return createYoga<ServerContext, GraphQLContext>({
@@ -64,7 +56,12 @@ export function createGraphQLHandler(app: App) {
     // One operation per request: an array of a hundred logins is one request to a proxy but a hundred to us.
     batching: false,
     cors: app.config.corsOrigins.length > 0
-      ? { origin: app.config.corsOrigins, credentials: true, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'authorization', 'x-tessera-csrf', 'x-request-id'] }
+      // X-Tessera-Client is deliberately not allowed: a page on another origin is a browser and gets cookies, never
+      // tokens in the body.
+      ? {
+        origin: app.config.corsOrigins, credentials: true, methods: ['GET', 'POST'],
+        allowedHeaders: ['content-type', 'authorization', 'x-tessera-csrf', 'x-request-id'], exposedHeaders: ['x-request-id', 'x-client-request-id'],
+      }
       : false,
     landingPage: false,
     maskedErrors: {
@@ -83,34 +80,28 @@ export function createGraphQLHandler(app: App) {
     logging: false,
     plugins: app.config.guards ? [setCookies, ...hardeningPlugins(app.config)] : [setCookies],
     context: async ({ request, req }): Promise<GraphQLContext> => {
+      // The server's own id (minted by the HTTP server for this request), never the caller's.
       const requestId = currentRequestScope()?.requestId ?? randomUUID();
+      const clientRequestId = clientRequestIdOf(request.headers.get('x-request-id'));
       const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
       const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
       const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(request.headers.get('authorization') ?? '')?.[1];
-      const token = bearer ?? readCookie(request.headers.get('cookie'), sessionCookieName);
-      const cookies: CookieInstruction[] = [];
-      pendingCookies.set(request, cookies);
-      const facts = { clientAddress: ip, userAgent, requestId, actor: 'anonymous' };
+      const token = bearer ?? cookies.read(request.headers.get('cookie'), sessionCookieName);
+      const toSet: CookieInstruction[] = [];
+      pendingCookies.set(request, toSet);
+      const facts = { clientAddress: ip, userAgent, requestId, ...(clientRequestId ? { clientRequestId } : {}), actor: 'anonymous' };
       const caller: Caller = token ? await resolveCaller(app, token, facts) : anonymous;
-      return { deps: app, request: { ...facts, actor: actorOf(caller) }, caller, cookies, req };
+      return {
+        deps: app,
+        request: { ...facts, actor: actorOf(caller) },
+        caller,
+        cookies: toSet,
+        cookiePolicy: cookies,
+        isAppClient: isAppClient(request.headers.get('x-tessera-client')),
+        req,
+      };
     },
   });
-}
-
-/**
- * Refuses a body larger than MAX_REQUEST_BYTES before yoga reads a byte of it, by its Content-Length (413). A POST
- * without one (a chunked body of unknown size) is refused with 411: counting its bytes would mean reading it first.
- */
-function withinBodyLimit(req: http.IncomingMessage, res: http.ServerResponse, maxBytes: number): boolean {
-  const declared = req.headers['content-length'];
-  const refuse = (status: number, message: string): false => {
-    res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errors: [{ message }] }));
-    req.resume();
-    return false;
-  };
-  if (declared === undefined) return refuse(411, 'Content-Length required');
-  if (!/^\d+$/.test(declared) || Number(declared) > maxBytes) return refuse(413, 'Request body too large');
-  return true;
 }
 
 export interface RunningServer {
@@ -129,6 +120,8 @@ export interface ServerOptions {
   host?: string;
   /** The directory served at `/` (the reference web app's build); default `web/dist`. Missing: nothing is served. */
   webRoot?: string;
+  /** How much of a refused body is read before the connection is cut; 8 MiB and 5 s unless a test says otherwise. */
+  bodyLinger?: BodyLinger;
 }
 
 export async function startServer(app: App, options: ServerOptions = {}): Promise<RunningServer> {
@@ -136,6 +129,7 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
   const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const securityHeaders = createSecurityHeaders({ publicOrigin: app.config.publicOrigin });
   const staticFiles = createStaticFiles(options.webRoot ?? defaultWebRoot);
+  const bodyLimit = createBodyLimit(app.config.maxRequestBytes, options.bodyLinger);
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     securityHeaders.all(req, res);
@@ -164,7 +158,7 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
         .end('<!doctype html><html><head><title>Tessera WebAuthn test page</title></head><body></body></html>');
       return;
     }
-    if (app.config.guards && req.method === 'POST' && !withinBodyLimit(req, res, app.config.maxRequestBytes)) return;
+    if (app.config.guards && req.method === 'POST' && !bodyLimit.admits(req, res)) return;
     if (path !== '/graphql') {
       if (!app.config.isProduction && (await serveGraphiQLAsset(req, res, path))) return;
       // The reference web app plugs in here: its build directory is served at `/`.
@@ -177,13 +171,17 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
     }
     const forwarded = req.headers['x-forwarded-for'];
     const address = clientAddress.resolve(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? null);
-    // A caller's own id is kept when it looks like one (so a frontend can correlate), otherwise a fresh one.
-    const offered = req.headers['x-request-id'];
-    const requestId = typeof offered === 'string' && /^[A-Za-z0-9_.:-]{8,64}$/.test(offered) ? offered : randomUUID();
+    // The correlation id is always the server's. A caller's own id (a frontend's trace) is kept beside it, labelled as
+    // the caller's, in the log line and the events, and echoed back so the frontend can pair the two.
+    const requestId = randomUUID();
+    const clientRequestId = clientRequestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
+    if (clientRequestId) res.setHeader('x-client-request-id', clientRequestId);
     const started = process.hrtime.bigint();
     res.once('finish', () => {
-      app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: address }, 'request');
+      app.logger.info({
+        requestId, ...(clientRequestId ? { clientRequestId } : {}), method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: address,
+      }, 'request');
     });
     return runInRequestScope({ clientAddress: address, requestId }, () => yoga(req, res, { req, res }));
   });
@@ -205,15 +203,7 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        bodyLimit.destroyLingering();
       }),
   };
-}
-
-/** An attacker's cookie is data, not an exception: a value that does not decode is treated as absent. */
-function safeDecode(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
 }

@@ -49,7 +49,7 @@ const ActivateTotpPayloadRef = builder.objectRef<ActivateTotpShape>('ActivateTot
     }),
     sessionToken: t.string({
       nullable: true,
-      description: 'The session was rotated to AAL2 (it just proved a second factor): its new token, for app clients.',
+      description: 'The session was rotated to AAL2 (it just proved a second factor): its new token, for app clients (X-Tessera-Client: app); null for browsers.',
       resolve: (p) => p.sessionToken,
     }),
   }),

@@ -31,7 +31,7 @@ function startServer(): Promise<{ child: ChildProcess; output: () => string }> {
 async function gql(query: string, token?: string): Promise<any> {
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-tessera-csrf': '1', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', 'x-tessera-csrf': '1', 'x-tessera-client': 'app', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query }),
   });
   return (await res.json()).data;

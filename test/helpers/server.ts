@@ -1,10 +1,11 @@
 import net from 'node:net';
 // A real Tessera server on a fresh database, with a clock the test moves by hand, and GraphQL clients that behave
-// like a browser (cookie jar) or an app (bearer token).
+// like a browser (cookie jar; tokens never in the body) or an app (`X-Tessera-Client: app`, bearer token).
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { manualClock, type ManualClock } from '../../src/domain/shared/clock.js';
 import { startServer } from '../../src/graphql/server.js';
+import type { BodyLinger } from '../../src/http/bodyLimit.js';
 import type { AttemptBudget } from '../../src/security/attempts.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -13,9 +14,9 @@ export interface TestServer {
   url: string;
   clock: ManualClock;
   database: TestDatabase;
-  /** A client with its own cookie jar, like one browser. */
+  /** A client with its own cookie jar, like one browser: payloads carry no token, so `token` mirrors the session cookie. */
   browser(): GraphQLClient;
-  /** A client that sends `Authorization: Bearer <token>` once it has one. */
+  /** A client that says `X-Tessera-Client: app` and sends `Authorization: Bearer <token>` once it has one. */
   appClient(token?: string): GraphQLClient;
   close(): Promise<void>;
 }
@@ -29,37 +30,52 @@ export interface GraphQLResponse<T = any> {
 
 export interface GraphQLClient {
   token: string | undefined;
+  /** The session cookie's value (whichever its name: `tessera_session`, or `__Host-tessera_session` over https). */
   cookie: string | undefined;
+  /** Every cookie the server has set and not cleared, by its name on the wire; a browser client sends them all back. */
+  jar: Map<string, string>;
   /** Sends one operation; remembers the session cookie or the `sessionToken` of the payload. */
   gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
   /** Raw POST to /graphql with any body (for batching, huge bodies, CSRF tests). */
   post(body: string, headers?: Record<string, string>): Promise<Response>;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date; webRoot?: string } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date; webRoot?: string; bodyLinger?: BodyLinger } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? new Date());
   // The port is chosen before the config is loaded, so PUBLIC_ORIGIN (and with it the WebAuthn origins) is the real one.
   const port = await freePort();
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), DATA_DIR: '.data/test', ...options.env });
   const app = await createApp({ config, db: database.db, clock, attempts: options.attempts });
-  const running = await startServer(app, { port, host: '127.0.0.1', webRoot: options.webRoot });
+  const running = await startServer(app, { port, host: '127.0.0.1', webRoot: options.webRoot, bodyLinger: options.bodyLinger });
   const url = running.url.replace('127.0.0.1', 'localhost');
   function client(kind: 'cookie' | 'bearer', initialToken?: string): GraphQLClient {
     const c: GraphQLClient = {
       token: initialToken,
       cookie: undefined,
+      jar: new Map(),
       async post(body, headers = {}) {
         return fetch(`${url}/graphql`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
       },
       async gql(query, variables, opts = {}) {
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-csrf': '1', ...opts.headers };
-        if (kind === 'cookie' && c.cookie) headers.cookie = `tessera_session=${c.cookie}`;
+        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-csrf': '1' };
+        if (kind === 'bearer') headers['x-tessera-client'] = 'app';
+        if (kind === 'cookie' && c.jar.size > 0) headers.cookie = [...c.jar].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('; ');
         if (kind === 'bearer' && c.token) headers.authorization = `Bearer ${c.token}`;
+        Object.assign(headers, opts.headers);
         const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
         for (const setCookie of res.headers.getSetCookie()) {
-          const match = /^tessera_session=([^;]*)/.exec(setCookie);
-          if (match) c.cookie = match[1] ? decodeURIComponent(match[1]) : undefined;
+          const match = /^([^=;]+)=([^;]*)/.exec(setCookie);
+          if (!match) continue;
+          const [, name, value] = match as unknown as [string, string, string];
+          if (value) c.jar.set(name, decodeURIComponent(value));
+          else c.jar.delete(name);
+          if (/^(__Host-)?tessera_session$/.test(name)) {
+            c.cookie = value ? decodeURIComponent(value) : undefined;
+            // A browser never sees its token in a payload; the tests that need it (to act as that session from
+            // elsewhere) read it from the cookie.
+            if (kind === 'cookie') c.token = c.cookie;
+          }
         }
         const json = (await res.json()) as { data: any; errors?: GraphQLResponse['errors'] };
         const token = findSessionToken(json.data);

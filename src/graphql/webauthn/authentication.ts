@@ -10,7 +10,7 @@ import {
 import { AuthPayloadRef } from '../auth.js';
 import { builder } from '../builder.js';
 import { adoptToken } from '../guards.js';
-import { setCeremonyCookie } from './ceremonyCookie.js';
+import { handOverCeremonyToken } from './ceremonyCookie.js';
 
 const WebAuthnPurposeEnum = builder.enumType('WebAuthnPurpose', { values: ['MFA', 'PASSKEY_LOGIN', 'REAUTHENTICATE'] as const });
 
@@ -23,7 +23,7 @@ const RequestOptionsRef = builder.objectRef<{ requestOptions: unknown; ceremonyT
     requestOptions: t.field({ type: 'JSON', description: 'PublicKeyCredentialRequestOptionsJSON, for navigator.credentials.get.', resolve: (p) => p.requestOptions }),
     ceremonyToken: t.string({
       nullable: true,
-      description: 'PASSKEY_LOGIN only: binds the ceremony to this client. Browsers also get it as an HttpOnly cookie; app clients pass it to loginWithPasskey.',
+      description: 'PASSKEY_LOGIN only: binds the ceremony to this client. App clients (X-Tessera-Client: app) get it here and pass it to loginWithPasskey; null for browsers, which get it as an HttpOnly cookie.',
       resolve: (p) => p.ceremonyToken,
     }),
   }),
@@ -36,8 +36,7 @@ builder.mutationField('beginWebAuthnAuthentication', (t) =>
     args: { input: t.arg({ type: BeginAuthenticationInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const options = await beginWebAuthnAuthentication(ctx.deps, ctx.caller, parseInput(beginWebAuthnAuthenticationInputSchema, args.input), ctx.request);
-      if (options.ceremonyToken) setCeremonyCookie(ctx, options.ceremonyToken);
-      return options;
+      return { ...options, ceremonyToken: options.ceremonyToken ? handOverCeremonyToken(ctx, options.ceremonyToken) : null };
     },
   }),
 );

@@ -7,7 +7,7 @@ import { AuthPayloadRef, AuthStateRef } from '../auth.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { adoptToken } from '../guards.js';
-import { clearCeremonyCookie, readCeremonyCookie, setCeremonyCookie } from './ceremonyCookie.js';
+import { clearCeremonyCookie, handOverCeremonyToken, readCeremonyCookie } from './ceremonyCookie.js';
 
 const LoginWithPasskeyInput = builder.inputType('LoginWithPasskeyInput', {
   fields: (t) => ({
@@ -40,10 +40,10 @@ builder.mutationField('loginWithPasskey', (t) =>
 
 const BeginPasskeySignupInput = builder.inputType('BeginPasskeySignupInput', { fields: (t) => ({ email: t.string({ required: true }) }) });
 
-const PasskeySignupOptionsRef = builder.objectRef<{ creationOptions: unknown; ceremonyToken: string }>('PasskeySignupOptions').implement({
+const PasskeySignupOptionsRef = builder.objectRef<{ creationOptions: unknown; ceremonyToken: string | null }>('PasskeySignupOptions').implement({
   fields: (t) => ({
     creationOptions: t.field({ type: 'JSON', description: 'PublicKeyCredentialCreationOptionsJSON (resident key, user verification required).', resolve: (p) => p.creationOptions }),
-    ceremonyToken: t.string({ description: 'Binds the ceremony to this client. Browsers also get it as an HttpOnly cookie; app clients pass it to completePasskeySignup.', resolve: (p) => p.ceremonyToken }),
+    ceremonyToken: t.string({ nullable: true, description: 'Binds the ceremony to this client. App clients (X-Tessera-Client: app) get it here and pass it to completePasskeySignup; null for browsers, which get it as an HttpOnly cookie.', resolve: (p) => p.ceremonyToken }),
   }),
 });
 
@@ -54,9 +54,8 @@ builder.mutationField('beginPasskeySignup', (t) =>
     description: 'Passkey signup (MFA_SIGNUP_WEBAUTHN, behind PASSKEY_SIGNUP_ENABLED): an account whose only credential is a passkey.',
     args: { input: t.arg({ type: BeginPasskeySignupInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const options = await beginPasskeySignup(ctx.deps, ctx.caller, args.input);
-      setCeremonyCookie(ctx, options.ceremonyToken);
-      return options;
+      const options = await beginPasskeySignup(ctx.deps, ctx.caller, args.input, ctx.request);
+      return { ...options, ceremonyToken: handOverCeremonyToken(ctx, options.ceremonyToken) };
     },
   }),
 );
@@ -69,9 +68,9 @@ const CompletePasskeySignupInput = builder.inputType('CompletePasskeySignupInput
   }),
 });
 
-const PasskeySignupPayloadRef = builder.objectRef<{ sessionToken: string; recoveryCodes: string[]; ctx: GraphQLContext }>('PasskeySignupPayload').implement({
+const PasskeySignupPayloadRef = builder.objectRef<{ sessionToken: string | null; recoveryCodes: string[]; ctx: GraphQLContext }>('PasskeySignupPayload').implement({
   fields: (t) => ({
-    sessionToken: t.string({ description: 'For app clients (Authorization: Bearer). Browsers get the same token as an HttpOnly cookie.', resolve: (p) => p.sessionToken }),
+    sessionToken: t.string({ nullable: true, description: 'For app clients (X-Tessera-Client: app; then Authorization: Bearer). Null for browsers, which get the token as an HttpOnly cookie.', resolve: (p) => p.sessionToken }),
     recoveryCodes: t.stringList({ description: 'Generated with the passkey and shown here once.', resolve: (p) => p.recoveryCodes }),
     authState: t.field({ type: AuthStateRef, resolve: (p) => authStateOf(p.ctx.deps, p.ctx.caller) }),
   }),

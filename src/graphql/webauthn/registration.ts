@@ -34,12 +34,12 @@ const RegisterInput = builder.inputType('RegisterWebAuthnInput', {
 });
 
 const RegisterPayloadRef = builder
-  .objectRef<{ authenticator: AuthenticatorShape; recoveryCodes: string[] | null; sessionToken: string }>('RegisterWebAuthnPayload')
+  .objectRef<{ authenticator: AuthenticatorShape; recoveryCodes: string[] | null; sessionToken: string | null }>('RegisterWebAuthnPayload')
   .implement({
     fields: (t) => ({
       authenticator: t.field({ type: AuthenticatorRef, resolve: (p) => p.authenticator }),
       recoveryCodes: t.stringList({ nullable: true, description: 'Generated with the first factor and shown here once.', resolve: (p) => p.recoveryCodes }),
-      sessionToken: t.string({ description: 'The session was rotated to AAL2 (it just proved the key): its new token.', resolve: (p) => p.sessionToken }),
+      sessionToken: t.string({ nullable: true, description: 'The session was rotated to AAL2 (it just proved the key): its new token, for app clients (X-Tessera-Client: app); null for browsers, which get it as an HttpOnly cookie.', resolve: (p) => p.sessionToken }),
     }),
   });
 

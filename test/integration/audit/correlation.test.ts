@@ -1,8 +1,12 @@
-// One id ties a request's log line to the events it wrote: what an operator follows from a complaint to the log.
+// One id ties a request's log line to the events it wrote: what an operator follows from a complaint to the log. That
+// id is the server's (issue 11 item 11): a caller's X-Request-Id is kept beside it, labelled as the caller's
+// claim, and never becomes the correlation id, or a caller could file its requests under someone else's trace.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('correlation ids', () => {
   let server: TestServer;
@@ -14,20 +18,47 @@ describe('correlation ids', () => {
   });
   afterAll(() => server.close());
 
-  it('writes the request id into the request log line, the response header and every event the request wrote', async () => {
+  it("mints the correlation id itself: the caller's X-Request-Id is kept as clientRequestId in the events, the log line and its own response header", async () => {
     const client = server.appClient();
     const res = await client.gql(`mutation { signup(input: { email: "trace@example.com", password: "correct horse battery" }) { __typename } }`, undefined, { headers: { 'x-request-id': 'frontend-trace-0001' } });
-    expect(res.headers.get('x-request-id')).toBe('frontend-trace-0001');
-    const events = await server.app.db.query<{ metadata: { correlationId: string } }>(`select metadata from events where metadata->>'correlationId' = 'frontend-trace-0001'`);
+    expect(res.data.signup.__typename).toBe('AuthPayload');
+    const requestId = res.headers.get('x-request-id')!;
+    expect(requestId).toMatch(uuid);
+    expect(res.headers.get('x-client-request-id')).toBe('frontend-trace-0001');
+
+    // The caller's id is nowhere a correlation id; every event of the request has the server's, and the caller's under its own name.
+    expect(await server.app.db.query(`select 1 from events where metadata->>'correlationId' = 'frontend-trace-0001'`)).toHaveLength(0);
+    const events = await server.app.db.query<{ metadata: { correlationId: string; clientRequestId?: string } }>(`select metadata from events where metadata->>'correlationId' = $1`, [requestId]);
     expect(events.length).toBeGreaterThanOrEqual(3);
+    for (const { metadata } of events) expect(metadata).toMatchObject({ correlationId: requestId, clientRequestId: 'frontend-trace-0001' });
+
     await new Promise((r) => setTimeout(r, 50));
-    expect(lines.some((l) => l.msg === 'request' && l.requestId === 'frontend-trace-0001' && l.status === 200)).toBe(true);
+    const line = lines.find((l) => l.msg === 'request' && l.requestId === requestId);
+    expect(line).toMatchObject({ requestId, clientRequestId: 'frontend-trace-0001', status: 200 });
     // No secret reaches the log line.
     expect(JSON.stringify(lines)).not.toContain('correct horse battery');
   });
 
-  it('replaces an id that does not look like one', async () => {
-    const res = await server.appClient().gql(`{ config { sessions { trackActivity } } }`, undefined, { headers: { 'x-request-id': 'x' } });
-    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  it("cannot file a request under another request's correlation id", async () => {
+    const victim = await server.appClient().gql(`{ config { sessions { trackActivity } } }`);
+    const victimId = victim.headers.get('x-request-id')!;
+    const res = await server.appClient().gql(`mutation { signup(input: { email: "forger@example.com", password: "correct horse battery" }) { __typename } }`, undefined, { headers: { 'x-request-id': victimId } });
+    expect(res.headers.get('x-request-id')).not.toBe(victimId);
+    expect(await server.app.db.query(`select 1 from events where metadata->>'correlationId' = $1`, [victimId])).toHaveLength(0);
+    const forged = await server.app.db.query<{ metadata: Record<string, string> }>(`select metadata from events where metadata->>'clientRequestId' = $1`, [victimId]);
+    expect(forged.length).toBeGreaterThan(0);
+    for (const { metadata } of forged) expect(metadata.correlationId).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('ignores an id that does not look like one: a fresh server id, and no clientRequestId anywhere', async () => {
+    const res = await server.appClient().gql(`mutation { signup(input: { email: "plain@example.com", password: "correct horse battery" }) { __typename } }`, undefined, { headers: { 'x-request-id': 'x' } });
+    const requestId = res.headers.get('x-request-id')!;
+    expect(requestId).toMatch(uuid);
+    expect(res.headers.get('x-client-request-id')).toBeNull();
+    const events = await server.app.db.query<{ metadata: Record<string, string> }>(`select metadata from events where metadata->>'correlationId' = $1`, [requestId]);
+    expect(events.length).toBeGreaterThan(0);
+    for (const { metadata } of events) expect(metadata).not.toHaveProperty('clientRequestId');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.find((l) => l.msg === 'request' && l.requestId === requestId)).not.toHaveProperty('clientRequestId');
   });
 });
