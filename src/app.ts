@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import type { AfterAppend } from './eventstore/index.js';
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
+import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 
@@ -73,6 +74,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
     secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
+    deviceTokens: createDeviceTokens(keys),
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());

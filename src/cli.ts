@@ -18,7 +18,8 @@ const usage = `usage:
   tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
-  tessera users revoke-role --email E --role R`;
+  tessera users revoke-role --email E --role R
+  tessera users unlock --email E        end every lock of the account (also the hard limit's)`;
 
 async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   const app = await createApp({ config: loadConfig() });

@@ -26,6 +26,8 @@ export interface Config {
   totpWindow: number;
   mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
   passkeyLoginEnabled: boolean;
+  /** "Trust this device" after an MFA step (allauth's MFA_TRUST_ENABLED), and for how long a trust lasts. */
+  mfaTrust: { enabled: boolean; ageSeconds: number };
   passkeySignupEnabled: boolean;
   /** Relying party and allowed origins (WEBAUTHN_*); the origins default to PUBLIC_ORIGIN. */
   webauthn: WebAuthnConfig;
@@ -233,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     totpWindow: read.int('TOTP_WINDOW', 1, 0, 10),
     mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...factorTypes]) as Config['mfaSupportedTypes'],
     passkeyLoginEnabled: read.bool('PASSKEY_LOGIN_ENABLED', true),
+    mfaTrust: { enabled: read.bool('MFA_TRUST_ENABLED', false), ageSeconds: read.int('MFA_TRUST_COOKIE_AGE_SECONDS', 14 * day, 60, 400 * day) },
     passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),
     webauthn: webauthnFrom(read, publicOrigin),
     trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),

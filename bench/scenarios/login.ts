@@ -30,12 +30,19 @@ const scenario: Scenario = {
       const emails = Array.from({ length: userCount }, (_, i) => `bench-${i}@example.com`);
       for (const email of emails) await createAccount(app, { email, password }, { clientAddress: 'bench', userAgent: 'bench', requestId: 'bench', actor: 'bench' });
       const phc = await argon2Hash(password, { algorithm: 2, ...config.argon2 });
+      // Each user logs in from one browser, which keeps its device cookie (as a real one does): after its first login
+      // the device is known to the account, and later logins write no DeviceSeen.
+      const deviceCookies = new Map<number, string>();
       const login = async (i: number): Promise<void> => {
+        const user = i % userCount;
+        const cookie = deviceCookies.get(user);
         const res = await fetch(`${server.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: LOGIN, variables: { input: { email: emails[i % userCount], password } } }),
+          headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+          body: JSON.stringify({ query: LOGIN, variables: { input: { email: emails[user], password } } }),
         });
+        const device = res.headers.getSetCookie().find((c) => /^(__Host-)?tessera_device=/.test(c));
+        if (device) deviceCookies.set(user, device.split(';')[0]!);
         const body = (await res.json()) as { data?: { login?: { __typename?: string; code?: string } } };
         if (body.data?.login?.__typename !== 'AuthPayload') throw new Error(`login failed: ${JSON.stringify(body)}`);
       };

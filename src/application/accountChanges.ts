@@ -7,13 +7,14 @@ import { requireAccountChange } from './authorization.js';
 import type { Caller, UserView } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
+import { revokeAllDeviceTrustIn } from './devices.js';
 import { abandonPendingLoginsIn } from './loginFlow.js';
 import { verifyPassword } from './reauthentication.js';
 import type { RequestFacts } from './request.js';
 import { revokeOtherSessionsIn } from './sessions.js';
 import { assertPasswordPolicy } from './signup.js';
 
-type AccountDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords' | 'attempts'>;
+type AccountDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords' | 'attempts' | 'db'>;
 
 /** Changing the password ends every other session of the user, in the same transaction. */
 export async function changePassword(
@@ -30,6 +31,7 @@ export async function changePassword(
     // A login that verified the old password either failed on the new hash or committed before this append (it holds
     // the user stream until it commits): its session or pending MFA step is ended here, with the others.
     await abandonPendingLoginsIn(deps, tx, auth.user.id, request);
+    await revokeAllDeviceTrustIn(deps, tx, auth.user.id, 'password_changed', request);
     return { endedSessions: await revokeOtherSessionsIn(deps, tx, auth.user.id, auth.session.id, 'password_changed', request) };
   });
 }

@@ -1,19 +1,43 @@
 // Every verification of a secret, on every path and transport, draws one attempt from the budget of the account and
 // of the client address before anything is checked (so malformed guesses count too); a success gives it back.
+// A known account's budget, back-off and lock are kept per attempt bucket: a device that completed a login of the
+// account before has its own, every other device shares one ('untrusted'). An attacker's failures from anywhere else
+// cannot lock the owner out of the browser the owner used yesterday.
+import { untrustedBucket } from '../domain/user/state.js';
+import { deviceOfAccount } from '../projections/devices.js';
+import { unknownAccountKey, userAccountKey } from '../security/attempts.js';
 import type { Deps } from './deps.js';
 import type { RequestFacts } from './request.js';
 
-export { userAccountKey } from '../security/attempts.js';
+/** Whose budget an attempt draws from, and the request facts its events carry (with the bucket they count in). */
+export interface Attempt {
+  key: string;
+  request: RequestFacts;
+}
+
+/** The attempt of a request on a known account: its own device's bucket if the device is known to it, else the shared one. */
+export async function accountAttempt(deps: Pick<Deps, 'db'>, userId: string, request: RequestFacts): Promise<Attempt> {
+  const { known } = await deviceOfAccount(deps.db, request.deviceId, userId);
+  return attemptIn(userId, known ? request.deviceId! : untrustedBucket, request);
+}
+
+export function attemptIn(userId: string, bucket: string, request: RequestFacts): Attempt {
+  return { key: userAccountKey(userId, bucket), request: { ...request, attemptBucket: bucket } };
+}
+
+/** An attempt on an account that does not exist (an unknown email or credential id): a budget of its own key. */
+export function unknownAttempt(name: string, request: RequestFacts): Attempt {
+  return { key: unknownAccountKey(name), request };
+}
 
 export async function spendAttempt<T>(
   deps: Pick<Deps, 'attempts'>,
-  accountKey: string,
-  request: RequestFacts,
-  verify: () => Promise<T>,
+  attempt: Attempt,
+  verify: (request: RequestFacts) => Promise<T>,
   succeeded: (result: T) => boolean,
 ): Promise<T> {
-  await deps.attempts.consume(accountKey, request.clientAddress);
-  const result = await verify();
-  if (succeeded(result)) await deps.attempts.refund(accountKey, request.clientAddress);
+  await deps.attempts.consume(attempt.key, attempt.request.clientAddress);
+  const result = await verify(attempt.request);
+  if (succeeded(result)) await deps.attempts.refund(attempt.key, attempt.request.clientAddress);
   return result;
 }

@@ -59,5 +59,7 @@ export async function authStateOf(deps: AuthStateDeps, caller: Caller): Promise<
     : [{ id: 'REAUTHENTICATE', isPending: false, types: null }];
   const types = availableFactorTypes(authenticators);
   if (!caller.session.enrollOnly && types.length > 0) flows.push({ id: 'MFA_REAUTHENTICATE', isPending: false, types });
+  // Asked once after the MFA step when device trust is on: answered with trustDevice, and it never blocks.
+  if (config.mfaTrust.enabled && caller.session.trustPending) flows.push({ id: 'MFA_TRUST', isPending: true, types: null });
   return { isAuthenticated: !caller.session.enrollOnly, user: caller.user, session: caller.session, flows, mfaEnrollmentDeadline: requirement.deadline };
 }

@@ -28,6 +28,10 @@ export interface SessionView {
   reauthenticatedAt: Date | null;
   /** Limited to setting up a factor (an admin past the MFA grace period). */
   enrollOnly: boolean;
+  /** The device the session was started from (its device cookie or token). */
+  deviceId: string | null;
+  /** Asked "trust this device?" after its MFA step and not answered yet (the MFA_TRUST flow). */
+  trustPending: boolean;
 }
 
 export interface UserView {
@@ -106,6 +110,8 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
         lastActivityRecordedAt: lastSeenAt,
         reauthenticatedAt: session.reauthenticated_at,
         enrollOnly,
+        deviceId: session.device_id,
+        trustPending: session.trust_pending,
       },
       user: { id: session.user_id, email: session.email, roles: session.roles, createdAt: session.user_created_at },
     };

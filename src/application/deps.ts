@@ -1,6 +1,7 @@
 // What use cases are given: the parts of the running service, each use case naming the few it needs (Pick<Deps, …>).
 // The composition root (app.ts) builds one object that has them all.
 import type { Config } from '../config.js';
+import type { DeviceTokens } from '../crypto/deviceTokens.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';
 import type { Db } from '../db/index.js';
@@ -30,6 +31,8 @@ export interface Deps {
   secrets: Secrets;
   /** Consecutive failures of emails without an account, so the lockout answers them as it answers real ones. */
   unknownAccounts: UnknownAccountLedger;
+  /** Signs and checks the device cookie or token every transport reads. */
+  deviceTokens: DeviceTokens;
 }
 
 /** Enough to run a command: the log and the time. */

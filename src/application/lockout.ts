@@ -1,8 +1,10 @@
 // Lockout (issue 6, and issue 11's enumeration fix). The policy is pure (domain/user/lockout.ts); this file feeds it:
-//   - known accounts: the count of consecutive failures is a projection of the log (accountFailures.ts) and the lock
-//     is the user stream's UserLocked; the reactor, run inside the transaction that records a failure, writes
-//     UserLocked when the policy says so; an expired lock is closed with UserUnlocked('timeout'), written lazily by the
-//     next attempt;
+//   - known accounts, per attempt bucket (a device known to the account, or 'untrusted' for all others): the count of
+//     consecutive failures is a projection of the log (accountFailures.ts) and the lock is the user stream's
+//     UserLocked for that bucket; the reactor, run inside the transaction that records a failure, writes UserLocked
+//     when the policy says so; an expired lock is closed with UserUnlocked('timeout'), written lazily by the next
+//     attempt. At the hard limit the 'untrusted' bucket stays locked until an administrator's unlock, while a known
+//     device is forgotten instead (DeviceForgotten): its attempts then count with the strangers';
 //   - unknown emails: the same policy over a ledger of their own (security/unknownAccountLedger.ts), so an attacker
 //     probing addresses gets the same ACCOUNT_LOCKED and RATE_LIMITED answers, at the same counts, whether or not the
 //     address has an account.
@@ -11,7 +13,9 @@ import { assertMayAttempt, lockAfterFailure, type LockoutLimits } from '../domai
 import { userAggregate } from '../domain/user/aggregate.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import { consecutiveFailures, failureEventTypes } from '../projections/accountFailures.js';
-import { userIdOfAccountKey, type AccountGate } from '../security/attempts.js';
+import { accountOfKey, type AccountGate } from '../security/attempts.js';
+import { deviceAggregate } from '../domain/device/aggregate.js';
+import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
 import type { UnknownAccountLedger } from '../security/unknownAccountLedger.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -24,16 +28,18 @@ export function createLockoutGate(deps: LockoutDeps, unknownAccounts: UnknownAcc
   return {
     async check(accountKey) {
       const now = deps.clock.now();
-      const userId = userIdOfAccountKey(accountKey);
-      if (!userId) return assertMayAttempt(await unknownAccounts.get(accountKey), now, limits);
+      const account = accountOfKey(accountKey);
+      if (!account) return assertMayAttempt(await unknownAccounts.get(accountKey), now, limits);
+      const { userId, bucket } = account;
       const { state } = await load(deps.store, userAggregate, userId);
-      if (state.lockedUntil !== null && now.toISOString() >= state.lockedUntil) {
+      const lockedUntil = state.locks[bucket] ?? null;
+      if (lockedUntil !== null && now.toISOString() >= lockedUntil) {
         // The lock ran out: the unlock is an event too, written by the first attempt that finds it expired.
         await deps.store.transactionWithRetry((tx) =>
-          handle(deps, tx, userAggregate, userId, { type: 'UnlockUser', data: { by: 'timeout', now: now.toISOString() } }, systemRequest()));
+          handle(deps, tx, userAggregate, userId, { type: 'UnlockUser', data: { by: 'timeout', bucket, now: now.toISOString() } }, systemRequest()));
       }
-      const { consecutive, lastFailureAt } = await consecutiveFailures(deps.db, userId);
-      assertMayAttempt({ consecutive, lastFailureAt, lockedUntil: state.lockedUntil }, now, limits);
+      const { consecutive, lastFailureAt } = await consecutiveFailures(deps.db, userId, bucket);
+      assertMayAttempt({ consecutive, lastFailureAt, lockedUntil }, now, limits);
     },
   };
 }
@@ -53,19 +59,25 @@ export function createLockoutReactor(deps: LockoutDeps): (tx: Queryable, events:
     const done = new Set<string>();
     for (const event of failures) {
       const userId = event.data.userId as string;
-      if (done.has(userId)) continue;
-      done.add(userId);
-      const { consecutive } = await consecutiveFailures(tx, userId);
+      const bucket = event.metadata.attemptBucket ?? untrustedBucket;
+      if (bucket === noSecretBucket) continue;
+      if (done.has(`${userId}:${bucket}`)) continue;
+      done.add(`${userId}:${bucket}`);
+      const { consecutive } = await consecutiveFailures(tx, userId, bucket);
       const now = deps.clock.now();
+      if (bucket !== untrustedBucket && consecutive >= deps.config.lockout.hardLimit) {
+        await handle(deps, tx, deviceAggregate, bucket, { type: 'ForgetDevice', data: { deviceId: bucket, userId, now: now.toISOString() } }, systemRequest(event));
+        continue;
+      }
       const until = lockAfterFailure(consecutive, now, deps.config.lockout);
-      if (until) await handle(deps, tx, userAggregate, userId, { type: 'LockUser', data: { until, failures: consecutive, now: now.toISOString() } }, systemRequest(event));
+      if (until) await handle(deps, tx, userAggregate, userId, { type: 'LockUser', data: { until, failures: consecutive, bucket, now: now.toISOString() } }, systemRequest(event));
     }
   };
 }
 
-/** The administrator's unlock: ends the lock and resets the count (UserUnlocked by 'admin'). */
+/** The administrator's unlock (GraphQL and `tessera users unlock`): ends every lock and resets every count. */
 export async function unlockUser(deps: LockoutDeps, userId: string, request: RequestFacts): Promise<boolean> {
   const { state } = await deps.store.transactionWithRetry((tx) =>
     handle(deps, tx, userAggregate, userId, { type: 'UnlockUser', data: { by: 'admin', now: deps.clock.now().toISOString() } }, request));
-  return state.lockedUntil === null;
+  return Object.keys(state.locks).length === 0;
 }

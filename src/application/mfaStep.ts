@@ -10,7 +10,7 @@ import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import type { MfaPurpose } from '../domain/authenticators/commands.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
-import { spendAttempt, userAccountKey } from './attempts.js';
+import { accountAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
@@ -22,7 +22,7 @@ import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from '.
 import { codeInputSchema, totpAad } from './totpEnrollment.js';
 import { parseInput } from './validation.js';
 
-type MfaDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'secrets' | 'attempts'>;
+type MfaDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'secrets' | 'attempts' | 'db'>;
 
 /** How a submitted code is read: six ASCII digits (or any short digit string) is a TOTP attempt, anything else a recovery code. */
 export function mfaCodeKind(code: string, state: AuthenticatorsState): 'totp' | 'recovery_code' {
@@ -66,7 +66,8 @@ async function useCodeIn(deps: MfaDeps, tx: Queryable, userId: string, code: str
 export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
   const { flow } = requirePendingLogin(caller);
   await assertPendingFlowOpen(deps, flow, request);
-  const { outcome, session } = await spendAttempt(deps, userAccountKey(flow.userId), request, () => {
+  const attempt = await accountAttempt(deps, flow.userId, request);
+  const { outcome, session } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {
       const outcome = await useCodeIn(deps, tx, flow.userId, code, 'login', request);
@@ -82,7 +83,8 @@ export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, inp
 /** mfaReauthenticate: a code proves the user again; the session gets a new token and AAL2 from now on. */
 export async function reauthenticateWithCode(deps: MfaDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedToken> {
   const auth = requireSession(caller);
-  const { outcome, token } = await spendAttempt(deps, userAccountKey(auth.user.id), request, () => {
+  const attempt = await accountAttempt(deps, auth.user.id, request);
+  const { outcome, token } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {
       const outcome = await useCodeIn(deps, tx, auth.user.id, code, 'reauthentication', request);

@@ -5,8 +5,7 @@
 import { extractCredentialId } from '../crypto/webauthn/responses.js';
 import { bindings, consumeChallenge } from '../db/webauthnChallenges.js';
 import { DomainError } from '../domain/shared/errors.js';
-import { accountKeyFor } from '../security/attempts.js';
-import { spendAttempt } from './attempts.js';
+import { accountAttempt, spendAttempt, unknownAttempt } from './attempts.js';
 import { completePasskeyLoginIn } from './loginFlow.js';
 import { actingAs, type RequestFacts } from './request.js';
 import type { IssuedSession } from './sessions.js';
@@ -30,7 +29,8 @@ export async function loginWithPasskey(
   const credentialId = extractCredentialId(credential) ?? '';
   const userId = await findCredentialOwner(deps, credentialId);
   // An unknown credential still spends from a budget of its own, so probing credential ids is throttled too.
-  const outcome = await spendAttempt(deps, accountKeyFor(userId, `credential:${credentialId.slice(0, 64)}`), request, async () => {
+  const attempt = userId ? await accountAttempt(deps, userId, request) : unknownAttempt(`credential:${credentialId.slice(0, 64)}`, request);
+  const outcome = await spendAttempt(deps, attempt, async (request) => {
     if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
     if (!userId) {
       // Nobody to verify against, but the ceremony is still used up: it cannot be retried with another credential id.

@@ -9,7 +9,9 @@ import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { mfaRequirement } from '../domain/user/policy.js';
 import { findUserByEmail } from '../projections/users.js';
-import { accountKeyFor } from '../security/attempts.js';
+import { deviceOfAccount } from '../projections/devices.js';
+import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
+import { attemptIn, unknownAttempt } from './attempts.js';
 import { handle, load } from './commandHandler.js';
 import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
@@ -25,14 +27,21 @@ type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
   const userRow = await findUserByEmail(deps.db, input.email);
   const userId = userRow?.user_id ?? null;
-  const accountKey = accountKeyFor(userId, input.email);
-  // Reads run beside the budget check and the hash instead of after them: a login's latency is the hash and little
-  // else. Nothing is verified before the budget has said yes; the reads reveal nothing to the caller.
-  const [, loadedUser] = await Promise.all([
-    deps.attempts.consume(accountKey, request.clientAddress),
+  // What this device is to the account (its own attempt bucket if known; trusted to skip the MFA step?), and the account.
+  const [device, loadedUser] = await Promise.all([
+    userId ? deviceOfAccount(deps.db, request.deviceId, userId) : { known: false, trustedUntil: null },
     userId ? load(deps.store, userAggregate, userId) : Promise.resolve(null),
   ]);
   const user = loadedUser?.state ?? null;
+  // A passkey-only account has no password to guess: a password attempt on it verifies no secret of the account, so it
+  // is counted like one on an unknown email, never as a failure of the account (it could otherwise be locked by
+  // attempts that can never succeed).
+  const attempt = user?.passwordHash
+    ? attemptIn(userId!, device.known ? request.deviceId! : untrustedBucket, request)
+    : unknownAttempt(input.email, { ...request, attemptBucket: userId ? noSecretBucket : undefined });
+  request = attempt.request;
+  // Nothing is verified before the budget has said yes; the reads above reveal nothing to the caller.
+  await deps.attempts.consume(attempt.key, request.clientAddress);
   const factors = userId ? load(deps.store, authenticatorsAggregate, userId) : null;
   factors?.catch(() => {}); // awaited below only on success; a failed read must not go unhandled meanwhile
   const verification = user?.passwordHash
@@ -46,15 +55,19 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   const expiresAt = new Date(now.getTime() + deps.config.loginFlowTtlSeconds * 1000);
   const start = (data: Pick<Extract<LoginCommand, { type: 'StartLogin' }>['data'], 'passwordValid' | 'factorTypes' | 'pendingTokenHash'>): LoginCommand => ({
     type: 'StartLogin',
-    data: { flowId, userId, method: 'password', sessionId, aal: 1, now: now.toISOString(), expiresAt: expiresAt.toISOString(), ...data },
+    data: {
+      flowId, userId, method: 'password', sessionId, aal: 1, now: now.toISOString(), expiresAt: expiresAt.toISOString(),
+      trustedDeviceId: device.trustedUntil && now < device.trustedUntil ? request.deviceId ?? null : null, ...data,
+    },
   });
   if (!verification.valid || !user || !userId) {
     await deps.store.transaction((tx) => handle(deps, tx, loginAggregate, flowId, start({ passwordValid: false, factorTypes: [], pendingTokenHash: '' }), asActor, { isNew: true }));
-    // A known account counts the failure from its PasswordRejected event; an unknown email in a ledger of its own.
-    if (!userId) await recordUnknownAccountFailure(deps, accountKey);
+    // A known account counts the failure from its PasswordRejected event; an unknown email (or an account without a
+    // password) in a ledger of its own.
+    if (!user?.passwordHash) await recordUnknownAccountFailure(deps, attempt.key);
     throw new DomainError('INVALID_CREDENTIALS');
   }
-  await deps.attempts.refund(accountKey, request.clientAddress);
+  await deps.attempts.refund(attempt.key, request.clientAddress);
   const authenticators = (await factors!).state;
   const factorTypes = availableFactorTypes(authenticators);
   const requirement = mfaRequirement(user, hasSecondFactor(authenticators), now, deps.config.adminMfaGraceSeconds);

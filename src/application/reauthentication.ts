@@ -2,7 +2,7 @@
 // (mfaReauthenticate, WebAuthn step-up) live with their factors in mfaStep.ts and webauthnAuthentication.ts.
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { spendAttempt, userAccountKey } from './attempts.js';
+import { accountAttempt, spendAttempt } from './attempts.js';
 import { requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
@@ -10,7 +10,7 @@ import type { Deps } from './deps.js';
 import type { RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedToken } from './sessions.js';
 
-type PasswordDeps = Pick<Deps, 'store' | 'clock' | 'passwords' | 'attempts'>;
+type PasswordDeps = Pick<Deps, 'store' | 'clock' | 'passwords' | 'attempts' | 'db'>;
 
 /**
  * Verifies a signed-in user's password, drawing on the account's budget. A wrong one is recorded
@@ -20,7 +20,7 @@ type PasswordDeps = Pick<Deps, 'store' | 'clock' | 'passwords' | 'attempts'>;
 export async function verifyPassword(
   deps: PasswordDeps, userId: string, password: string, purpose: 'reauthenticate' | 'change_password', request: RequestFacts,
 ): Promise<boolean> {
-  return spendAttempt(deps, userAccountKey(userId), request, async () => {
+  return spendAttempt(deps, await accountAttempt(deps, userId, request), async (request) => {
     const { state } = await load(deps.store, userAggregate, userId);
     const valid = state.passwordHash ? (await deps.passwords.verify(state.passwordHash, password)).valid : await deps.passwords.verifyDummy(password);
     if (!valid) {

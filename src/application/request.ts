@@ -17,6 +17,10 @@ export interface RequestFacts {
   actor: string;
   /** The position of the event that caused this one (reactions such as a lockout). */
   causationId?: string;
+  /** The device the request came from (its verified device cookie or token); absent for the system and the CLI. */
+  deviceId?: string;
+  /** Set by a use case once it knows the account: the attempt bucket this request's verifications count in. */
+  attemptBucket?: string;
 }
 
 export function metadataOf(request: RequestFacts): EventMetadata {
@@ -27,6 +31,8 @@ export function metadataOf(request: RequestFacts): EventMetadata {
     actor: request.actor,
     ...(request.clientAddress ? { ip: request.clientAddress } : {}),
     ...(request.userAgent ? { userAgent: request.userAgent } : {}),
+    ...(request.deviceId ? { deviceId: request.deviceId } : {}),
+    ...(request.attemptBucket ? { attemptBucket: request.attemptBucket } : {}),
   };
 }
 

@@ -2,6 +2,8 @@
 // caller's own list. A session's token is never stored: only its SHA-256, in events and in the sessions projection.
 import type { Queryable } from '../db/index.js';
 import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
+import { deviceAggregate } from '../domain/device/aggregate.js';
+import { deviceName } from '../domain/device/name.js';
 import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionRevoked, SessionMethod } from '../domain/session/events.js';
 import { listActiveSessions } from '../projections/sessions.js';
@@ -25,20 +27,30 @@ export interface IssuedSession extends IssuedToken {
 type SessionDeps = WriteDeps & Pick<Deps, 'config'>;
 export type RevokeReason = SessionRevoked['data']['reason'];
 
-/** Starts a session inside the caller's transaction (the login that earned it commits with it). */
+/**
+ * Starts a session inside the caller's transaction (the login that earned it commits with it). A full session is a
+ * completed login: its device becomes known to the account (DeviceSeen, the first time), and, after an MFA step with
+ * device trust enabled (`offerTrust`), the session is asked MFA_TRUST.
+ */
 export async function startSessionIn(
   deps: SessionDeps,
   tx: Queryable,
-  input: { userId: string; aal: 1 | 2; methods: SessionMethod[]; enrollOnly: boolean; sessionId?: string },
+  input: { userId: string; aal: 1 | 2; methods: SessionMethod[]; enrollOnly: boolean; sessionId?: string; offerTrust?: boolean },
   request: RequestFacts,
 ): Promise<IssuedSession> {
   const sessionId = input.sessionId ?? newId();
   const token = newSessionToken();
+  const now = deps.clock.now().toISOString();
+  const deviceId = request.deviceId ?? null;
+  if (deviceId && !input.enrollOnly) {
+    await handle(deps, tx, deviceAggregate, deviceId, { type: 'SeeDevice', data: { deviceId, userId: input.userId, name: deviceName(request.userAgent), now } }, request);
+  }
   await handle(deps, tx, sessionAggregate, sessionId, {
     type: 'StartSession',
     data: {
       sessionId, userId: input.userId, tokenHash: hashToken(token), aal: input.aal, methods: input.methods,
-      ip: request.clientAddress, userAgent: request.userAgent, deviceId: null, enrollOnly: input.enrollOnly, now: deps.clock.now().toISOString(),
+      ip: request.clientAddress, userAgent: request.userAgent, deviceId, enrollOnly: input.enrollOnly,
+      mfaTrustOffered: Boolean(input.offerTrust && deps.config.mfaTrust.enabled && deviceId), now,
     },
   }, request, { isNew: true });
   return { sessionId, token, aal: input.aal, expiresInSeconds: deps.config.sessionAbsoluteTimeoutSeconds };

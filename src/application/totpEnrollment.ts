@@ -10,10 +10,11 @@ import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { rolesRequiringMfa } from '../domain/user/policy.js';
-import { spendAttempt, userAccountKey } from './attempts.js';
+import { accountAttempt, spendAttempt } from './attempts.js';
 import { recoveryCodesOffered, requireMayAddFactor, requireSensitiveChange, requireSupportedFactor } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
+import { revokeAllDeviceTrustIn } from './devices.js';
 import type { Deps } from './deps.js';
 import { newRecoveryCodeSet } from './recoveryCodes.js';
 import type { RequestFacts } from './request.js';
@@ -70,11 +71,12 @@ export interface TotpActivation {
  * ActivateTotp: by the session that began the setup, under the same freshness rule as the setup itself. A wrong code
  * is recorded (TotpActivationRejected) and then answered INVALID_CODE.
  */
-export async function activateTotp(deps: TotpDeps & Pick<Deps, 'attempts'>, caller: Caller, input: unknown, request: RequestFacts): Promise<TotpActivation> {
+export async function activateTotp(deps: TotpDeps & Pick<Deps, 'attempts' | 'db'>, caller: Caller, input: unknown, request: RequestFacts): Promise<TotpActivation> {
   requireSupportedFactor(deps, 'totp');
   const auth = await requireMayAddFactor(deps, caller);
   const userId = auth.user.id;
-  const outcome = await spendAttempt(deps, userAccountKey(userId), request, async () => {
+  const attempt = await accountAttempt(deps, userId, request);
+  const outcome = await spendAttempt(deps, attempt, async (request) => {
     const { code } = parseInput(codeInputSchema, input);
     const before = (await load(deps.store, authenticatorsAggregate, userId)).state;
     const pending = before.totp.pending;
@@ -104,7 +106,11 @@ export async function deactivateTotp(deps: TotpDeps, caller: Caller, request: Re
   const userId = auth.user.id;
   const user = (await load(deps.store, userAggregate, userId)).state;
   const factorRequired = rolesRequiringMfa.some((role) => user.roles.includes(role));
-  const { state } = await deps.store.transactionWithRetry((tx) =>
-    handle(deps, tx, authenticatorsAggregate, userId, { type: 'DeactivateTotp', data: { userId, factorRequired, now: deps.clock.now().toISOString() } }, request));
+  // A factor removed (perhaps one the owner fears is compromised): no device keeps skipping the MFA step on its strength.
+  const { state } = await deps.store.transactionWithRetry(async (tx) => {
+    const handled = await handle(deps, tx, authenticatorsAggregate, userId, { type: 'DeactivateTotp', data: { userId, factorRequired, now: deps.clock.now().toISOString() } }, request);
+    await revokeAllDeviceTrustIn(deps, tx, userId, 'factor_removed', request);
+    return handled;
+  });
   return state;
 }

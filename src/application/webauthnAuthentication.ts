@@ -19,7 +19,7 @@ import type { AssertionCheck, WebAuthnPurpose } from '../domain/authenticators/c
 import { assertionErrorCode } from '../domain/authenticators/decideWebAuthn.js';
 import type { AuthenticatorsState, WebAuthnCredentialState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
-import { spendAttempt, userAccountKey } from './attempts.js';
+import { accountAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
@@ -154,7 +154,7 @@ export function answerOf<T>(outcome: AssertionOutcome<T>): T {
 export async function completeMfaStepWithWebAuthn(deps: AssertionDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
   const { flow } = requirePendingLogin(caller);
   await assertPendingFlowOpen(deps, flow, request);
-  const outcome = await spendAttempt(deps, userAccountKey(flow.userId), request, () => {
+  const outcome = await spendAttempt(deps, await accountAttempt(deps, flow.userId, request), (request) => {
     const { credential } = parseInput(assertionInputSchema, input);
     return verifyAssertion(deps, {
       userId: flow.userId, binding: bindings.flow(flow.flowId), challengePurpose: 'mfa', purpose: 'login', requireUserVerification: false, requireUserHandle: false,
@@ -172,7 +172,7 @@ export async function completeMfaStepWithWebAuthn(deps: AssertionDeps, caller: C
 /** AuthenticateWebAuthn as step-up: the key proves the user again; the session gets a new token and AAL2 from now on. */
 export async function reauthenticateWithWebAuthn(deps: AssertionDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedToken> {
   const auth = requireSession(caller);
-  const outcome = await spendAttempt(deps, userAccountKey(auth.user.id), request, () => {
+  const outcome = await spendAttempt(deps, await accountAttempt(deps, auth.user.id, request), (request) => {
     const { credential } = parseInput(assertionInputSchema, input);
     return verifyAssertion(deps, {
       userId: auth.user.id, binding: bindings.session(auth.session.id), challengePurpose: 'reauthentication', purpose: 'reauthentication',

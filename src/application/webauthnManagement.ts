@@ -7,6 +7,7 @@ import { userAggregate } from '../domain/user/aggregate.js';
 import { rolesRequiringMfa } from '../domain/user/policy.js';
 import { requireSensitiveChange, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
+import { revokeAllDeviceTrustIn } from './devices.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import type { RequestFacts } from './request.js';
@@ -34,9 +35,13 @@ export async function removeWebAuthn(
   const userId = (await requireSensitiveChange(deps, caller)).user.id;
   const { roles, passwordHash } = (await load(deps.store, userAggregate, userId)).state;
   const factorRequired = rolesRequiringMfa.some((role) => roles.includes(role));
-  const { state } = await deps.store.transactionWithRetry((tx) =>
-    handle(deps, tx, authenticatorsAggregate, userId, {
+  const { state } = await deps.store.transactionWithRetry(async (tx) => {
+    const handled = await handle(deps, tx, authenticatorsAggregate, userId, {
       type: 'RemoveWebAuthn', data: { userId, authenticatorIds: input.ids, factorRequired, hasPassword: passwordHash !== null, now: deps.clock.now().toISOString() },
-    }, request));
+    }, request);
+    // As with TOTP: a removed factor takes every device's trust with it.
+    await revokeAllDeviceTrustIn(deps, tx, userId, 'factor_removed', request);
+    return handled;
+  });
   return state;
 }

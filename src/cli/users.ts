@@ -1,6 +1,7 @@
-// `tessera users create|grant-role|revoke-role`: operators' commands, written as events like any other change, through the same
+// `tessera users create|grant-role|revoke-role|unlock`: operators' commands, written as events like any other change, through the same
 // use cases as every other transport.
 import type { App } from '../app.js';
+import { unlockUser } from '../application/lockout.js';
 import { grantRole, revokeRole } from '../application/roles.js';
 import type { RequestFacts } from '../application/request.js';
 import { createAccount } from '../application/signup.js';
@@ -26,6 +27,13 @@ export async function runUserCommand(app: App, sub: string, options: { email?: s
     if (!user) throw new Error(`no user with email ${email}`);
     await (sub === 'grant-role' ? grantRole : revokeRole)(app, user.user_id, options.role, request);
     console.log(JSON.stringify({ userId: user.user_id, role: options.role }));
+    return;
+  }
+  if (sub === 'unlock') {
+    // The operators' way out of a lock that only an administrator ends (the hard limit), without touching the database.
+    const user = await findUserByEmail(app.db, email);
+    if (!user) throw new Error(`no user with email ${email}`);
+    console.log(JSON.stringify({ userId: user.user_id, unlocked: await unlockUser(app, user.user_id, request) }));
     return;
   }
   throw new Error(`unknown users command: ${sub}`);

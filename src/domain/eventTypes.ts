@@ -4,6 +4,7 @@ import { loginEventTypes } from './login/events.js';
 import { sessionEventTypes } from './session/events.js';
 import { authenticatorEventTypes } from './authenticators/events.js';
 import { notificationEventTypes } from './notification/events.js';
+import { deviceEventTypes } from './device/events.js';
 
 export const allEventTypes: readonly string[] = [
   ...userEventTypes,
@@ -11,4 +12,5 @@ export const allEventTypes: readonly string[] = [
   ...sessionEventTypes,
   ...authenticatorEventTypes,
   ...notificationEventTypes,
+  ...deviceEventTypes,
 ];

@@ -8,6 +8,10 @@ export interface EventMetadata {
   actor?: string;
   ip?: string;
   userAgent?: string;
+  /** The device the request came from (its device cookie or token). */
+  deviceId?: string;
+  /** Whose attempts a verification counted in: a known device of the account (its id) or 'untrusted'. */
+  attemptBucket?: string;
 }
 
 export interface NewEvent {

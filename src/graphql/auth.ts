@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import { AuthenticatorTypeEnum } from './authenticators.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
-import { adoptToken, clearSessionCookie } from './guards.js';
+import { adoptToken, clearSessionCookie, forAppClient } from './guards.js';
 import { FlowRef, sessionFromView, SessionRef, UserRef } from './types.js';
 
 // ---------- authState and config ----------
@@ -73,6 +73,11 @@ export const AuthPayloadRef = builder.objectRef<AuthPayloadShape>('AuthPayload')
       resolve: (p) => p.sessionToken,
     }),
     authState: t.field({ type: AuthStateRef, resolve: (p) => authStateOf(p.ctx.deps, p.ctx.caller) }),
+    deviceToken: t.string({
+      nullable: true,
+      description: 'For app clients: the device token to send as X-Tessera-Device on every request (browsers keep it as an HttpOnly cookie).',
+      resolve: (p) => forAppClient(p.ctx, p.ctx.device.token),
+    }),
   }),
 });
 

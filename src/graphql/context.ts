@@ -25,6 +25,8 @@ export interface GraphQLContext {
    * cookies alone, so no script on the page can read them.
    */
   isAppClient: boolean;
+  /** The device the request comes from: its verified cookie or header, or a new one minted for it this request. */
+  device: { id: string; token: string };
   /** The raw node request, for transport details (the WebAuthn ceremony cookie). */
   req: IncomingMessage | undefined;
 }

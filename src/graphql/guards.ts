@@ -6,6 +6,10 @@ import type { GraphQLContext } from './context.js';
 /** The base name; over https the browser sees `__Host-tessera_session` (http/cookies.ts). */
 export const sessionCookieName = 'tessera_session';
 
+/** The device cookie: long-lived (400 days, the most browsers keep a cookie), HttpOnly, signed (crypto/deviceTokens.ts). */
+export const deviceCookieName = 'tessera_device';
+export const deviceCookieMaxAgeSeconds = 400 * 86_400;
+
 export function setSessionCookie(ctx: GraphQLContext, token: string, maxAgeSeconds: number): void {
   ctx.cookies.push({ name: sessionCookieName, value: token, maxAgeSeconds });
 }

@@ -8,6 +8,7 @@ import './webauthn/registration.js';
 import './webauthn/authentication.js';
 import './webauthn/passkeys.js';
 import './webauthn/management.js';
+import './devices.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

@@ -7,7 +7,7 @@ import type { App } from '../app.js';
 import { pendingMigrations } from '../eventstore/index.js';
 import { actorOf, anonymous, resolveCaller, type Caller } from '../application/caller.js';
 import type { CookieInstruction, GraphQLContext } from './context.js';
-import { sessionCookieName } from './guards.js';
+import { deviceCookieMaxAgeSeconds, deviceCookieName, sessionCookieName } from './guards.js';
 import { cookiePolicy } from '../http/cookies.js';
 import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
@@ -46,6 +46,18 @@ export function createGraphQLHandler(app: App) {
     onResponse({ request, response }) {
       for (const cookie of pendingCookies.get(request) ?? []) response.headers.append('set-cookie', cookies.serialize(cookie));
     },
+  };
+  /**
+   * Every client carries a device: a browser its `tessera_device` cookie, an app its X-Tessera-Device header (the token
+   * it got back in an AuthPayload). A missing or forged one is replaced by a new device, handed out on this response.
+   */
+  const deviceOf = (headers: Headers, toSet: CookieInstruction[]): { id: string; token: string } => {
+    const presented = headers.get('x-tessera-device') ?? cookies.read(headers.get('cookie'), deviceCookieName);
+    const id = app.deviceTokens.verify(presented);
+    if (id) return { id, token: presented! };
+    const minted = app.deviceTokens.mint();
+    toSet.push({ name: deviceCookieName, value: minted.token, maxAgeSeconds: deviceCookieMaxAgeSeconds });
+    return { id: minted.deviceId, token: minted.token };
   };
   return createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -89,7 +101,8 @@ export function createGraphQLHandler(app: App) {
       const token = bearer ?? cookies.read(request.headers.get('cookie'), sessionCookieName);
       const toSet: CookieInstruction[] = [];
       pendingCookies.set(request, toSet);
-      const facts = { clientAddress: ip, userAgent, requestId, ...(clientRequestId ? { clientRequestId } : {}), actor: 'anonymous' };
+      const device = deviceOf(request.headers, toSet);
+      const facts = { clientAddress: ip, userAgent, requestId, ...(clientRequestId ? { clientRequestId } : {}), actor: 'anonymous', deviceId: device.id };
       const caller: Caller = token ? await resolveCaller(app, token, facts) : anonymous;
       return {
         deps: app,
@@ -97,6 +110,7 @@ export function createGraphQLHandler(app: App) {
         caller,
         cookies: toSet,
         cookiePolicy: cookies,
+        device,
         isAppClient: isAppClient(request.headers.get('x-tessera-client')),
         req,
       };

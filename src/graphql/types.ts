@@ -27,6 +27,7 @@ export interface SessionShape {
   createdAt: Date;
   lastSeenAt: Date;
   isCurrent: boolean;
+  deviceId: string | null;
 }
 
 export const SessionMethodRef = builder.objectRef<{ method: string; at: string | Date; type?: string | null }>('SessionMethod').implement({
@@ -51,11 +52,11 @@ export const SessionRef = builder.objectRef<SessionShape>('Session').implement({
 });
 
 export function sessionFromView(view: SessionView): SessionShape {
-  return { id: view.id, aal: view.aal, methods: view.methods, ip: view.ip, userAgent: view.userAgent, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt, isCurrent: true };
+  return { id: view.id, aal: view.aal, methods: view.methods, ip: view.ip, userAgent: view.userAgent, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt, isCurrent: true, deviceId: view.deviceId };
 }
 
 function sessionFromRow(row: SessionRow, currentId: string | null): SessionShape {
-  return { id: row.session_id, aal: row.aal, methods: row.methods, ip: row.ip, userAgent: row.user_agent, createdAt: row.created_at, lastSeenAt: row.last_seen_at, isCurrent: row.session_id === currentId };
+  return { id: row.session_id, aal: row.aal, methods: row.methods, ip: row.ip, userAgent: row.user_agent, createdAt: row.created_at, lastSeenAt: row.last_seen_at, isCurrent: row.session_id === currentId, deviceId: row.device_id };
 }
 
 export const UserRef = builder.objectRef<UserView>('User').implement({

@@ -4,27 +4,21 @@
 // event (events are the truth: an auditor sees that the user was told, and why), the outbox row must exist exactly
 // when that event does (one transaction, so a crash can neither lose a notification nor deliver one whose cause rolled
 // back), and a projector may only write its own tables, never append events.
-import { createHash } from 'node:crypto';
 import type { Deps } from '../application/deps.js';
 import type { Queryable } from '../db/index.js';
 import { newId } from '../crypto/tokens.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import type { SecurityNotificationKind } from '../domain/notification/events.js';
 import { streams } from '../domain/shared/streams.js';
+import { knownDeviceCount } from '../projections/devices.js';
 import { liveSchema } from '../projections/projector.js';
 
 export const notificationTriggers = [
   'PasswordChanged', 'EmailChanged', 'UserLocked', 'TotpActivated', 'TotpDeactivated', 'WebAuthnCredentialRegistered',
-  'WebAuthnCredentialRemoved', 'RecoveryCodesGenerated', 'SessionStarted',
+  'WebAuthnCredentialRemoved', 'RecoveryCodesGenerated', 'DeviceSeen',
 ] as const;
 
 type NotificationApp = Pick<Deps, 'store' | 'clock'>;
-
-/** The device a session comes from: the client's device id when it sends one, else its user agent. */
-function deviceKey(event: RecordedEvent): string {
-  const d = event.data as { deviceId?: string | null; userAgent?: string };
-  return createHash('sha256').update(d.deviceId ?? `ua:${d.userAgent ?? ''}`).digest('hex').slice(0, 32);
-}
 
 async function kindOf(tx: Queryable, event: RecordedEvent): Promise<SecurityNotificationKind | null> {
   const d = event.data as Record<string, unknown>;
@@ -42,17 +36,10 @@ async function kindOf(tx: Queryable, event: RecordedEvent): Promise<SecurityNoti
       );
       return Number(row?.n ?? 0) > 0 ? 'recovery_codes_regenerated' : null;
     }
-    case 'SessionStarted': {
-      const userId = d.userId as string;
-      // One statement on the login path: both parts see the table as it was before the insert.
-      const [row] = await tx.query<{ known: boolean; inserted: number }>(
-        `with ins as (insert into known_devices (user_id, device_key, first_seen_at) values ($1, $2, $3) on conflict do nothing returning 1)
-         select exists (select 1 from known_devices where user_id = $1) as known, (select count(*)::int from ins) as inserted`,
-        [userId, deviceKey(event), d.at],
-      );
-      // The first session of an account (its signup) is not news to anyone.
-      return row!.known && row!.inserted > 0 ? 'new_device' : null;
-    }
+    case 'DeviceSeen':
+      // A device became known to the account (a completed login there for the first time). The account's first
+      // device is its signup, which is no news to anyone; the devices row of this event is already projected.
+      return (await knownDeviceCount(tx, d.userId as string)) > 1 ? 'new_device' : null;
     default: return null;
   }
 }

@@ -6,9 +6,10 @@ import { usersProjector } from './users.js';
 import { loginFlowsProjector } from './loginFlows.js';
 import { sessionsProjector } from './sessions.js';
 import { accountFailuresProjector } from './accountFailures.js';
+import { devicesProjector } from './devices.js';
 
 export function allProjectors(): Projector[] {
-  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector, accountFailuresProjector];
+  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector, accountFailuresProjector, devicesProjector];
 }
 
 export { Projections, runStatements } from './runner.js';

@@ -1,13 +1,17 @@
 // Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`.
 import type { Queryable } from '../db/index.js';
+import type { DeviceTrustDeclined, DeviceTrusted } from '../domain/device/events.js';
 import type { SessionEvent } from '../domain/session/events.js';
 import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-export const sessionsProjector: Projector<SessionEvent> = {
+/** A session is asked "trust this device?" (the MFA_TRUST flow) until its device is trusted or the answer is no. */
+type SessionsEvent = SessionEvent | DeviceTrusted | DeviceTrustDeclined;
+
+export const sessionsProjector: Projector<SessionsEvent> = {
   name: 'sessions',
-  version: 1,
-  handles: ['SessionStarted', 'SessionActivityRecorded', 'SessionReauthenticated', 'SessionTokenRotated', 'SessionRevoked', 'SessionExpired'],
+  version: 2,
+  handles: ['SessionStarted', 'SessionActivityRecorded', 'SessionReauthenticated', 'SessionTokenRotated', 'SessionRevoked', 'SessionExpired', 'DeviceTrusted', 'DeviceTrustDeclined'],
   tables: [{ name: 'sessions', orderBy: 'session_id' }],
   ddl: (s) => `
     create table ${s}.sessions (
@@ -24,18 +28,20 @@ export const sessionsProjector: Projector<SessionEvent> = {
       last_seen_at       timestamptz not null,
       reauthenticated_at timestamptz,
       ended_at           timestamptz,
-      end_reason         text
+      end_reason         text,
+      trust_pending      boolean not null default false
     );
     create index on ${s}.sessions (token_hash) where ended_at is null;
-    create index on ${s}.sessions (user_id) where ended_at is null`,
-  project(event: Recorded<SessionEvent>, s: string): SqlStatement[] {
+    create index on ${s}.sessions (user_id) where ended_at is null;
+    create index on ${s}.sessions (user_id, device_id)`,
+  project(event: Recorded<SessionsEvent>, s: string): SqlStatement[] {
     switch (event.type) {
       case 'SessionStarted': {
         const d = event.data;
         return [sql(
-          `insert into ${s}.sessions (session_id, user_id, token_hash, aal, methods, ip, user_agent, device_id, enroll_only, created_at, last_seen_at)
-           values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $10)`,
-          d.sessionId, d.userId, d.tokenHash, d.aal, JSON.stringify(d.methods), d.ip, d.userAgent, d.deviceId, d.enrollOnly, d.at,
+          `insert into ${s}.sessions (session_id, user_id, token_hash, aal, methods, ip, user_agent, device_id, enroll_only, created_at, last_seen_at, trust_pending)
+           values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $10, $11)`,
+          d.sessionId, d.userId, d.tokenHash, d.aal, JSON.stringify(d.methods), d.ip, d.userAgent, d.deviceId, d.enrollOnly, d.at, d.mfaTrustOffered ?? false,
         )];
       }
       case 'SessionActivityRecorded':
@@ -53,9 +59,12 @@ export const sessionsProjector: Projector<SessionEvent> = {
       case 'SessionRevoked':
       case 'SessionExpired':
         return [sql(`update ${s}.sessions set ended_at = $2, end_reason = $3 where session_id = $1`, event.data.sessionId, event.data.at, event.data.reason)];
+      case 'DeviceTrusted':
+      case 'DeviceTrustDeclined':
+        return [sql(`update ${s}.sessions set trust_pending = false where session_id = $1`, event.data.sessionId)];
     }
   },
-  projectBatch(events: readonly Recorded<SessionEvent>[], s: string): SqlStatement[] {
+  projectBatch(events: readonly Recorded<SessionsEvent>[], s: string): SqlStatement[] {
     const fold = new BatchFold<SessionDraft>();
     for (const event of events) {
       const sessionId = event.data.sessionId;
@@ -66,7 +75,7 @@ export const sessionsProjector: Projector<SessionEvent> = {
           fold.create(sessionId, {
             session_id: sessionId, user_id: d.userId, token_hash: d.tokenHash, aal: d.aal, methods: d.methods,
             ip: d.ip, user_agent: d.userAgent, device_id: d.deviceId ?? null, enroll_only: d.enrollOnly,
-            created_at: d.at, last_seen_at: d.at, reauthenticated_at: null, ended_at: null, end_reason: null,
+            created_at: d.at, last_seen_at: d.at, reauthenticated_at: null, ended_at: null, end_reason: null, trust_pending: d.mfaTrustOffered ?? false,
           });
           break;
         }
@@ -87,6 +96,10 @@ export const sessionsProjector: Projector<SessionEvent> = {
         case 'SessionRevoked':
         case 'SessionExpired':
           set({ ended_at: event.data.at, end_reason: event.data.reason });
+          break;
+        case 'DeviceTrusted':
+        case 'DeviceTrustDeclined':
+          set({ trust_pending: false });
           break;
       }
     }
@@ -113,6 +126,7 @@ interface SessionDraft extends Record<string, unknown> {
   reauthenticated_at: string | null;
   ended_at: string | null;
   end_reason: string | null;
+  trust_pending: boolean;
 }
 
 const sessionColumns: Column[] = [
@@ -120,6 +134,7 @@ const sessionColumns: Column[] = [
   { name: 'methods', type: 'jsonb' }, { name: 'ip', type: 'text' }, { name: 'user_agent', type: 'text' }, { name: 'device_id', type: 'text' },
   { name: 'enroll_only', type: 'boolean' }, { name: 'created_at', type: 'timestamptz' }, { name: 'last_seen_at', type: 'timestamptz' },
   { name: 'reauthenticated_at', type: 'timestamptz' }, { name: 'ended_at', type: 'timestamptz' }, { name: 'end_reason', type: 'text' },
+  { name: 'trust_pending', type: 'boolean' },
 ];
 
 export interface SessionRow {
@@ -135,6 +150,7 @@ export interface SessionRow {
   created_at: Date;
   last_seen_at: Date;
   reauthenticated_at: Date | null;
+  trust_pending: boolean;
   [key: string]: unknown;
 }
 
@@ -145,12 +161,6 @@ export async function findActiveSessionByTokenHash(q: Queryable, tokenHash: stri
 
 export async function listActiveSessions(q: Queryable, userId: string): Promise<SessionRow[]> {
   return q.query<SessionRow>(`select * from ${liveSchema}.sessions where user_id = $1 and ended_at is null order by created_at desc, session_id`, [userId]);
-}
-
-/** Whether this device (a long-lived browser cookie or the user agent + /64 network) was seen before for this user. */
-export async function hasSeenDevice(q: Queryable, userId: string, deviceId: string): Promise<boolean> {
-  const [row] = await q.query(`select 1 from ${liveSchema}.sessions where user_id = $1 and device_id = $2 limit 1`, [userId, deviceId]);
-  return row !== undefined;
 }
 
 export interface SessionWithUserRow extends SessionRow {

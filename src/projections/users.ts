@@ -1,11 +1,20 @@
 // Accounts by id and by email: what login looks up first, and what `me` shows.
 import type { Queryable } from '../db/index.js';
 import type { UserEvent } from '../domain/user/events.js';
+import { untrustedBucket } from '../domain/user/state.js';
 import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
 const handles = ['UserRegistered', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'] as const;
 type UsersEvent = Handled<UserEvent, typeof handles>;
+
+/**
+ * `locked_until` is the lock strangers can cause: the one on every unknown device together (a known device's own lock
+ * concerns that device only). An administrator's unlock, which names no bucket, ends it too.
+ */
+function locksUnknownDevices(event: { data: { bucket?: string } }): boolean {
+  return event.data.bucket === undefined || event.data.bucket === untrustedBucket;
+}
 
 export const usersProjector: Projector<UsersEvent> = {
   name: 'users',
@@ -33,8 +42,10 @@ export const usersProjector: Projector<UsersEvent> = {
       case 'RoleRevoked':
         return [sql(`update ${s}.users set roles = array_remove(roles, $2) where user_id = $1`, event.data.userId, event.data.role)];
       case 'UserLocked':
+        if (!locksUnknownDevices(event)) return [];
         return [sql(`update ${s}.users set locked_until = $2 where user_id = $1`, event.data.userId, event.data.until)];
       case 'UserUnlocked':
+        if (!locksUnknownDevices(event)) return [];
         return [sql(`update ${s}.users set locked_until = null where user_id = $1`, event.data.userId)];
       case 'UserDeleted':
         return [sql(`update ${s}.users set deleted = true where user_id = $1`, event.data.userId)];
@@ -51,8 +62,8 @@ export const usersProjector: Projector<UsersEvent> = {
       const set = (column: keyof UserDraft, value: unknown) => fold.change(userId, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
       switch (event.type) {
         case 'EmailChanged': set('email', event.data.email); break;
-        case 'UserLocked': set('locked_until', event.data.until); break;
-        case 'UserUnlocked': set('locked_until', null); break;
+        case 'UserLocked': if (locksUnknownDevices(event)) set('locked_until', event.data.until); break;
+        case 'UserUnlocked': if (locksUnknownDevices(event)) set('locked_until', null); break;
         case 'UserDeleted': set('deleted', true); break;
         case 'RoleGranted':
         case 'RoleRevoked': {

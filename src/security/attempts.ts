@@ -71,16 +71,18 @@ export function createRedisAttemptBudget(redis: Redis, options: BudgetLimits & {
   );
 }
 
-/** The budget (and lockout) key of a known account. */
-export const userAccountKey = (userId: string): string => `user:${userId}`;
+/**
+ * The budget (and lockout) key of a known account's attempts from one bucket: a device known to the account has its
+ * own, every other device shares 'untrusted' (DESIGN.md §7: strangers share one budget and cannot spend the owner's).
+ */
+export const userAccountKey = (userId: string, bucket: string): string => `user:${userId}:${bucket}`;
 
 /** Unknown emails get a budget of their own key, so probing them is throttled without revealing that they are unknown. */
-export function accountKeyFor(userId: string | null, email: string): string {
-  return userId ? userAccountKey(userId) : `email:${email}`;
-}
+export const unknownAccountKey = (email: string): string => `email:${email}`;
 
-export function userIdOfAccountKey(accountKey: string): string | null {
-  return accountKey.startsWith('user:') ? accountKey.slice('user:'.length) : null;
+export function accountOfKey(accountKey: string): { userId: string; bucket: string } | null {
+  const match = /^user:([^:]+):(.+)$/.exec(accountKey);
+  return match ? { userId: match[1]!, bucket: match[2]! } : null;
 }
 
 /** Checks run before the budget is spent: the account's lock and back-off (application/lockout.ts), known or not. */

@@ -62,6 +62,9 @@ export async function startTestServer(options: { env?: Record<string, string>; a
         if (kind === 'bearer') headers['x-tessera-client'] = 'app';
         if (kind === 'cookie' && c.jar.size > 0) headers.cookie = [...c.jar].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('; ');
         if (kind === 'bearer' && c.token) headers.authorization = `Bearer ${c.token}`;
+        // An app keeps its device token (it is also set as a cookie, which is where this client picks it up).
+        const deviceToken = [...c.jar].find(([name]) => /^(__Host-)?tessera_device$/.test(name))?.[1];
+        if (kind === 'bearer' && deviceToken) headers['x-tessera-device'] = deviceToken;
         Object.assign(headers, opts.headers);
         const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
         for (const setCookie of res.headers.getSetCookie()) {

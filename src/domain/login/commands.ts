@@ -12,6 +12,8 @@ export type LoginCommand =
         /** The user's factor types; non-empty means the MFA step is required. */
         factorTypes: string[];
         pendingTokenHash: string;
+        /** The device, when the account's owner trusted it and the trust has not run out: the MFA step is skipped. */
+        trustedDeviceId: string | null;
         sessionId: string;
         aal: 1 | 2;
         now: string;

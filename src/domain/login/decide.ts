@@ -14,6 +14,12 @@ export function decideLogin(command: LoginCommand, state: LoginState): LoginEven
         return [started, { type: 'PasswordRejected', data: { flowId: d.flowId, userId: d.userId, at: d.now } }];
       }
       const verified: LoginEvent = { type: 'PasswordVerified', data: { flowId: d.flowId, userId: d.userId, at: d.now } };
+      if (d.factorTypes.length > 0 && d.trustedDeviceId !== null) {
+        // Trust stands in for the second factor on this device only, and only for AAL1: AAL2 still asks for a factor.
+        return [started, verified,
+          { type: 'TrustedDeviceAccepted', data: { flowId: d.flowId, userId: d.userId, deviceId: d.trustedDeviceId, at: d.now } },
+          { type: 'LoginCompleted', data: { flowId: d.flowId, userId: d.userId, sessionId: d.sessionId, aal: 1, at: d.now } }];
+      }
       if (d.factorTypes.length > 0) {
         return [started, verified, { type: 'MfaRequired', data: { flowId: d.flowId, userId: d.userId, types: d.factorTypes, tokenHash: d.pendingTokenHash, expiresAt: d.expiresAt, at: d.now } }];
       }

@@ -33,6 +33,8 @@ export function evolveLogin(state: LoginState, event: LoginEvent): LoginState {
       return { ...state, methods: [...state.methods, { method: event.data.method, at: event.data.at }] };
     case 'MfaFailed':
       return state;
+    case 'TrustedDeviceAccepted':
+      return { ...state, methods: [...state.methods, { method: 'trust', at: event.data.at }] };
     case 'LoginCompleted':
       return { ...state, status: 'completed' };
     case 'LoginExpired':

@@ -7,4 +7,5 @@ export const streams = {
   authenticators: (userId: string) => `authenticators-${userId}`,
   webauthnCredential: (credentialIdHash: string) => `webauthn-credential-${credentialIdHash}`,
   notification: (notificationId: string) => `notification-${notificationId}`,
+  device: (deviceId: string) => `device-${deviceId}`,
 };

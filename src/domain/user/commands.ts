@@ -8,8 +8,8 @@ export type UserCommand =
   | { type: 'RevokeRole'; data: { role: string; now: string } }
   | { type: 'DeleteAccount'; data: { now: string } }
   | { type: 'RejectPassword'; data: { purpose: 'reauthenticate' | 'change_password'; now: string } }
-  | { type: 'LockUser'; data: { until: string; failures: number; now: string } }
-  | { type: 'UnlockUser'; data: { by: 'timeout' | 'admin'; now: string } };
+  | { type: 'LockUser'; data: { until: string; failures: number; bucket: string; now: string } }
+  | { type: 'UnlockUser'; data: { by: 'timeout'; bucket: string; now: string } | { by: 'admin'; now: string } };
 
 export type EmailClaimCommand =
   | { type: 'ClaimEmail'; data: { userId: string; now: string } }

@@ -33,14 +33,20 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return [{ type: 'UserDeleted', data: { userId, at: command.data.now } }];
     case 'RejectPassword':
       return [{ type: 'ReauthenticationRejected', data: { userId, method: 'password', purpose: command.data.purpose, at: command.data.now } }];
-    case 'LockUser':
+    case 'LockUser': {
       // Already locked past the moment: attempts that were in flight when the lock was written add nothing.
-      if (state.lockedUntil !== null && state.lockedUntil > command.data.now) return [];
-      return [{ type: 'UserLocked', data: { userId, until: command.data.until, failures: command.data.failures, at: command.data.now } }];
-    case 'UnlockUser':
-      if (state.lockedUntil === null) return [];
-      if (command.data.by === 'timeout' && state.lockedUntil > command.data.now) return [];
-      return [{ type: 'UserUnlocked', data: { userId, by: command.data.by, at: command.data.now } }];
+      const { until, failures, bucket, now } = command.data;
+      const current = state.locks[bucket];
+      if (current !== undefined && current > now) return [];
+      return [{ type: 'UserLocked', data: { userId, until, failures, bucket, at: now } }];
+    }
+    case 'UnlockUser': {
+      const d = command.data;
+      if (d.by === 'admin') return Object.keys(state.locks).length === 0 ? [] : [{ type: 'UserUnlocked', data: { userId, by: 'admin', at: d.now } }];
+      const current = state.locks[d.bucket];
+      if (current === undefined || current > d.now) return [];
+      return [{ type: 'UserUnlocked', data: { userId, by: 'timeout', bucket: d.bucket, at: d.now } }];
+    }
     default:
       return assertNever(command);
   }

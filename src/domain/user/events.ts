@@ -5,8 +5,13 @@ export type PasswordChanged = DomainEvent<'PasswordChanged', { userId: string; p
 export type EmailChanged = DomainEvent<'EmailChanged', { userId: string; email: string; previousEmail: string; at: string }>;
 export type RoleGranted = DomainEvent<'RoleGranted', { userId: string; role: string; at: string }>;
 export type RoleRevoked = DomainEvent<'RoleRevoked', { userId: string; role: string; at: string }>;
-export type UserLocked = DomainEvent<'UserLocked', { userId: string; until: string; failures: number; at: string }>;
-export type UserUnlocked = DomainEvent<'UserUnlocked', { userId: string; by: 'timeout' | 'admin'; at: string }>;
+/**
+ * `bucket`: whose attempts are locked: a known device of the account (its device id), or every unknown device
+ * together ('untrusted'). Absent in events written before locks were per device: the account as a whole, read as 'untrusted'.
+ */
+export type UserLocked = DomainEvent<'UserLocked', { userId: string; until: string; failures: number; bucket?: string; at: string }>;
+/** A timeout ends the lock of one bucket; an administrator's unlock ends every lock of the account (no bucket). */
+export type UserUnlocked = DomainEvent<'UserUnlocked', { userId: string; by: 'timeout' | 'admin'; bucket?: string; at: string }>;
 /** A wrong password from a signed-in user (reauthentication, password change): counted like a failed login. */
 export type ReauthenticationRejected = DomainEvent<'ReauthenticationRejected', { userId: string; method: 'password'; purpose: 'reauthenticate' | 'change_password'; at: string }>;
 export type UserDeleted = DomainEvent<'UserDeleted', { userId: string; at: string }>;

@@ -1,5 +1,11 @@
 import type { EmailClaimEvent, UserEvent } from './events.js';
 
+/** The attempt bucket shared by every device not known to the account (strangers, and the owner on a new device). */
+export const untrustedBucket = 'untrusted';
+
+/** The events of an attempt that verified no secret of the account (a password tried on a passkey-only account): counted nowhere. */
+export const noSecretBucket = 'none';
+
 export interface UserState {
   exists: boolean;
   deleted: boolean;
@@ -10,11 +16,12 @@ export interface UserState {
   createdAt: string | null;
   /** When each role was granted: the admin MFA grace period runs from the later of this and registration. */
   roleGrantedAt: Record<string, string>;
-  lockedUntil: string | null;
+  /** Locks by attempt bucket (a known device's id, or 'untrusted' for every unknown device): until when. */
+  locks: Record<string, string>;
 }
 
 export const initialUserState: UserState = {
-  exists: false, deleted: false, userId: null, email: null, passwordHash: null, roles: [], createdAt: null, roleGrantedAt: {}, lockedUntil: null,
+  exists: false, deleted: false, userId: null, email: null, passwordHash: null, roles: [], createdAt: null, roleGrantedAt: {}, locks: {},
 };
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
@@ -32,9 +39,12 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     case 'RoleRevoked':
       return { ...state, roles: state.roles.filter((r) => r !== event.data.role) };
     case 'UserLocked':
-      return { ...state, lockedUntil: event.data.until };
-    case 'UserUnlocked':
-      return { ...state, lockedUntil: null };
+      return { ...state, locks: { ...state.locks, [event.data.bucket ?? untrustedBucket]: event.data.until } };
+    case 'UserUnlocked': {
+      if (event.data.bucket === undefined) return { ...state, locks: {} };
+      const { [event.data.bucket]: _ended, ...locks } = state.locks;
+      return { ...state, locks };
+    }
     case 'UserDeleted':
       return { ...state, deleted: true };
     case 'ReauthenticationRejected':

@@ -61,13 +61,18 @@ describe('security notifications', () => {
     expect(await notificationsOf(await userIdOf(user.email))).toEqual([{ kind: 'account_locked', causeType: 'UserLocked' }]);
   });
 
-  it('a session from a device not seen before requests one notification; the same device again does not', async () => {
+  it('a login from a device not seen before requests one notification; the same device again, or with another user agent, does not', async () => {
     const user = await signedUpUser(s, 'device@example.com');
     const userId = await userIdOf(user.email);
     const login = `mutation { login(input: { email: "device@example.com", password: "correct horse battery staple" }) { __typename } }`;
+    const phone = s.appClient();
+    await phone.gql(login, undefined, { headers: { 'user-agent': 'NewPhone/1.0' } });
+    await phone.gql(login, undefined, { headers: { 'user-agent': 'NewPhone/1.0' } });
+    // The device is its signed device token, not its user agent: a changed (or copied) user agent changes nothing.
+    await phone.gql(login, undefined, { headers: { 'user-agent': 'NewPhone/2.0' } });
+    expect(await notificationsOf(userId)).toEqual([{ kind: 'new_device', causeType: 'DeviceSeen' }]);
     await s.appClient().gql(login, undefined, { headers: { 'user-agent': 'NewPhone/1.0' } });
-    await s.appClient().gql(login, undefined, { headers: { 'user-agent': 'NewPhone/1.0' } });
-    expect(await notificationsOf(userId)).toEqual([{ kind: 'new_device', causeType: 'SessionStarted' }]);
+    expect(await notificationsOf(userId)).toEqual([{ kind: 'new_device', causeType: 'DeviceSeen' }, { kind: 'new_device', causeType: 'DeviceSeen' }]);
   });
 
   it('factors added and removed, and recovery codes regenerated (not the first set), each request one', async () => {

@@ -466,7 +466,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
         expect(checkpoint!.position).toBe((await db.query<{ p: number }>(`select max(position) as p from events`))[0]!.p);
         await db.query(`drop schema replay_check cascade`);
         await db.query(`drop schema live_before cascade`);
-      });
+      }, 180_000);
 
       pgOnly(onlyPg('appends that run during a rebuild end up in the rebuilt tables'), async (ctx) => {
         needsPostgres(ctx);

@@ -11,11 +11,15 @@ import type { SessionEvent } from '../../../src/domain/session/events.js';
 import { decideUser } from '../../../src/domain/user/decide.js';
 import { evolveUser, initialUserState } from '../../../src/domain/user/state.js';
 import type { UserEvent } from '../../../src/domain/user/events.js';
+import type { DeviceCommand } from '../../../src/domain/device/commands.js';
+import { decideDevice } from '../../../src/domain/device/decide.js';
+import type { DeviceEvent } from '../../../src/domain/device/events.js';
+import { evolveDevice, initialDeviceState, isTrusted } from '../../../src/domain/device/state.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString();
 const start = (o: Partial<Extract<LoginCommand, { type: 'StartLogin' }>['data']> = {}): LoginCommand => ({
-  type: 'StartLogin', data: { flowId: 'f', userId: 'u', method: 'password', passwordValid: true, factorTypes: [], pendingTokenHash: 'h', sessionId: 's', aal: 1, now: T0, expiresAt: at(10), ...o },
+  type: 'StartLogin', data: { flowId: 'f', userId: 'u', method: 'password', passwordValid: true, factorTypes: [], pendingTokenHash: 'h', trustedDeviceId: null, sessionId: 's', aal: 1, now: T0, expiresAt: at(10), ...o },
 });
 const mfa = (accepted: boolean, now = at(1)): LoginCommand => ({ type: 'AuthenticateMfa', data: { method: 'totp', outcome: accepted ? { accepted: true } : { accepted: false, reason: 'INVALID_CODE' }, sessionId: 's2', now } });
 const abandon: LoginCommand = { type: 'AbandonLogin', data: { now: at(2) } };
@@ -27,6 +31,8 @@ describe('login decider', () => {
   it.each<[string, LoginCommand[], LoginCommand, string[] | string]>([
     ['no flow, right password, no factor → completed at AAL1', [], start(), ['LoginStarted', 'PasswordVerified', 'LoginCompleted']],
     ['no flow, right password, a factor → MFA required', [], start({ factorTypes: ['TOTP'] }), ['LoginStarted', 'PasswordVerified', 'MfaRequired']],
+    ['no flow, right password, a factor, a trusted device → completed without the MFA step', [], start({ factorTypes: ['TOTP'], trustedDeviceId: 'd1' }), ['LoginStarted', 'PasswordVerified', 'TrustedDeviceAccepted', 'LoginCompleted']],
+    ['no flow, wrong password on a trusted device → rejected', [], start({ passwordValid: false, factorTypes: ['TOTP'], trustedDeviceId: 'd1' }), ['LoginStarted', 'PasswordRejected']],
     ['no flow, wrong password → rejected', [], start({ passwordValid: false }), ['LoginStarted', 'PasswordRejected']],
     ['no flow, unknown user → rejected', [], start({ userId: null, passwordValid: true }), ['LoginStarted', 'PasswordRejected']],
     ['started flow, start again → ALREADY_EXISTS', [start()], start(), 'ALREADY_EXISTS'],
@@ -57,7 +63,7 @@ describe('login decider', () => {
   });
 });
 
-const startSession: SessionCommand = { type: 'StartSession', data: { sessionId: 's', userId: 'u', tokenHash: 'h', aal: 1, methods: [], ip: 'ip', userAgent: 'ua', deviceId: null, enrollOnly: false, now: T0 } };
+const startSession: SessionCommand = { type: 'StartSession', data: { sessionId: 's', userId: 'u', tokenHash: 'h', aal: 1, methods: [], ip: 'ip', userAgent: 'ua', deviceId: null, enrollOnly: false, mfaTrustOffered: false, now: T0 } };
 const activity = (min: number): SessionCommand => ({ type: 'RecordSessionActivity', data: { ip: 'ip', now: at(min), intervalSeconds: 300 } });
 const revoke: SessionCommand = { type: 'RevokeSession', data: { reason: 'logout', now: at(1) } };
 const expire: SessionCommand = { type: 'ExpireSession', data: { reason: 'idle', now: at(60) } };
@@ -109,5 +115,32 @@ describe('user decider', () => {
 
   it('a rehash is a PasswordChanged with reason rehashed', () => {
     expect(decideUser({ type: 'UpgradePasswordHash', data: { passwordHash: 'q', now } }, state(registered))[0]).toMatchObject({ type: 'PasswordChanged', data: { reason: 'rehashed' } });
+  });
+});
+
+describe('device decider', () => {
+  const seen: DeviceEvent = { type: 'DeviceSeen', data: { deviceId: 'd', userId: 'u', name: 'Chrome on Linux', at: T0 } };
+  const state = (...events: DeviceEvent[]) => events.reduce(evolveDevice, initialDeviceState);
+  it.each<[string, DeviceEvent[], DeviceCommand, string[] | string]>([
+    ['unknown to the account, seen → DeviceSeen', [], { type: 'SeeDevice', data: { deviceId: 'd', userId: 'u', name: 'x', now: T0 } }, ['DeviceSeen']],
+    ['known, seen again (another user agent) → nothing', [seen], { type: 'SeeDevice', data: { deviceId: 'd', userId: 'u', name: 'y', now: T0 } }, []],
+    ['known to another account only, seen → DeviceSeen for this one', [seen], { type: 'SeeDevice', data: { deviceId: 'd', userId: 'v', name: 'x', now: T0 } }, ['DeviceSeen']],
+    ['unknown, trust → NOT_FOUND', [], { type: 'AnswerDeviceTrust', data: { deviceId: 'd', userId: 'u', sessionId: 's', trust: true, until: at(60), now: T0 } }, 'NOT_FOUND'],
+    ['known, trust → DeviceTrusted', [seen], { type: 'AnswerDeviceTrust', data: { deviceId: 'd', userId: 'u', sessionId: 's', trust: true, until: at(60), now: T0 } }, ['DeviceTrusted']],
+    ['known, no → DeviceTrustDeclined', [seen], { type: 'AnswerDeviceTrust', data: { deviceId: 'd', userId: 'u', sessionId: 's', trust: false, until: at(60), now: T0 } }, ['DeviceTrustDeclined']],
+    ['not trusted, revoke → nothing', [seen], { type: 'RevokeDeviceTrust', data: { deviceId: 'd', userId: 'u', reason: 'user', now: T0 } }, []],
+    ['trusted, revoke → DeviceTrustRevoked', [seen, { type: 'DeviceTrusted', data: { deviceId: 'd', userId: 'u', sessionId: 's', until: at(60), at: T0 } }], { type: 'RevokeDeviceTrust', data: { deviceId: 'd', userId: 'u', reason: 'password_changed', now: T0 } }, ['DeviceTrustRevoked']],
+    ['known, forget → DeviceForgotten', [seen], { type: 'ForgetDevice', data: { deviceId: 'd', userId: 'u', now: T0 } }, ['DeviceForgotten']],
+  ])('%s', (_name, given, when, then) => {
+    if (typeof then === 'string') expect(code(() => decideDevice(when, state(...given)))).toBe(then);
+    else expect(types(decideDevice(when, state(...given)))).toEqual(then);
+  });
+
+  it('a trust runs out at its end, and a forgotten device is unknown again', () => {
+    const trusted = state(seen, { type: 'DeviceTrusted', data: { deviceId: 'd', userId: 'u', sessionId: 's', until: at(60), at: T0 } });
+    expect(isTrusted(trusted, 'u', new Date(at(59)))).toBe(true);
+    expect(isTrusted(trusted, 'u', new Date(at(60)))).toBe(false);
+    expect(isTrusted(trusted, 'v', new Date(at(1)))).toBe(false);
+    expect(state(seen, { type: 'DeviceForgotten', data: { deviceId: 'd', userId: 'u', reason: 'hard_limit', at: T0 } }).accounts).toEqual({});
   });
 });
