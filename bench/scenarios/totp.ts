@@ -29,7 +29,7 @@ const scenario: Scenario = {
     const clock = manualClock(T0);
     const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', DATA_DIR: '.data/bench' });
     const app = await createApp({
-      config, db: ctx.openDb({ max: 16 }), clock, attempts: createMemoryAttemptBudget({ points: 1_000_000 }),
+      config, db: ctx.openDb({ max: 16 }), clock, attempts: createMemoryAttemptBudget({ points: 1_000_000, ipPoints: 1_000_000 }),
       env: { TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` },
     });
     const running = await startServer(app, { port: 0, host: '127.0.0.1' });
@@ -43,20 +43,21 @@ const scenario: Scenario = {
       for (let round = 1; round <= rounds; round++) {
         // Setup, untimed: activation at step s, logins answered at step s+1.
         clock.set(T0 + round * 3600_000);
-        const pending = new Array<{ token: string; secret: string }>(perRound);
+        const pending = new Array<{ token: string; secret: string; device: string }>(perRound);
         await throughput(perRound, clients, async (i) => {
           const email = `r${round}u${i}@bench.example`;
           const password = 'bench password 1234';
-          const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password } });
+          const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken deviceToken } ... on Error { code } } }`, { i: { email, password } });
           let token: string = signup.signup.sessionToken;
-          const setup = await gql(url, token, `mutation { setupTotp { ... on TotpSetup { secret } ... on Error { code } } }`);
+          const device: string = signup.signup.deviceToken;
+          const setup = await gql(url, token, `mutation { setupTotp { ... on TotpSetup { secret } ... on Error { code } } }`, {}, device);
           const secret: string = setup.setupTotp.secret;
           const code = await generateTotpCode({ secret, nowMs: clock.now().getTime() });
-          const activated = await gql(url, token, `mutation($c: String!) { activateTotp(input: { code: $c }) { ... on ActivateTotpPayload { sessionToken } ... on Error { code } } }`, { c: code });
+          const activated = await gql(url, token, `mutation($c: String!) { activateTotp(input: { code: $c }) { ... on ActivateTotpPayload { sessionToken } ... on Error { code } } }`, { c: code }, device);
           token = activated.activateTotp.sessionToken;
           if (!token) throw new Error(`activation failed: ${JSON.stringify(activated)}`);
-          const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password } });
-          pending[i] = { token: login.login.sessionToken, secret };
+          const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password } }, device);
+          pending[i] = { token: login.login.sessionToken, secret, device };
         });
         clock.advance(30_000);
         const codes = await Promise.all(pending.map((p) => generateTotpCode({ secret: p.secret, nowMs: clock.now().getTime() })));
@@ -67,7 +68,7 @@ const scenario: Scenario = {
         const latencies: number[] = [];
         const rate = await throughput(perRound, clients, async (i) => {
           const started = process.hrtime.bigint();
-          const data = await gql(url, pending[i]!.token, `mutation($c: String!) { authenticateMfa(input: { code: $c }) { __typename ... on Error { code } } }`, { c: codes[i] });
+          const data = await gql(url, pending[i]!.token, `mutation($c: String!) { authenticateMfa(input: { code: $c }) { __typename ... on Error { code } } }`, { c: codes[i] }, pending[i]!.device);
           latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
           if (data.authenticateMfa.__typename !== 'AuthPayload') throw new Error(`authenticateMfa failed: ${JSON.stringify(data)}`);
         });

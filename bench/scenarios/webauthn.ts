@@ -44,7 +44,7 @@ const scenario: Scenario = {
   async run(ctx) {
     const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', DATA_DIR: '.data/bench', WEBAUTHN_ORIGINS: ORIGIN });
     const app = await createApp({
-      config, db: ctx.openDb({ max: 16 }), attempts: createMemoryAttemptBudget({ points: 1_000_000 }),
+      config, db: ctx.openDb({ max: 16 }), attempts: createMemoryAttemptBudget({ points: 1_000_000, ipPoints: 1_000_000 }),
       env: { TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` },
     });
     const running = await startServer(app, { port: 0, host: '127.0.0.1' });
@@ -57,41 +57,42 @@ const scenario: Scenario = {
     const ecdsa: number[] = [];
     try {
       for (let round = 1; round <= rounds; round++) {
-        const users = new Array<{ email: string; key: SoftAuthenticator }>(perRound);
+        const users = new Array<{ email: string; key: SoftAuthenticator; device: string }>(perRound);
         await throughput(perRound, clients, async (i) => {
           const email = `r${round}u${i}@bench.example`;
-          const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email, password: 'bench password 1234' } });
+          const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken deviceToken } ... on Error { code } } }`, { i: { email, password: 'bench password 1234' } });
           const token: string = signup.signup.sessionToken;
-          const begun = await gql(url, token, `mutation { beginWebAuthnRegistration(input: { passwordless: true }) { ... on WebAuthnCreationOptions { creationOptions } ... on Error { code } } }`);
+          const device: string = signup.signup.deviceToken;
+          const begun = await gql(url, token, `mutation { beginWebAuthnRegistration(input: { passwordless: true }) { ... on WebAuthnCreationOptions { creationOptions } ... on Error { code } } }`, {}, device);
           const key = createSoftAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
           const credential = key.register(begun.beginWebAuthnRegistration.creationOptions);
-          const registered = await gql(url, token, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench", credential: $c }) { __typename ... on Error { code } } }`, { c: credential });
+          const registered = await gql(url, token, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench", credential: $c }) { __typename ... on Error { code } } }`, { c: credential }, device);
           if (registered.registerWebAuthn.__typename !== 'RegisterWebAuthnPayload') throw new Error(JSON.stringify(registered));
-          users[i] = { email, key };
+          users[i] = { email, key, device };
         });
 
         const rawRate = await throughput(perRound, clients, async (i) => {
           await raw.begin((tx) => tx.unsafe(`insert into bench_raw (stream_id, data) values ($1, $2::text::jsonb)`, [`login-${round}-${i}`, JSON.stringify({ flowId: `f${i}`, at: new Date().toISOString() })]));
         });
         const rate = await throughput(perRound, clients, async (i) => {
-          const begun = (await gql(url, null, BEGIN, { p: 'PASSKEY_LOGIN' })).beginWebAuthnAuthentication;
+          const begun = (await gql(url, null, BEGIN, { p: 'PASSKEY_LOGIN' }, users[i]!.device)).beginWebAuthnAuthentication;
           const credential = users[i]!.key.assert(begun.requestOptions);
-          const data = await gql(url, null, `mutation($c: JSON!, $t: String) { loginWithPasskey(input: { credential: $c, ceremonyToken: $t }) { __typename ... on Error { code } } }`, { c: credential, t: begun.ceremonyToken });
+          const data = await gql(url, null, `mutation($c: JSON!, $t: String) { loginWithPasskey(input: { credential: $c, ceremonyToken: $t }) { __typename ... on Error { code } } }`, { c: credential, t: begun.ceremonyToken }, users[i]!.device);
           if (data.loginWithPasskey.__typename !== 'AuthPayload') throw new Error(`loginWithPasskey failed: ${JSON.stringify(data)}`);
         });
 
         // The MFA step: password logins started untimed, then options + assertion timed per request.
         const pending = new Array<string>(perRound);
         await throughput(perRound, clients, async (i) => {
-          const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email: users[i]!.email, password: 'bench password 1234' } });
+          const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email: users[i]!.email, password: 'bench password 1234' } }, users[i]!.device);
           pending[i] = login.login.sessionToken;
         });
         const latencies: number[] = [];
         await throughput(perRound, clients, async (i) => {
           const started = process.hrtime.bigint();
-          const begun = (await gql(url, pending[i]!, BEGIN, { p: 'MFA' })).beginWebAuthnAuthentication;
+          const begun = (await gql(url, pending[i]!, BEGIN, { p: 'MFA' }, users[i]!.device)).beginWebAuthnAuthentication;
           const credential = users[i]!.key.assert(begun.requestOptions);
-          const data = await gql(url, pending[i]!, `mutation($c: JSON!) { authenticateWebAuthn(input: { credential: $c }) { __typename ... on Error { code } } }`, { c: credential });
+          const data = await gql(url, pending[i]!, `mutation($c: JSON!) { authenticateWebAuthn(input: { credential: $c }) { __typename ... on Error { code } } }`, { c: credential }, users[i]!.device);
           latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
           if (data.authenticateWebAuthn.__typename !== 'AuthPayload') throw new Error(`authenticateWebAuthn failed: ${JSON.stringify(data)}`);
         });

@@ -1,6 +1,5 @@
-// The client address of the request being served, for code far from the HTTP layer (the attempt budget). Every
-// verification path calls `attempts.consume(accountKey)`; the per-address limit finds the address here, so no path
-// can forget to pass it.
+// The request being served, for code far from the HTTP layer that only logs: the unexpected-error log line finds the
+// request id here. (Use cases get the client address and ids explicitly, in their RequestFacts.)
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface RequestScope {
