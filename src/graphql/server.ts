@@ -15,6 +15,7 @@ import { currentRequestScope, runInRequestScope } from '../security/requestScope
 import { createSecurityHeaders } from '../http/securityHeaders.js';
 import { createStaticFiles, defaultWebRoot } from '../http/staticFiles.js';
 import { renderLocalGraphiQL, serveGraphiQLAsset } from '../http/graphiql.js';
+import { allauthPrefix, createAllauthHandler } from '../rest/index.js';
 
 export interface ServerContext {
   req: http.IncomingMessage;
@@ -136,6 +137,8 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
   const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const securityHeaders = createSecurityHeaders({ publicOrigin: app.config.publicOrigin });
   const staticFiles = createStaticFiles(options.webRoot ?? defaultWebRoot);
+  // The allauth-compatible REST facade (src/rest/), when ALLAUTH_COMPAT_ENABLED.
+  const allauth = app.config.allauthCompatEnabled ? createAllauthHandler(app) : null;
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     securityHeaders.all(req, res);
@@ -165,6 +168,7 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
       return;
     }
     if (app.config.guards && req.method === 'POST' && !withinBodyLimit(req, res, app.config.maxRequestBytes)) return;
+    if (allauth && path.startsWith(allauthPrefix)) return allauth(req, res, path);
     if (path !== '/graphql') {
       if (!app.config.isProduction && (await serveGraphiQLAsset(req, res, path))) return;
       // The reference web app plugs in here: its build directory is served at `/`.
