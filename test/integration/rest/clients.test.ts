@@ -136,3 +136,16 @@ describe('allauth headless: browser and app clients', () => {
     expect(await res.json()).toEqual({ status: 405 });
   });
 });
+
+describe('ALLAUTH_COMPAT_ENABLED=false', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { ...fastArgon, ALLAUTH_COMPAT_ENABLED: 'false' } });
+  });
+  afterAll(() => server.close());
+
+  it('mounts nothing under /_allauth/', async () => {
+    expect((await fetch(`${server.url}/_allauth/browser/v1/config`)).status).toBe(404);
+    expect((await fetch(`${server.url}/_allauth/openapi.json`)).status).toBe(404);
+  });
+});
