@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { changePassword } from '../application/accountChanges.js';
 import { requireSession } from '../application/authorization.js';
-import { resolveCaller } from '../application/caller.js';
+import { actorOf, resolveCaller } from '../application/caller.js';
 import { logout } from '../application/logout.js';
 import { completeMfaStepWithCode, reauthenticateWithCode } from '../application/mfaStep.js';
 import { loginWithPasskey } from '../application/passkeyLogin.js';
@@ -12,10 +12,9 @@ import { beginPasskeySignup, completePasskeySignup } from '../application/passke
 import { passwordLogin } from '../application/passwordLogin.js';
 import { reauthenticateWithPassword } from '../application/reauthentication.js';
 import { regenerateRecoveryCodes, unusedRecoveryCodes } from '../application/recoveryCodes.js';
-import { actorOf } from '../application/caller.js';
 import { revokeSessions, type IssuedToken } from '../application/sessions.js';
 import { signup } from '../application/signup.js';
-import { activateTotp, deactivateTotp, setupTotp } from '../application/totpEnrollment.js';
+import { activateTotp, currentOrNewTotpSetup, deactivateTotp } from '../application/totpEnrollment.js';
 import { emailSchema, idSchema, parseInput, passwordInputSchema } from '../application/validation.js';
 import {
   beginWebAuthnAuthentication, completeMfaStepWithWebAuthn, reauthenticateWithWebAuthn,
@@ -282,14 +281,14 @@ export function allauthRoutes(passkeySignupOptions: PasskeySignupOptionsCache): 
     {
       method: 'GET', path: '/account/authenticators/totp',
       doc: {
-        summary: 'TOTP status: 200 when active; otherwise 404 with a new secret (setupTotp), to be confirmed by POST within 10 minutes.',
+        summary: 'TOTP status: 200 when active; otherwise 404 with the secret to set one up (currentOrNewTotpSetup: this session\'s pending one again, or a new one), to be confirmed by POST within 10 minutes.',
         responses: { 200: { description: 'TOTP is active.', schema: s.totpAuthenticatorResponseSchema }, 404: { description: 'No TOTP yet: a secret to set one up.', schema: s.totpNotFoundResponseSchema }, ...guardedResponses },
       },
       async handle(x) {
         const auth = requireSession(x.caller, { allowEnrollOnly: true });
         const state = await loadAuthenticators(x, auth.user.id);
         if (state.totp.status === 'active') return ok({ data: totpBody(state) });
-        const setup = await setupTotp(x.app, x.caller, x.request);
+        const setup = await currentOrNewTotpSetup(x.app, x.caller, x.request);
         return { status: 404, body: { status: 404, meta: { secret: setup.secret, totp_url: setup.totpUrl } } };
       },
     },

@@ -43,6 +43,8 @@ describe('allauth headless: login with TOTP and recovery codes', () => {
     secret = status.body.meta.secret;
     expect(status.body.meta.totp_url).toMatch(/^otpauth:\/\/totp\//);
     expect(status.body.meta.totp_url).toContain(`secret=${secret}`);
+    // Asked again (a reload, a page rendered twice), it shows the same secret, as allauth does.
+    expect((await browser.get('/account/authenticators/totp')).body.meta.secret).toBe(secret);
 
     const wrong = await browser.post('/account/authenticators/totp', { code: '000000' });
     expect(wrong.status).toBe(400);
