@@ -2,7 +2,7 @@
 // with TOTP answers 401 with the pending mfa_authenticate flow (the seed asserted 200; allauth's clients rely on the
 // 401), a TOTP code or a recovery code completes it, and a replayed code is refused with allauth's error objects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AllauthClient, restApp, restBrowser } from '../../helpers/allauth.js';
+import { AllauthClient, restApp, restBrowser, validatorFor } from '../../helpers/allauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { fastArgon, oathtool, PASSWORD, T0 } from '../totp/helpers.js';
 
@@ -26,9 +26,12 @@ describe('allauth headless: login with TOTP and recovery codes', () => {
     expect(cookie).toBeDefined();
     expect(cookie).not.toMatch(/HttpOnly/i);
     const body = await res.json();
+    (await validatorFor(server)).check('GET', res.url, res.status, body);
     expect(body.data.mfa.supported_types).toEqual(['totp', 'webauthn', 'recovery_codes']);
     // The app client gets no cookie at all.
-    expect((await fetch(`${server.url}/_allauth/app/v1/config`)).headers.getSetCookie()).toEqual([]);
+    const app = await fetch(`${server.url}/_allauth/app/v1/config`);
+    expect(app.headers.getSetCookie()).toEqual([]);
+    (await validatorFor(server)).check('GET', app.url, app.status, await app.json());
   });
 
   it('sets up TOTP: 404 with a secret and URL, activation with an oathtool code, then 200', async () => {
