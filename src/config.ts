@@ -64,6 +64,8 @@ export interface Config {
   notificationPollMs: number;
   /** Delivery attempts before a notification is dead-lettered (SecurityNotificationDeadLettered). */
   notificationMaxAttempts: number;
+  /** The allauth-headless-compatible REST facade under /_allauth/ (src/rest/). */
+  allauthCompatEnabled: boolean;
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
@@ -255,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
     notificationFrom: read.string('NOTIFICATION_FROM', 'Tessera <no-reply@localhost>'),
     notificationPollMs: read.int('NOTIFICATION_POLL_MS', 1000, 10, 3_600_000),
     notificationMaxAttempts: read.int('NOTIFICATION_MAX_ATTEMPTS', 8, 1, 100),
+    allauthCompatEnabled: read.bool('ALLAUTH_COMPAT_ENABLED', true),
     guards: true,
   };
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);

@@ -59,6 +59,27 @@ export async function setupTotp(deps: TotpDeps, caller: Caller, request: Request
   return { secret, totpUrl: url, qrCodeSvg: await qrCodeSvg(url) };
 }
 
+/** A pending setup shown again must leave the user this long to type a code. */
+const SETUP_REUSE_MIN_SECONDS = 120;
+
+/**
+ * The setup a page shows (allauth's GET of the TOTP status): the session's own pending setup again while it has time
+ * left, else a new one (setupTotp). A page that asks twice (a reload, a framework that renders twice) then shows one
+ * secret, and the code typed from it still activates. Only the session that began the setup ever sees it again.
+ */
+export async function currentOrNewTotpSetup(deps: TotpDeps, caller: Caller, request: RequestFacts): Promise<TotpSetup> {
+  requireSupportedFactor(deps, 'totp');
+  const auth = await requireMayAddFactor(deps, caller);
+  const userId = auth.user.id;
+  const { pending } = (await load(deps.store, authenticatorsAggregate, userId)).state.totp;
+  const reusable = pending && pending.sessionId === auth.session.id
+    && Date.parse(pending.expiresAt) - deps.clock.now().getTime() > SETUP_REUSE_MIN_SECONDS * 1000;
+  if (!reusable) return setupTotp(deps, caller, request);
+  const secret = deps.secrets.box.open(pending.secretCiphertext, totpAad(userId));
+  const url = totpUrl({ issuer: deps.config.issuer, accountName: auth.user.email, secret });
+  return { secret, totpUrl: url, qrCodeSvg: await qrCodeSvg(url) };
+}
+
 export interface TotpActivation {
   /** Shown once, only when this TOTP was the user's first factor. */
   recoveryCodes: string[] | null;

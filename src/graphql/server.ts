@@ -17,6 +17,7 @@ import { createSecurityHeaders } from '../http/securityHeaders.js';
 import { createStaticFiles, defaultWebRoot } from '../http/staticFiles.js';
 import { renderLocalGraphiQL, serveGraphiQLAsset } from '../http/graphiql.js';
 import { createBodyLimit, type BodyLinger } from '../http/bodyLimit.js';
+import { allauthPrefix, createAllauthHandler } from '../rest/index.js';
 
 export interface ServerContext {
   req: http.IncomingMessage;
@@ -144,6 +145,8 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
   const securityHeaders = createSecurityHeaders({ publicOrigin: app.config.publicOrigin });
   const staticFiles = createStaticFiles(options.webRoot ?? defaultWebRoot);
   const bodyLimit = createBodyLimit(app.config.maxRequestBytes, options.bodyLinger);
+  // The allauth-compatible REST facade (src/rest/), when ALLAUTH_COMPAT_ENABLED.
+  const allauth = app.config.allauthCompatEnabled ? createAllauthHandler(app) : null;
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     securityHeaders.all(req, res);
@@ -173,6 +176,7 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
       return;
     }
     if (app.config.guards && req.method === 'POST' && !bodyLimit.admits(req, res)) return;
+    if (allauth && path.startsWith(allauthPrefix)) return allauth(req, res, path);
     if (path !== '/graphql') {
       if (!app.config.isProduction && (await serveGraphiQLAsset(req, res, path))) return;
       // The reference web app plugs in here: its build directory is served at `/`.

@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 4000, nodeEnv: 'development', totpWindow: 1, mfaSupportedTypes: ['totp', 'webauthn', 'recovery_codes'],
-      passkeyLoginEnabled: true, passkeySignupEnabled: false, publicOrigin: 'http://localhost:4000', notificationMaxAttempts: 8,
+      passkeyLoginEnabled: true, passkeySignupEnabled: false, allauthCompatEnabled: true, publicOrigin: 'http://localhost:4000', notificationMaxAttempts: 8,
       lockout: { backoffAfter: 5, lockAfter: 10, hardLimit: 50 }, attempts: { accountPoints: 10, ipPoints: 100 },
     });
     expect(config.webauthn.rpId).toBe('localhost');
@@ -26,7 +26,7 @@ describe('loadConfig', () => {
 
   it('accepts values at the edges of their ranges and the spellings it documents', () => {
     expect(problemsOf({
-      PORT: '0', TOTP_WINDOW: '10', PASSKEY_SIGNUP_ENABLED: 'TRUE', TRACK_SESSION_ACTIVITY: '0', MFA_SUPPORTED_TYPES: 'WebAuthn',
+      PORT: '0', TOTP_WINDOW: '10', PASSKEY_SIGNUP_ENABLED: 'TRUE', TRACK_SESSION_ACTIVITY: '0', ALLAUTH_COMPAT_ENABLED: 'false', MFA_SUPPORTED_TYPES: 'WebAuthn',
       PUBLIC_ORIGIN: 'https://auth.example.com/', CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       TRUST_PROXY: '10.0.0.0/8, ::1, fd00::/8', LOCKOUT_HARD_LIMIT: '89', DATABASE_URL: 'postgresql://u@db:5432/tessera',
       REDIS_URL: 'rediss://cache:6380', SMTP_URL: 'smtps://u:p@mail:465', ARGON2_MEMORY_KIB: '1024', LOG_LEVEL: 'debug',
@@ -50,6 +50,7 @@ describe('loadConfig', () => {
     [{ PASSKEY_LOGIN_ENABLED: 'yes' }, 'PASSKEY_LOGIN_ENABLED', /true or false/],
     [{ PASSKEY_SIGNUP_ENABLED: 'on' }, 'PASSKEY_SIGNUP_ENABLED', /true or false/],
     [{ TRACK_SESSION_ACTIVITY: 'maybe' }, 'TRACK_SESSION_ACTIVITY', /true or false/],
+    [{ ALLAUTH_COMPAT_ENABLED: 'off' }, 'ALLAUTH_COMPAT_ENABLED', /true or false/],
     [{ WEBAUTHN_ALLOW_INSECURE_ORIGIN: 'yes' }, 'WEBAUTHN_ALLOW_INSECURE_ORIGIN', /true or false/],
     [{ MFA_SUPPORTED_TYPES: 'totp,sms' }, 'MFA_SUPPORTED_TYPES', /unknown type "sms"/],
     [{ MFA_SUPPORTED_TYPES: 'recovery_codes' }, 'MFA_SUPPORTED_TYPES', /totp or webauthn/],
