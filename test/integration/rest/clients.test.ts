@@ -150,3 +150,21 @@ describe('ALLAUTH_COMPAT_ENABLED=false', () => {
     expect((await fetch(`${server.url}/_allauth/openapi.json`)).status).toBe(404);
   });
 });
+
+describe('request ids over REST', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('are minted by the server; a caller\'s X-Request-Id is kept as clientRequestId, never as the correlation id', async () => {
+    const app = restApp(server);
+    const res = await app.post('/auth/signup', { email: 'traced@example.com', password: 'correct horse battery staple' }, { headers: { 'x-request-id': 'frontend-trace-0042' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const events = await server.app.db.query<{ metadata: { correlationId: string; clientRequestId?: string } }>(`select metadata from events where metadata->>'clientRequestId' = 'frontend-trace-0042'`);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.metadata.correlationId === res.headers.get('x-request-id'))).toBe(true);
+  });
+});
