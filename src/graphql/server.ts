@@ -127,15 +127,19 @@ function notFound(req: http.IncomingMessage, res: http.ServerResponse): void {
 export interface ServerOptions {
   port?: number;
   host?: string;
-  /** The directory served at `/` (the reference web app's build); default `web/dist`. Missing: nothing is served. */
-  webRoot?: string;
+  /**
+   * The directory served at `/` (the reference web app's build); default `web/dist`. Missing: nothing is served. `null`,
+   * or SERVE_WEB=false: no static files at all.
+   */
+  webRoot?: string | null;
 }
 
 export async function startServer(app: App, options: ServerOptions = {}): Promise<RunningServer> {
   const yoga = createGraphQLHandler(app);
   const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const securityHeaders = createSecurityHeaders({ publicOrigin: app.config.publicOrigin });
-  const staticFiles = createStaticFiles(options.webRoot ?? defaultWebRoot);
+  const webRoot = options.webRoot === undefined ? defaultWebRoot : options.webRoot;
+  const staticFiles = app.config.serveWeb && webRoot !== null ? createStaticFiles(webRoot, { spaFallback: true }) : async () => false;
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     securityHeaders.all(req, res);
