@@ -20,6 +20,8 @@ export type Outcome<T extends object = object, E = TesseraError> =
   | ({ ok: false; error: E } & { [K in keyof T]?: undefined });
 
 type Me = Extract<Awaited<ReturnType<TesseraClient['me']>>, { ok: true }>['data'];
+/** What the server offers (allauth's GET /config): factor types, passkey login and signup. */
+export type TesseraConfig = Extract<Awaited<ReturnType<TesseraClient['config']>>, { ok: true }>['data'];
 export type Authenticator = Me['authenticators'][number];
 export type SessionInfo = Me['sessions'][number];
 
@@ -38,6 +40,7 @@ export interface LivePendingFlow {
 
 interface TesseraContextValue {
   client: TesseraClient;
+  config: TesseraConfig | null;
   me: Me | null;
   refreshMe(): Promise<void>;
 }
@@ -55,6 +58,10 @@ export function TesseraProvider(props: TesseraProviderProps) {
   const [client] = useState(() => props.client ?? createTesseraClient({ url: props.url ?? '/graphql' }));
   const status = useSyncExternalStore(client.subscribe, client.getStatus, client.getStatus);
   const [me, setMe] = useState<Me | null>(null);
+  const [config, setConfig] = useState<TesseraConfig | null>(null);
+  useEffect(() => {
+    void client.config().then((result) => { if (result.ok) setConfig(result.data); });
+  }, [client]);
   const refreshMe = useCallback(async () => {
     const result = await client.me();
     setMe(result.ok ? result.data : null);
@@ -67,7 +74,7 @@ export function TesseraProvider(props: TesseraProviderProps) {
     if (sessionId) void refreshMe();
     else setMe(null);
   }, [sessionId, refreshMe]);
-  const value = useMemo(() => ({ client, me, refreshMe }), [client, me, refreshMe]);
+  const value = useMemo(() => ({ client, config, me, refreshMe }), [client, config, me, refreshMe]);
   return createElement(TesseraContext.Provider, { value }, props.children);
 }
 
@@ -84,7 +91,7 @@ function flat<T extends object, E = TesseraError>(result: { ok: true; data: T } 
 export function useAuth() {
   const context = useContext(TesseraContext);
   if (!context) throw new Error('useAuth() needs a <TesseraProvider> above it');
-  const { client, me, refreshMe } = context;
+  const { client, config, me, refreshMe } = context;
   const status: AuthStatus = useSyncExternalStore(client.subscribe, client.getStatus, client.getStatus);
 
   return useMemo(() => {
@@ -109,6 +116,8 @@ export function useAuth() {
       /** Still asking the server who we are (first render). */
       isLoading: status.kind === 'unknown',
       isAuthenticated: status.kind === 'authenticated',
+      /** The server's offer (null until loaded): `config.mfa.supportedTypes`, `passkeyLoginEnabled`, … */
+      config,
       user: authState?.user ?? null,
       session: authState?.session ?? null,
       pendingFlow,
@@ -156,7 +165,7 @@ export function useAuth() {
       changePassword: async (currentPassword: string, newPassword: string) => flat(await thenRefresh(client.changePassword(currentPassword, newPassword))),
       changeEmail: async (email: string) => flat(await thenRefresh(client.changeEmail(email))),
     };
-  }, [client, status, me, refreshMe]);
+  }, [client, config, status, me, refreshMe]);
 }
 
 export type UseAuth = ReturnType<typeof useAuth>;

@@ -8,7 +8,8 @@ import { nextPath } from '../App';
 import { Card, ErrorMessage, Field } from '../ui';
 
 export function LoginPage() {
-  const { login, loginWithPasskey, pendingFlow, isAuthenticated } = useAuth();
+  const { login, loginWithPasskey, pendingFlow, isAuthenticated, config } = useAuth();
+  const passkeys = config?.mfa.passkeyLoginEnabled !== false;
   const navigate = useNavigate();
   const location = useLocation();
   const [email, setEmail] = useState('');
@@ -35,7 +36,8 @@ export function LoginPage() {
       const result = await loginWithPasskey({ autofill: true });
       if (!mounted.current) return;
       if (result.ok) afterLogin();
-      else if (result.error.code !== 'WEBAUTHN_CANCELLED' && result.error.code !== 'WEBAUTHN_UNSUPPORTED') setError(result.error);
+      // Nothing to say when the browser has no autofill, the person went elsewhere, or passkey login is switched off.
+      else if (!['WEBAUTHN_CANCELLED', 'WEBAUTHN_UNSUPPORTED', 'FEATURE_DISABLED'].includes(result.error.code)) setError(result.error);
     })();
     return () => { mounted.current = false; cancelPasskeyAutofill(); };
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
@@ -65,8 +67,12 @@ export function LoginPage() {
         <Field label="Password" type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
-      <div className="divider" role="separator"><span>or</span></div>
-      <button type="button" className="secondary wide" onClick={() => void passkey()}>Sign in with a passkey</button>
+      {passkeys && (
+        <>
+          <div className="divider" role="separator"><span>or</span></div>
+          <button type="button" className="secondary wide" onClick={() => void passkey()}>Sign in with a passkey</button>
+        </>
+      )}
       <p className="muted">New here? <Link to="/signup">Create an account</Link></p>
     </Card>
   );

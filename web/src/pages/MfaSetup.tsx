@@ -14,7 +14,10 @@ export function svgDataUrl(svg: string): string {
 }
 
 export function MfaSetupPage() {
-  const { setupTotp, activateTotp, registerWebAuthn, authenticators, flow } = useAuth();
+  const { setupTotp, activateTotp, registerWebAuthn, authenticators, flow, config } = useAuth();
+  // Only the factors the server offers (MFA_SUPPORTED_TYPES); both until the config has loaded.
+  const offersTotp = config?.mfa.supportedTypes.includes('TOTP') ?? true;
+  const offersWebAuthn = config?.mfa.supportedTypes.includes('WEBAUTHN') ?? true;
   const [totp, setTotp] = useState<TotpSetup | null>(null);
   const [code, setCode] = useState('');
   const [keyName, setKeyName] = useState('');
@@ -61,7 +64,7 @@ export function MfaSetupPage() {
       {codes && <RecoveryCodes codes={codes} />}
 
       <div className="grid">
-        <section className="panel" aria-labelledby="totp-title">
+        {offersTotp && <section className="panel" aria-labelledby="totp-title">
           <h2 id="totp-title">Authenticator app</h2>
           {hasTotp && !totp && <p className="ok">An authenticator app is already set up.</p>}
           {!totp && !hasTotp && (
@@ -87,9 +90,9 @@ export function MfaSetupPage() {
               </form>
             </>
           )}
-        </section>
+        </section>}
 
-        <section className="panel" aria-labelledby="key-title">
+        {offersWebAuthn && <section className="panel" aria-labelledby="key-title">
           <h2 id="key-title">Security key or passkey</h2>
           <p>A security key proves it is you after your password. A passkey can sign you in without one.</p>
           <Field label="Name (optional)" name="key-name" placeholder="e.g. YubiKey, this laptop" value={keyName} onChange={(e) => setKeyName(e.target.value)} />
@@ -97,7 +100,7 @@ export function MfaSetupPage() {
             <button type="button" onClick={() => void addKey(false)}>Add a security key</button>
             <button type="button" className="secondary" onClick={() => void addKey(true)}>Add a passkey</button>
           </div>
-        </section>
+        </section>}
       </div>
       <p className="muted"><Link to="/">Continue to your account</Link> · <Link to="/settings/security">Security settings</Link></p>
     </Card>
