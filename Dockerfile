@@ -3,10 +3,13 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
+# npm workspaces (packages/client, packages/react, web): their sources are in place before `npm ci`, whose postinstall
+# builds the reference web app into web/dist (scripts/build-web.mjs).
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json schema.graphql ./
 COPY scripts ./scripts
+COPY packages ./packages
+COPY web ./web
+RUN npm ci && npm run build:web
 COPY src ./src
 RUN npm run build
 
@@ -18,12 +21,17 @@ ENV NODE_ENV=production \
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/packages/client/package.json ./packages/client/package.json
+COPY --from=build /app/packages/react/package.json ./packages/react/package.json
+COPY --from=build /app/web/package.json ./web/package.json
+# --ignore-scripts: the postinstall would only rebuild the web app, which is copied from the build stage below.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 # dist/ holds the SQL migrations too (the build copies them beside the compiled migrate.js). bin/tessera.mjs runs
 # dist/ in production, for one-off commands: `docker compose exec app node bin/tessera.mjs users create --email …`.
-# When the reference web app is built (web/dist), it is copied here too and served at `/`.
+# The reference web app (web/dist) is served at `/` (SERVE_WEB=false turns that off).
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY bin ./bin
 RUN mkdir -p /app/data && chown -R node:node /app/data
 

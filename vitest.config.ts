@@ -14,7 +14,7 @@ export default defineConfig({
   // graphql ships CJS and ESM builds; one copy only, or its instanceof checks fail across "realms".
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
-    include: pgliteOnly ? embeddedSuite : ['test/**/*.test.ts'],
+    include: pgliteOnly ? embeddedSuite : ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: integration files each open their own database; keep parallelism modest.

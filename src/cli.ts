@@ -1,10 +1,13 @@
 // tessera serve | migrate | projections rebuild | audit verify | users create | users grant-role
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { migrate, verifyChain } from './eventstore/index.js';
 import { startServer } from './graphql/server.js';
+import { defaultWebRoot } from './http/staticFiles.js';
 import { runUserCommand } from './cli/users.js';
 import { findAuditEvents } from './projections/audit.js';
 import { listDeadLetters, startNotificationWorker } from './notifications/worker.js';
@@ -30,12 +33,34 @@ async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The reference web app is built on demand outside production: once after install (postinstall), and here again when
+ * web/dist is missing or older than its sources (a hash check, milliseconds when fresh). Production serves the
+ * web/dist it was shipped with. The build script sits outside src/ (the installer runs it too), hence the dynamic import.
+ */
+async function prepareWebApp(app: App): Promise<void> {
+  if (!app.config.serveWeb) return;
+  if (app.config.isProduction) {
+    if (!existsSync(path.join(defaultWebRoot, 'index.html'))) app.logger.warn({ webRoot: defaultWebRoot }, 'web app not built: / serves nothing (SERVE_WEB=false silences this)');
+    return;
+  }
+  try {
+    const script = new URL('../scripts/build-web.mjs', import.meta.url).href;
+    const { ensureWebBuild } = (await import(script)) as { ensureWebBuild(options: { log(message: string): void }): Promise<string> };
+    const outcome = await ensureWebBuild({ log: (message) => app.logger.info(message) });
+    if (outcome === 'unavailable') app.logger.warn('web app not built (Vite is not installed): / serves nothing');
+  } catch (error) {
+    app.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'web app build failed: / serves the previous build, if any');
+  }
+}
+
 async function serve(): Promise<void> {
   const app = await createApp({ config: loadConfig() });
+  await prepareWebApp(app);
   const running = await startServer(app);
   // Security notifications: logged, or sent through SMTP_URL; at least once (see notifications/worker.ts).
   const notifications = startNotificationWorker(app);
-  app.logger.info({ url: `${running.url}/graphql`, database: app.db.kind }, 'tessera listening');
+  app.logger.info({ url: `${running.url}/`, graphql: `${running.url}/graphql`, web: app.config.serveWeb, database: app.db.kind }, 'tessera listening');
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -32,6 +32,8 @@ export interface Config {
   /** Relying party and allowed origins (WEBAUTHN_*); the origins default to PUBLIC_ORIGIN. */
   webauthn: WebAuthnConfig;
   trackSessionActivity: boolean;
+  /** SERVE_WEB: serve the reference web app (web/dist) at `/`; off for teams with their own frontend. */
+  serveWeb: boolean;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   maxRequestBytes: number;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty: the socket address is the client. */
@@ -241,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
     passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),
     webauthn: webauthnFrom(read, publicOrigin),
     trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),
+    serveWeb: read.bool('SERVE_WEB', true),
     argon2,
     maxRequestBytes: read.int('MAX_REQUEST_BYTES', 100 * 1024, 1024, 100 * 1024 * 1024),
     trustProxy,

@@ -133,8 +133,11 @@ function notFound(req: http.IncomingMessage, res: http.ServerResponse): void {
 export interface ServerOptions {
   port?: number;
   host?: string;
-  /** The directory served at `/` (the reference web app's build); default `web/dist`. Missing: nothing is served. */
-  webRoot?: string;
+  /**
+   * The directory served at `/` (the reference web app's build); default `web/dist`. Missing: nothing is served. `null`,
+   * or SERVE_WEB=false: no static files at all.
+   */
+  webRoot?: string | null;
   /** How much of a refused body is read before the connection is cut; 8 MiB and 5 s unless a test says otherwise. */
   bodyLinger?: BodyLinger;
 }
@@ -143,7 +146,8 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
   const yoga = createGraphQLHandler(app);
   const clientAddress = createClientAddressResolver(app.config.trustProxy);
   const securityHeaders = createSecurityHeaders({ publicOrigin: app.config.publicOrigin });
-  const staticFiles = createStaticFiles(options.webRoot ?? defaultWebRoot);
+  const webRoot = options.webRoot === undefined ? defaultWebRoot : options.webRoot;
+  const staticFiles = app.config.serveWeb && webRoot !== null ? createStaticFiles(webRoot, { spaFallback: true }) : async () => false;
   const bodyLimit = createBodyLimit(app.config.maxRequestBytes, options.bodyLinger);
   // The allauth-compatible REST facade (src/rest/), when ALLAUTH_COMPAT_ENABLED.
   const allauth = app.config.allauthCompatEnabled ? createAllauthHandler(app) : null;

@@ -32,16 +32,20 @@ export type StaticFiles = (req: http.IncomingMessage, res: http.ServerResponse, 
  * serves nothing. Only files under `/assets/` are cached for long, because only they carry a content hash in their
  * name (a bundler's output); anything else, `index.html` first, is revalidated so a deploy shows at once.
  */
-export function createStaticFiles(root: string): StaticFiles {
+export function createStaticFiles(root: string, options: { spaFallback?: boolean } = {}): StaticFiles {
   const base = path.resolve(root);
   return async (req, res, pathname) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const relative = safeRelativePath(pathname === '/' ? '/index.html' : pathname);
-    if (relative === undefined) return false;
-    const file = path.join(base, relative);
-    const stat = await fs.promises.stat(file).catch(() => undefined);
-    if (!stat?.isFile()) return false;
-    const immutable = relative.startsWith(`assets${path.sep}`);
+    let file = relative === undefined ? undefined : path.join(base, relative);
+    let stat = file === undefined ? undefined : await fs.promises.stat(file).catch(() => undefined);
+    if (!stat?.isFile() && options.spaFallback && isAppNavigation(req, pathname)) {
+      file = path.join(base, 'index.html');
+      stat = await fs.promises.stat(file).catch(() => undefined);
+    }
+    if (file === undefined || !stat?.isFile()) return false;
+    const fileRelative = path.relative(base, file);
+    const immutable = fileRelative.startsWith(`assets${path.sep}`);
     res.writeHead(200, {
       'content-type': contentTypes[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
       'content-length': stat.size,
@@ -56,6 +60,18 @@ export function createStaticFiles(root: string): StaticFiles {
     });
     return true;
   };
+}
+
+/**
+ * SPA fallback: a browser navigating to one of the app's routes (`/login`, `/settings/security`) gets `index.html`, and
+ * the app's router draws the page. Only for page loads (Accept: text/html) of paths that are not the API's or a
+ * missing asset's, so a mistyped script URL or API path stays a 404 instead of HTML with status 200.
+ */
+function isAppNavigation(req: http.IncomingMessage, pathname: string): boolean {
+  if (!(req.headers.accept ?? '').includes('text/html')) return false;
+  if (pathname === '/graphql' || pathname.startsWith('/graphql/') || pathname.startsWith('/graphiql/') || pathname.startsWith('/assets/')) return false;
+  // A path with a file extension names a file; it is missing, not a route.
+  return !/\.[A-Za-z0-9]{1,8}$/.test(pathname);
 }
 
 /**

@@ -1,0 +1,177 @@
+// The operations the client sends, one document each. Shared selections are fragments so that every payload that
+// carries an authState feeds the pending-flow machine with the same shape.
+import { graphql } from './graphql.js';
+
+export const AuthStateFields = graphql(`
+  fragment AuthStateFields on AuthState {
+    isAuthenticated
+    mfaEnrollmentDeadline
+    user { id email roles }
+    session { id aal createdAt lastSeenAt methods { method at type } }
+    flows { id isPending types expiresAt }
+  }
+`);
+
+export const ErrorFields = graphql(`
+  fragment ErrorFields on AuthError { __typename code message field retryAfterSeconds }
+`);
+
+export const AuthenticatorFields = graphql(`
+  fragment AuthenticatorFields on Authenticator {
+    __typename type createdAt lastUsedAt
+    ... on WebAuthnAuthenticator { id name isPasswordless }
+    ... on RecoveryCodesAuthenticator { totalCodeCount unusedCodeCount }
+  }
+`);
+
+const AuthPayloadFields = graphql(`
+  fragment AuthPayloadFields on AuthPayload { __typename sessionToken authState { ...AuthStateFields } }
+`, [AuthStateFields]);
+
+export const authStateQuery = graphql(`query AuthState { authState { ...AuthStateFields } }`, [AuthStateFields]);
+
+export const configQuery = graphql(`
+  query Config { config { mfa { supportedTypes passkeyLoginEnabled passkeySignupEnabled } sessions { trackActivity } } }
+`);
+
+export const meQuery = graphql(`
+  query Me {
+    me {
+      id email roles createdAt
+      authenticators { ...AuthenticatorFields }
+      sessions { id ip userAgent createdAt lastSeenAt isCurrent aal methods { method at type } }
+    }
+  }
+`, [AuthenticatorFields]);
+
+export const recoveryCodesQuery = graphql(`
+  query RecoveryCodes { recoveryCodes { __typename ... on RecoveryCodesPayload { codes } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const signupMutation = graphql(`
+  mutation Signup($input: CredentialsInput!) { signup(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const loginMutation = graphql(`
+  mutation Login($input: CredentialsInput!) { login(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const logoutMutation = graphql(`
+  mutation Logout { logout { __typename ... on LogoutPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const authenticateMfaMutation = graphql(`
+  mutation AuthenticateMfa($input: MfaCodeInput!) { authenticateMfa(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const reauthenticateMutation = graphql(`
+  mutation Reauthenticate($input: ReauthenticateInput!) { reauthenticate(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const mfaReauthenticateMutation = graphql(`
+  mutation MfaReauthenticate($input: MfaCodeInput!) { mfaReauthenticate(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const setupTotpMutation = graphql(`
+  mutation SetupTotp { setupTotp { __typename ... on TotpSetup { secret totpUrl qrCodeSvg } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const activateTotpMutation = graphql(`
+  mutation ActivateTotp($input: MfaCodeInput!) {
+    activateTotp(input: $input) {
+      __typename
+      ... on ActivateTotpPayload { sessionToken recoveryCodes authenticator { ...AuthenticatorFields } }
+      ...ErrorFields
+    }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const deactivateTotpMutation = graphql(`
+  mutation DeactivateTotp {
+    deactivateTotp { __typename ... on DeactivateTotpPayload { authenticators { ...AuthenticatorFields } } ...ErrorFields }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const regenerateRecoveryCodesMutation = graphql(`
+  mutation RegenerateRecoveryCodes { regenerateRecoveryCodes { __typename ... on RecoveryCodesPayload { codes } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const beginWebAuthnRegistrationMutation = graphql(`
+  mutation BeginWebAuthnRegistration($input: BeginWebAuthnRegistrationInput!) {
+    beginWebAuthnRegistration(input: $input) { __typename ... on WebAuthnCreationOptions { creationOptions } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const registerWebAuthnMutation = graphql(`
+  mutation RegisterWebAuthn($input: RegisterWebAuthnInput!) {
+    registerWebAuthn(input: $input) {
+      __typename
+      ... on RegisterWebAuthnPayload { sessionToken recoveryCodes authenticator { ...AuthenticatorFields } }
+      ...ErrorFields
+    }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const renameWebAuthnMutation = graphql(`
+  mutation RenameWebAuthn($input: RenameWebAuthnInput!) {
+    renameWebAuthn(input: $input) { __typename ... on RenameWebAuthnPayload { authenticator { ...AuthenticatorFields } } ...ErrorFields }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const removeWebAuthnMutation = graphql(`
+  mutation RemoveWebAuthn($input: RemoveWebAuthnInput!) {
+    removeWebAuthn(input: $input) { __typename ... on RemoveWebAuthnPayload { authenticators { ...AuthenticatorFields } } ...ErrorFields }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const beginWebAuthnAuthenticationMutation = graphql(`
+  mutation BeginWebAuthnAuthentication($input: BeginWebAuthnAuthenticationInput!) {
+    beginWebAuthnAuthentication(input: $input) { __typename ... on WebAuthnRequestOptions { requestOptions ceremonyToken } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const authenticateWebAuthnMutation = graphql(`
+  mutation AuthenticateWebAuthn($input: AuthenticateWebAuthnInput!) {
+    authenticateWebAuthn(input: $input) { ...AuthPayloadFields ...ErrorFields }
+  }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const loginWithPasskeyMutation = graphql(`
+  mutation LoginWithPasskey($input: LoginWithPasskeyInput!) { loginWithPasskey(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const beginPasskeySignupMutation = graphql(`
+  mutation BeginPasskeySignup($input: BeginPasskeySignupInput!) {
+    beginPasskeySignup(input: $input) { __typename ... on PasskeySignupOptions { creationOptions ceremonyToken } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const completePasskeySignupMutation = graphql(`
+  mutation CompletePasskeySignup($input: CompletePasskeySignupInput!) {
+    completePasskeySignup(input: $input) {
+      __typename
+      ... on PasskeySignupPayload { sessionToken recoveryCodes authState { ...AuthStateFields } }
+      ...ErrorFields
+    }
+  }
+`, [AuthStateFields, ErrorFields]);
+
+export const revokeSessionsMutation = graphql(`
+  mutation RevokeSessions($input: RevokeSessionsInput!) {
+    revokeSessions(input: $input) { __typename ... on RevokeSessionsPayload { revokedIds } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const changePasswordMutation = graphql(`
+  mutation ChangePassword($input: ChangePasswordInput!) {
+    changePassword(input: $input) { __typename ... on ChangePasswordPayload { endedSessionCount } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const changeEmailMutation = graphql(`
+  mutation ChangeEmail($input: ChangeEmailInput!) { changeEmail(input: $input) { __typename ... on User { id email } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const deleteAccountMutation = graphql(`
+  mutation DeleteAccount { deleteAccount { __typename ... on LogoutPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);

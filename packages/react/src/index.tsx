@@ -1,0 +1,171 @@
+// <TesseraProvider> and useAuth(): the client's state machine as React state, and every operation as a function that
+// resolves to a flat outcome (`{ ok, error, ...data }`), so `const { totp_url, secret } = await setupTotp()` reads
+// the way allauth's examples do and an expected failure is still data, never a throw.
+import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import {
+  authenticateWebAuthn as authenticateWebAuthnCeremony,
+  createTesseraClient,
+  loginWithPasskey as loginWithPasskeyCeremony,
+  pendingFlowOf,
+  registerWebAuthn as registerWebAuthnCeremony,
+  type AuthStatus,
+  type PendingFlow,
+  type TesseraClient,
+  type TesseraError,
+  type WebAuthnError,
+} from '@tessera/client';
+
+export type Outcome<T extends object = object, E = TesseraError> =
+  | ({ ok: true; error: null } & T)
+  | ({ ok: false; error: E } & { [K in keyof T]?: undefined });
+
+type Me = Extract<Awaited<ReturnType<TesseraClient['me']>>, { ok: true }>['data'];
+/** What the server offers (allauth's GET /config): factor types, passkey login and signup. */
+export type TesseraConfig = Extract<Awaited<ReturnType<TesseraClient['config']>>, { ok: true }>['data'];
+export type Authenticator = Me['authenticators'][number];
+export type SessionInfo = Me['sessions'][number];
+
+/**
+ * The pending flow, read live: `pendingFlow.id` is the flow waiting now (allauth's spelling, e.g. `mfa_authenticate`),
+ * or undefined when none is. It stays current after an `await`, so code that destructures `useAuth()` first and
+ * awaits `login()` later still sees the flow the login opened.
+ */
+export interface LivePendingFlow {
+  readonly id: PendingFlow['id'] | undefined;
+  readonly types: PendingFlow['types'] | undefined;
+  readonly expiresAt: string | null | undefined;
+  /** A plain copy of the flow as it is now, or null. */
+  current(): PendingFlow | null;
+}
+
+interface TesseraContextValue {
+  client: TesseraClient;
+  config: TesseraConfig | null;
+  me: Me | null;
+  refreshMe(): Promise<void>;
+}
+
+const TesseraContext = createContext<TesseraContextValue | null>(null);
+
+export interface TesseraProviderProps {
+  /** A client of your own (token mode in React Native, another URL), or one is made: cookie mode on `/graphql`. */
+  client?: TesseraClient;
+  url?: string;
+  children?: ReactNode;
+}
+
+export function TesseraProvider(props: TesseraProviderProps) {
+  const [client] = useState(() => props.client ?? createTesseraClient({ url: props.url ?? '/graphql' }));
+  const status = useSyncExternalStore(client.subscribe, client.getStatus, client.getStatus);
+  const [me, setMe] = useState<Me | null>(null);
+  const [config, setConfig] = useState<TesseraConfig | null>(null);
+  useEffect(() => {
+    void client.config().then((result) => { if (result.ok) setConfig(result.data); });
+  }, [client]);
+  const refreshMe = useCallback(async () => {
+    const result = await client.me();
+    setMe(result.ok ? result.data : null);
+  }, [client]);
+  useEffect(() => {
+    if (client.getStatus().kind === 'unknown') void client.authState();
+  }, [client]);
+  const sessionId = status.kind === 'authenticated' ? status.authState.session?.id : undefined;
+  useEffect(() => {
+    if (sessionId) void refreshMe();
+    else setMe(null);
+  }, [sessionId, refreshMe]);
+  const value = useMemo(() => ({ client, config, me, refreshMe }), [client, config, me, refreshMe]);
+  return createElement(TesseraContext.Provider, { value }, props.children);
+}
+
+export function useTesseraClient(): TesseraClient {
+  const context = useContext(TesseraContext);
+  if (!context) throw new Error('useAuth() and useTesseraClient() need a <TesseraProvider> above them');
+  return context.client;
+}
+
+function flat<T extends object, E = TesseraError>(result: { ok: true; data: T } | { ok: false; error: E }): Outcome<T, E> {
+  return result.ok ? ({ ok: true, error: null, ...result.data } as Outcome<T, E>) : ({ ok: false, error: result.error } as Outcome<T, E>);
+}
+
+export function useAuth() {
+  const context = useContext(TesseraContext);
+  if (!context) throw new Error('useAuth() needs a <TesseraProvider> above it');
+  const { client, config, me, refreshMe } = context;
+  const status: AuthStatus = useSyncExternalStore(client.subscribe, client.getStatus, client.getStatus);
+
+  return useMemo(() => {
+    const pendingFlow: LivePendingFlow = {
+      get id() { return client.getPendingFlow()?.id; },
+      get types() { return client.getPendingFlow()?.types; },
+      get expiresAt() { return client.getPendingFlow()?.expiresAt; },
+      current: () => client.getPendingFlow(),
+    };
+    /** Runs an operation that changes factors or sessions, then reloads `authenticators` and `sessions`. */
+    async function thenRefresh<R extends { ok: boolean }>(promise: Promise<R>): Promise<R> {
+      const result = await promise;
+      if (result.ok && client.getStatus().kind === 'authenticated') await refreshMe();
+      return result;
+    }
+    const authState = status.kind === 'pending' || status.kind === 'authenticated' || status.kind === 'anonymous' ? status.authState : null;
+    const withFlow = <T extends object>(result: { ok: true; data: T } | { ok: false; error: TesseraError }) =>
+      flat(result.ok ? { ok: true as const, data: { ...result.data, pendingFlow: client.getPendingFlow() } } : result);
+    return {
+      client,
+      status,
+      /** Still asking the server who we are (first render). */
+      isLoading: status.kind === 'unknown',
+      isAuthenticated: status.kind === 'authenticated',
+      /** The server's offer (null until loaded): `config.mfa.supportedTypes`, `passkeyLoginEnabled`, … */
+      config,
+      user: authState?.user ?? null,
+      session: authState?.session ?? null,
+      pendingFlow,
+      /** The pending flow as a plain value for rendering (null when none). */
+      flow: pendingFlowOf(status),
+      authenticators: me?.authenticators ?? [],
+      sessions: me?.sessions ?? [],
+      /** Reloads the auth state and the user's authenticators and sessions. */
+      refresh: async () => { await client.authState(); await refreshMe(); },
+
+      signup: async (email: string, password: string) => withFlow(await client.signup(email, password)),
+      login: async (email: string, password: string) => withFlow(await client.login(email, password)),
+      logout: async () => flat(await client.logout()),
+      authenticateMfa: async (code: string) => withFlow(await client.authenticateMfa(code)),
+      reauthenticate: async (password: string) => withFlow(await client.reauthenticate(password)),
+      mfaReauthenticate: async (code: string) => withFlow(await client.mfaReauthenticate(code)),
+      abandonReauthentication: () => client.abandonReauthentication(),
+
+      /** `{ totp_url, secret, qrCodeSvg }` (and `totpUrl`): show the QR code and the secret, then `activateTotp(code)`. */
+      setupTotp: async () => {
+        const result = await client.setupTotp();
+        return flat(result.ok ? { ok: true as const, data: { totp_url: result.data.totpUrl, totpUrl: result.data.totpUrl, secret: result.data.secret, qrCodeSvg: result.data.qrCodeSvg } } : result);
+      },
+      /** `recoveryCodes` is set when this was the first factor: show them once. */
+      activateTotp: async (code: string) => flat(await thenRefresh(client.activateTotp(code))),
+      deactivateTotp: async () => flat(await thenRefresh(client.deactivateTotp())),
+      /** The unused recovery codes (needs a recent reauthentication). */
+      recoveryCodes: async () => flat(await client.recoveryCodes()),
+      regenerateRecoveryCodes: async () => flat(await thenRefresh(client.regenerateRecoveryCodes())),
+
+      registerWebAuthn: async (options: { name: string; passwordless: boolean }) =>
+        flat<{ recoveryCodes?: string[] | null }, TesseraError | WebAuthnError>(await thenRefresh(registerWebAuthnCeremony(client, options))),
+      authenticateWebAuthn: async (purpose: 'MFA' | 'REAUTHENTICATE' = 'MFA') => {
+        const result = await authenticateWebAuthnCeremony(client, purpose);
+        return flat<{ pendingFlow: PendingFlow | null }, TesseraError | WebAuthnError>(result.ok ? { ok: true, data: { pendingFlow: client.getPendingFlow() } } : result);
+      },
+      loginWithPasskey: async (options: { autofill?: boolean } = {}) => {
+        const result = await loginWithPasskeyCeremony(client, options);
+        return flat<{ pendingFlow: PendingFlow | null }, TesseraError | WebAuthnError>(result.ok ? { ok: true, data: { pendingFlow: client.getPendingFlow() } } : result);
+      },
+      renameWebAuthn: async (id: string, name: string) => flat(await thenRefresh(client.renameWebAuthn(id, name))),
+      removeWebAuthn: async (ids: string[]) => flat(await thenRefresh(client.removeWebAuthn(ids))),
+
+      revokeSessions: async (ids: string[]) => flat(await thenRefresh(client.revokeSessions(ids))),
+      changePassword: async (currentPassword: string, newPassword: string) => flat(await thenRefresh(client.changePassword(currentPassword, newPassword))),
+      changeEmail: async (email: string) => flat(await thenRefresh(client.changeEmail(email))),
+    };
+  }, [client, config, status, me, refreshMe]);
+}
+
+export type UseAuth = ReturnType<typeof useAuth>;
