@@ -168,3 +168,88 @@ describe('@tessera/client in Node (token mode)', () => {
     expect(await c.login('a@example.com', PASSWORD)).toMatchObject({ ok: false, error: { code: 'NETWORK_ERROR' } });
   });
 });
+
+describe('@tessera/client in Node (token mode): devices and "trust this device"', () => {
+  let server: TestServer;
+  const totpCode = (secret: string): Promise<string> => oathtool(secret, server.clock.now().getTime());
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { ...fastArgon, MFA_TRUST_ENABLED: 'true' } });
+  });
+  afterAll(async () => server?.close());
+
+  it('keeps the device token across logouts and sends it back; mfa_trust is pending but not blocking; trustDevice, me.devices, revokeDeviceTrust, signOutEverywhere', async () => {
+    const deviceTokens: string[] = [];
+    const c = createTesseraClient({ url: `${server.url}/graphql`, mode: 'token', onDeviceToken: (t) => deviceTokens.push(t) });
+    expect(c.deviceToken).toBeNull();
+    await c.signup('devices@example.com', PASSWORD);
+    expect(c.deviceToken).toMatch(/\S{16,}/);
+    const device = c.deviceToken;
+    const setup = await c.setupTotp();
+    if (!setup.ok) throw new Error(setup.error.message);
+    expect((await c.activateTotp(await totpCode(setup.data.secret))).ok).toBe(true);
+    await c.logout();
+    expect(c.token).toBeNull();
+    expect(c.deviceToken).toBe(device);
+
+    await c.login('devices@example.com', PASSWORD);
+    expect(c.getPendingFlow()?.id).toBe('mfa_authenticate');
+    server.clock.advance(30_000);
+    const mfa = await c.authenticateMfa(await totpCode(setup.data.secret));
+    expect(mfa.ok && mfa.data.authState.flows.find((f) => f.id === 'MFA_TRUST')?.isPending).toBe(true);
+    // Signed in, with the question pending beside it.
+    expect(c.getStatus().kind).toBe('authenticated');
+    expect(c.getPendingFlow()).toEqual({ id: 'mfa_trust', types: null, expiresAt: null });
+
+    const before = await c.me();
+    if (!before.ok) throw new Error(before.error.message);
+    expect(before.data.devices).toHaveLength(1);
+    const [mine] = before.data.devices;
+    expect(mine).toMatchObject({ current: true, trusted: false, trustedUntil: null });
+    expect(before.data.sessions.find((s) => s.isCurrent)?.device).toEqual({ id: mine!.id, name: mine!.name, trusted: false });
+
+    expect(await c.trustDevice(true)).toEqual({ ok: true, data: { __typename: 'TrustDevicePayload', trusted: true } });
+    expect(c.getPendingFlow()).toBeNull();
+    const after = await c.me();
+    const trusted = after.ok ? after.data.devices[0]! : undefined;
+    expect(trusted?.trusted).toBe(true);
+    expect(new Date(trusted!.trustedUntil!).getTime() - server.clock.now().getTime()).toBe(14 * 24 * 3600_000);
+    expect(await c.trustDevice(true)).toMatchObject({ ok: false, error: { code: 'FLOW_NOT_PENDING' } });
+
+    // The trusted device logs in with the password alone (AAL1, method trust); so does a new client given the saved token.
+    await c.logout();
+    const again = await c.login('devices@example.com', PASSWORD);
+    expect(c.getPendingFlow()).toBeNull();
+    expect(again.ok && again.data.authState.session?.aal).toBe(1);
+    expect(again.ok && again.data.authState.session?.methods.map((m) => m.method)).toContain('trust');
+    const restored = createTesseraClient({ url: `${server.url}/graphql`, mode: 'token', deviceToken: device });
+    expect((await restored.login('devices@example.com', PASSWORD)).ok).toBe(true);
+    expect(restored.getStatus().kind).toBe('authenticated');
+    // Without it, another device: the MFA step.
+    const stranger = createTesseraClient({ url: `${server.url}/graphql`, mode: 'token' });
+    await stranger.login('devices@example.com', PASSWORD);
+    expect(stranger.getPendingFlow()?.id).toBe('mfa_authenticate');
+    expect(stranger.deviceToken).not.toBe(device);
+
+    const revoked = await c.revokeDeviceTrust([mine!.id]);
+    expect(revoked.ok && revoked.data.revokedIds).toEqual([mine!.id]);
+    const listed = await c.me();
+    expect(listed.ok && listed.data.devices.find((d) => d.id === mine!.id)?.trusted).toBe(false);
+    await c.logout();
+    await c.login('devices@example.com', PASSWORD);
+    expect(c.getPendingFlow()?.id).toBe('mfa_authenticate');
+    server.clock.advance(30_000);
+    expect((await c.authenticateMfa(await totpCode(setup.data.secret))).ok).toBe(true);
+    expect(c.getPendingFlow()?.id).toBe('mfa_trust');
+    expect(await c.trustDevice(false)).toMatchObject({ ok: true, data: { trusted: false } });
+    expect(c.getPendingFlow()).toBeNull();
+
+    const everywhere = await c.signOutEverywhere();
+    expect(everywhere.ok && everywhere.data.endedSessionCount).toBe(2); // this one and `restored`'s
+    expect(c.token).toBeNull();
+    expect(c.getStatus().kind).toBe('anonymous');
+    expect(c.deviceToken).toBe(device);
+    expect(await restored.me()).toMatchObject({ ok: false, error: { code: 'NOT_AUTHENTICATED' } });
+    expect(deviceTokens).toEqual([device]);
+  });
+});

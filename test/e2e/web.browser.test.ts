@@ -280,3 +280,158 @@ describe('the reference web app in Chromium', () => {
     });
   });
 });
+
+// "Trust this device" (MFA_TRUST_ENABLED=true): asked after the MFA step, it lets the next password login from this
+// browser skip the step; /settings/security lists the devices and revokes the trust; sign out everywhere.
+describe('the reference web app in Chromium: trusted devices', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const cspViolations: string[] = [];
+  const secrets = new Map<string, string>();
+
+  const totpCode = async (email: string): Promise<string> => {
+    server.clock.advance(30_000); // a fresh time step: a code is accepted once
+    return (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secrets.get(email)!])).trim();
+  };
+  const at = (p: Page, pathname: string) => p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(docs, `${name}.png`), fullPage: true });
+
+  async function logIn(p: Page, email: string): Promise<void> {
+    await p.goto(`${server.url}/login`);
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+  }
+  async function logOut(p: Page): Promise<void> {
+    await p.getByRole('button', { name: 'Log out' }).click();
+    await at(p, '/login');
+  }
+  /** Signup and an authenticator app (the secret as printed on the page), then logged out. */
+  async function signUpWithTotp(p: Page, email: string): Promise<void> {
+    await p.goto(`${server.url}/signup`);
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Create account' }).click();
+    await at(p, '/mfa/setup');
+    await p.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    secrets.set(email, (await p.getByTestId('totp-secret').textContent())!.replace(/\s/g, ''));
+    await p.getByLabel('Code from the app').fill(await totpCode(email));
+    await p.getByRole('button', { name: 'Activate' }).click();
+    await p.getByTestId('recovery-codes').waitFor();
+    await p.getByRole('link', { name: 'Continue to your account' }).click();
+    await at(p, '/');
+    await logOut(p);
+  }
+  /** Password, then the code: the page asks "Trust this device for 14 days?". */
+  async function logInToTrustQuestion(p: Page, email: string): Promise<void> {
+    await logIn(p, email);
+    await at(p, '/mfa/verify');
+    await p.getByLabel('Code from your authenticator app').fill(await totpCode(email));
+    await p.getByRole('button', { name: 'Verify' }).click();
+    await p.getByRole('heading', { name: 'Trust this device for 14 days?' }).waitFor();
+  }
+
+  beforeAll(async () => {
+    await ensureWebBuild({ log: () => {} });
+    server = await startTestServer({ env: { ...fastArgon, MFA_TRUST_ENABLED: 'true' } });
+    browser = await chromium.launch({ executablePath: requireExecutable(CHROMIUM_PATH, 'chromium'), headless: true, args: CHROMIUM_ARGS });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('TOTP login → "trust" → the next password login lands on / without the MFA step; trusted on /settings/security; revoked; asked again; sign out everywhere', async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text()); });
+    await signUpWithTotp(page, 'trusting@example.com');
+
+    await logInToTrustQuestion(page, 'trusting@example.com');
+    expect(new URL(page.url()).pathname).toBe('/mfa/verify');
+    await shot(page, 'mfa-trust');
+    await page.getByRole('button', { name: 'Trust this device' }).click();
+    await at(page, '/');
+    await expect.poll(() => page.getByTestId('aal').textContent()).toBe('AAL2');
+
+    // The password alone, straight to /: AAL1 through the trusted device.
+    await logOut(page);
+    await logIn(page, 'trusting@example.com');
+    await at(page, '/');
+    await expect.poll(() => page.getByTestId('aal').textContent()).toBe('AAL1');
+    expect(await page.getByTestId('methods').textContent()).toContain('Trusted device');
+
+    await page.getByRole('link', { name: 'Security' }).click();
+    await at(page, '/settings/security');
+    const device = page.getByTestId('device-row');
+    await expect.poll(() => device.count()).toBe(1);
+    expect(await device.textContent()).toContain('This device');
+    expect(await device.getByTestId('device-trust').textContent()).toMatch(/^Trusted /);
+    // The session names its device.
+    const deviceName = (await device.locator('td').first().textContent())!.replace('This device', '');
+    expect(await page.getByTestId('session-row').locator('td').first().textContent()).toBe(`${deviceName}This session`);
+    await shot(page, 'security-devices');
+
+    await page.getByRole('button', { name: /^Revoke trust/ }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('is no longer trusted');
+    await expect.poll(() => device.getByTestId('device-trust').textContent()).toBe('Not trusted');
+    expect(await page.getByRole('button', { name: /^Revoke trust/ }).count()).toBe(0);
+
+    // Asked for the code again; "Not now" goes on without trusting.
+    await logOut(page);
+    await logInToTrustQuestion(page, 'trusting@example.com');
+    await page.getByRole('button', { name: 'Not now' }).click();
+    await at(page, '/');
+    await expect.poll(() => page.getByTestId('aal').textContent()).toBe('AAL2');
+    await logOut(page);
+    await logIn(page, 'trusting@example.com');
+    await at(page, '/mfa/verify');
+    await page.getByLabel('Code from your authenticator app').fill(await totpCode('trusting@example.com'));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Trust this device for 14 days?' }).waitFor();
+    await page.getByRole('button', { name: 'Trust this device' }).click();
+    await at(page, '/');
+
+    // Sign out everywhere: this browser too, and the trust ends (the next login asks for the code).
+    await page.getByRole('link', { name: 'Security' }).click();
+    await at(page, '/settings/security');
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.getByRole('button', { name: 'Yes, sign out everywhere' }).click();
+    await at(page, '/login');
+    await logIn(page, 'trusting@example.com');
+    await at(page, '/mfa/verify');
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('axe-core: no serious or critical violation on the trust question and the devices section', async () => {
+    const axeSource = await readFile(path.resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+    const p = await (await browser.newContext({ bypassCSP: true })).newPage();
+    const results: Record<string, string[]> = {};
+    async function audit(name: string): Promise<void> {
+      await p.locator('h1').first().waitFor();
+      await p.addScriptTag({ content: axeSource });
+      results[name] = await p.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+        const result = await axe.run();
+        return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+      });
+    }
+    await signUpWithTotp(p, 'axe-trust@example.com');
+    await logInToTrustQuestion(p, 'axe-trust@example.com');
+    await audit('/mfa/verify (trust this device?)');
+    await p.getByRole('button', { name: 'Trust this device' }).click();
+    await at(p, '/');
+    await p.goto(`${server.url}/settings/security`);
+    await p.getByTestId('device-row').getByText('Trusted').waitFor();
+    await audit('/settings/security (trusted device)');
+    await p.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await p.getByRole('button', { name: 'Yes, sign out everywhere' }).waitFor();
+    await audit('/settings/security (sign out everywhere?)');
+    await p.getByRole('button', { name: /^Revoke trust/ }).click();
+    await p.getByRole('status').filter({ hasText: 'no longer trusted' }).waitFor();
+    await audit('/settings/security (trust revoked)');
+    expect(results).toEqual({
+      '/mfa/verify (trust this device?)': [], '/settings/security (trusted device)': [],
+      '/settings/security (sign out everywhere?)': [], '/settings/security (trust revoked)': [],
+    });
+  });
+});

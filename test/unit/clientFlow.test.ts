@@ -40,3 +40,24 @@ describe('pending-flow machine', () => {
     expect(transition(status, { type: 'SessionEnded' })).toEqual({ kind: 'anonymous', authState: null });
   });
 });
+
+describe('pending-flow machine: mfa_trust ("trust this device?")', () => {
+  const asked: AuthState = { ...signedIn, flows: [...signedIn.flows, { id: 'MFA_TRUST', isPending: true, types: null, expiresAt: null }] };
+
+  it('is pending beside a signed-in session, never instead of it; a reauthentication request comes first', () => {
+    const status = transition(initialStatus, { type: 'AuthStateReceived', authState: asked });
+    expect(status.kind).toBe('authenticated');
+    expect(pendingFlowOf(status)).toEqual({ id: 'mfa_trust', types: null, expiresAt: null });
+    const reauth = transition(status, { type: 'ReauthenticationRequired' });
+    expect(pendingFlowOf(reauth)?.id).toBe('reauthenticate');
+    expect(pendingFlowOf(transition(reauth, { type: 'ReauthenticationAbandoned' }))?.id).toBe('mfa_trust');
+  });
+
+  it('once answered, or when the server no longer asks, nothing is pending', () => {
+    const status = transition(initialStatus, { type: 'AuthStateReceived', authState: asked });
+    expect(pendingFlowOf(transition(status, { type: 'TrustAnswered' }))).toBeNull();
+    expect(pendingFlowOf(transition(status, { type: 'AuthStateReceived', authState: signedIn }))).toBeNull();
+    const anonymousStatus: AuthStatus = { kind: 'anonymous', authState: anonymous };
+    expect(transition(anonymousStatus, { type: 'TrustAnswered' })).toBe(anonymousStatus);
+  });
+});

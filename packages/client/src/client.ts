@@ -2,7 +2,8 @@
 // - cookie (browsers): the session lives in an HttpOnly cookie the page never sees; the client only adds the CSRF
 //   header every browser POST needs, and ignores `sessionToken` (the server sends it to app clients only).
 // - token (apps, Node): sends `X-Tessera-Client: app`, keeps the `sessionToken` of each payload, and sends it back as
-//   `Authorization: Bearer`.
+//   `Authorization: Bearer`; likewise the `deviceToken` (this install's device, which known-device budgets and
+//   "trust this device" hang on), sent back as `X-Tessera-Device` on every request and kept across logouts.
 // Every call resolves to a Result: an expected failure (a wrong code, a refused reauthentication, the network down)
 // is data with a stable code, never an exception.
 import { print } from '@0no-co/graphql.web';
@@ -34,6 +35,10 @@ export interface TesseraClientOptions {
   token?: string | null;
   /** Token mode: called whenever the token changes (to persist it), with null when the session ended. */
   onToken?: (token: string | null) => void;
+  /** Token mode: the device token kept from an earlier run (browsers have the HttpOnly `tessera_device` cookie instead). */
+  deviceToken?: string | null;
+  /** Token mode: called when the server hands out a device token (to persist it: it outlives sessions). */
+  onDeviceToken?: (token: string) => void;
   fetch?: typeof fetch;
   headers?: Record<string, string>;
 }
@@ -48,6 +53,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
   const mode = options.mode ?? (typeof document === 'undefined' ? 'token' : 'cookie');
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   let token = options.token ?? null;
+  let deviceToken = options.deviceToken ?? null;
   let status: AuthStatus = initialStatus;
   const listeners = new Set<Listener>();
 
@@ -64,11 +70,18 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     options.onToken?.(next);
   }
 
+  function setDeviceToken(next: string): void {
+    if (mode !== 'token' || next === deviceToken) return;
+    deviceToken = next;
+    options.onDeviceToken?.(next);
+  }
+
   async function request<D, V>(document: TadaDocumentNode<D, V>, variables?: V): Promise<Result<D>> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-csrf': '1', ...options.headers };
     if (mode === 'token') {
       headers['x-tessera-client'] = 'app';
       if (token) headers.authorization = `Bearer ${token}`;
+      if (deviceToken) headers['x-tessera-device'] = deviceToken;
     }
     let json: { data?: D | null; errors?: Array<{ message: string }> };
     try {
@@ -92,7 +105,9 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
   async function call<D, V, K extends keyof D & string>(document: TadaDocumentNode<D, V>, field: K, variables?: V): Promise<Result<Payload<D, K>>> {
     const response = await request(document, variables);
     if (!response.ok) return response;
-    const payload = response.data[field] as { __typename?: string; code?: string; message?: string; sessionToken?: string | null; authState?: AuthState } | null;
+    const payload = response.data[field] as {
+      __typename?: string; code?: string; message?: string; sessionToken?: string | null; deviceToken?: string | null; authState?: AuthState;
+    } | null;
     if (!payload) return { ok: false, error: { code: 'GRAPHQL_ERROR', message: `No ${field} in the answer` } };
     if (payload.__typename === 'AuthError') {
       const error = payload as TesseraError;
@@ -100,6 +115,7 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       if (error.code === 'NOT_AUTHENTICATED' && status.kind !== 'anonymous') sessionEnded();
       return { ok: false, error: { code: error.code, message: error.message, field: error.field ?? null, retryAfterSeconds: error.retryAfterSeconds ?? null } };
     }
+    if (typeof payload.deviceToken === 'string') setDeviceToken(payload.deviceToken);
     if (typeof payload.sessionToken === 'string') setToken(payload.sessionToken);
     if (payload.authState) dispatch({ type: 'AuthStateReceived', authState: payload.authState });
     return { ok: true, data: payload as Payload<D, K> };
@@ -113,6 +129,8 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
   const client = {
     mode,
     get token(): string | null { return token; },
+    /** Token mode: this install's device token (sent as X-Tessera-Device), once the server has handed one out. */
+    get deviceToken(): string | null { return deviceToken; },
     /** The machine's current state (see flow.ts). */
     getStatus: (): AuthStatus => status,
     getPendingFlow: (): PendingFlow | null => pendingFlowOf(status),
@@ -198,6 +216,22 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     changePassword: (currentPassword: string, newPassword: string) =>
       call(op.changePasswordMutation, 'changePassword', { input: { currentPassword, newPassword } }),
     changeEmail: (email: string) => call(op.changeEmailMutation, 'changeEmail', { input: { email } }),
+
+    // Devices (me().devices lists them; each session names its device)
+    /** Answers the pending mfa_trust flow: trust this device (password logins from it skip the MFA step) or not. */
+    async trustDevice(trust: boolean) {
+      const result = await call(op.trustDeviceMutation, 'trustDevice', { input: { trust } });
+      // Answered, or nothing left to answer: either way the question is no longer pending.
+      if (result.ok || result.error.code === 'FLOW_NOT_PENDING' || result.error.code === 'FEATURE_DISABLED') dispatch({ type: 'TrustAnswered' });
+      return result;
+    },
+    revokeDeviceTrust: (ids: string[]) => call(op.revokeDeviceTrustMutation, 'revokeDeviceTrust', { input: { ids } }),
+    /** Ends every session of the account, this one included, and the trust of every device. */
+    async signOutEverywhere() {
+      const result = await call(op.signOutEverywhereMutation, 'signOutEverywhere');
+      if (result.ok) sessionEnded();
+      return result;
+    },
     async deleteAccount() {
       const result = await call(op.deleteAccountMutation, 'deleteAccount');
       if (result.ok) sessionEnded();

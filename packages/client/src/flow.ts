@@ -2,6 +2,8 @@
 // authState (every auth payload carries one) and by two error codes that change what is pending without one:
 // REAUTHENTICATION_REQUIRED (a sensitive change wants a fresh proof) and NOT_AUTHENTICATED (the session ended under
 // us: revoked, expired, logged out elsewhere). Pure: `transition` is the whole machine, the client only holds it.
+// `mfa_trust` ("trust this device?", asked after an MFA step when the server runs with MFA_TRUST_ENABLED) never
+// blocks: the session is already signed in, so it is an offer held beside the authenticated status, not a step.
 import type { ResultOf } from './graphql.js';
 import type { AuthStateFields } from './operations.js';
 
@@ -29,13 +31,20 @@ export type AuthStatus =
   | { kind: 'unknown' }
   | { kind: 'anonymous'; authState: AuthState | null }
   | { kind: 'pending'; flow: PendingFlow; authState: AuthState }
-  | { kind: 'authenticated'; authState: AuthState; reauthentication: PendingFlow | null };
+  | {
+    kind: 'authenticated';
+    authState: AuthState;
+    reauthentication: PendingFlow | null;
+    /** "Trust this device?" (mfa_trust), pending until answered (trustDevice) or the next authState without it. */
+    trust: PendingFlow | null;
+  };
 
 export type AuthEvent =
   | { type: 'AuthStateReceived'; authState: AuthState }
   | { type: 'ReauthenticationRequired' }
   | { type: 'SessionEnded' }
-  | { type: 'ReauthenticationAbandoned' };
+  | { type: 'ReauthenticationAbandoned' }
+  | { type: 'TrustAnswered' };
 
 export const initialStatus: AuthStatus = { kind: 'unknown' };
 
@@ -43,11 +52,12 @@ export function transition(status: AuthStatus, event: AuthEvent): AuthStatus {
   switch (event.type) {
     case 'AuthStateReceived': {
       const { authState } = event;
-      const pending = authState.flows.find((flow) => flow.isPending);
+      const pending = authState.flows.find((flow) => flow.isPending && flow.id !== 'MFA_TRUST');
       if (pending) return { kind: 'pending', flow: toPendingFlow(pending), authState };
       if (!authState.isAuthenticated) return { kind: 'anonymous', authState };
+      const trust = authState.flows.find((flow) => flow.isPending && flow.id === 'MFA_TRUST');
       // A fresh authState after a reauthentication clears the request; any other keeps it until it is satisfied.
-      return { kind: 'authenticated', authState, reauthentication: null };
+      return { kind: 'authenticated', authState, reauthentication: null, trust: trust ? toPendingFlow(trust) : null };
     }
     case 'ReauthenticationRequired': {
       if (status.kind !== 'authenticated') return status;
@@ -57,6 +67,8 @@ export function transition(status: AuthStatus, event: AuthEvent): AuthStatus {
     }
     case 'ReauthenticationAbandoned':
       return status.kind === 'authenticated' ? { ...status, reauthentication: null } : status;
+    case 'TrustAnswered':
+      return status.kind === 'authenticated' && status.trust ? { ...status, trust: null } : status;
     case 'SessionEnded':
       return { kind: 'anonymous', authState: null };
     default:
@@ -64,10 +76,13 @@ export function transition(status: AuthStatus, event: AuthEvent): AuthStatus {
   }
 }
 
-/** The flow waiting on the person, if any: a login's next step, an enrolment the server insists on, a reauthentication. */
+/**
+ * The flow waiting on the person, if any: a login's next step, an enrolment the server insists on, a reauthentication,
+ * or (signed in, and only when nothing else waits) the "trust this device?" question.
+ */
 export function pendingFlowOf(status: AuthStatus): PendingFlow | null {
   if (status.kind === 'pending') return status.flow;
-  if (status.kind === 'authenticated') return status.reauthentication;
+  if (status.kind === 'authenticated') return status.reauthentication ?? status.trust;
   return null;
 }
 

@@ -24,8 +24,12 @@ export const AuthenticatorFields = graphql(`
   }
 `);
 
+export const DeviceFields = graphql(`
+  fragment DeviceFields on Device { id name trusted trustedUntil firstSeenAt lastSeenAt current }
+`);
+
 const AuthPayloadFields = graphql(`
-  fragment AuthPayloadFields on AuthPayload { __typename sessionToken authState { ...AuthStateFields } }
+  fragment AuthPayloadFields on AuthPayload { __typename sessionToken deviceToken authState { ...AuthStateFields } }
 `, [AuthStateFields]);
 
 export const authStateQuery = graphql(`query AuthState { authState { ...AuthStateFields } }`, [AuthStateFields]);
@@ -39,10 +43,11 @@ export const meQuery = graphql(`
     me {
       id email roles createdAt
       authenticators { ...AuthenticatorFields }
-      sessions { id ip userAgent createdAt lastSeenAt isCurrent aal methods { method at type } }
+      sessions { id ip userAgent createdAt lastSeenAt isCurrent aal methods { method at type } device { id name trusted } }
+      devices { ...DeviceFields }
     }
   }
-`, [AuthenticatorFields]);
+`, [AuthenticatorFields, DeviceFields]);
 
 export const recoveryCodesQuery = graphql(`
   query RecoveryCodes { recoveryCodes { __typename ... on RecoveryCodesPayload { codes } ...ErrorFields } }
@@ -174,4 +179,20 @@ export const changeEmailMutation = graphql(`
 
 export const deleteAccountMutation = graphql(`
   mutation DeleteAccount { deleteAccount { __typename ... on LogoutPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const trustDeviceMutation = graphql(`
+  mutation TrustDevice($input: TrustDeviceInput!) {
+    trustDevice(input: $input) { __typename ... on TrustDevicePayload { trusted } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const revokeDeviceTrustMutation = graphql(`
+  mutation RevokeDeviceTrust($input: RevokeDeviceTrustInput!) {
+    revokeDeviceTrust(input: $input) { __typename ... on RevokeDeviceTrustPayload { revokedIds } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const signOutEverywhereMutation = graphql(`
+  mutation SignOutEverywhere { signOutEverywhere { __typename ... on SignOutEverywherePayload { endedSessionCount } ...ErrorFields } }
 `, [ErrorFields]);

@@ -24,6 +24,7 @@ type Me = Extract<Awaited<ReturnType<TesseraClient['me']>>, { ok: true }>['data'
 export type TesseraConfig = Extract<Awaited<ReturnType<TesseraClient['config']>>, { ok: true }>['data'];
 export type Authenticator = Me['authenticators'][number];
 export type SessionInfo = Me['sessions'][number];
+export type DeviceInfo = Me['devices'][number];
 
 /**
  * The pending flow, read live: `pendingFlow.id` is the flow waiting now (allauth's spelling, e.g. `mfa_authenticate`),
@@ -125,7 +126,9 @@ export function useAuth() {
       flow: pendingFlowOf(status),
       authenticators: me?.authenticators ?? [],
       sessions: me?.sessions ?? [],
-      /** Reloads the auth state and the user's authenticators and sessions. */
+      /** The devices a login of this account completed on (name, trusted, trustedUntil, first and last seen, current). */
+      devices: me?.devices ?? [],
+      /** Reloads the auth state and the user's authenticators, sessions and devices. */
       refresh: async () => { await client.authState(); await refreshMe(); },
 
       signup: async (email: string, password: string) => withFlow(await client.signup(email, password)),
@@ -164,6 +167,12 @@ export function useAuth() {
       revokeSessions: async (ids: string[]) => flat(await thenRefresh(client.revokeSessions(ids))),
       changePassword: async (currentPassword: string, newPassword: string) => flat(await thenRefresh(client.changePassword(currentPassword, newPassword))),
       changeEmail: async (email: string) => flat(await thenRefresh(client.changeEmail(email))),
+
+      /** Answers `pendingFlow.id === 'mfa_trust'` ("trust this device?"): `{ trusted }`. It never blocks: not answering is fine. */
+      trustDevice: async (trust: boolean) => flat(await thenRefresh(client.trustDevice(trust))),
+      revokeDeviceTrust: async (ids: string[]) => flat(await thenRefresh(client.revokeDeviceTrust(ids))),
+      /** Ends every session (this one too) and all device trust: `{ endedSessionCount }`, and the user is signed out. */
+      signOutEverywhere: async () => flat(await client.signOutEverywhere()),
     };
   }, [client, config, status, me, refreshMe]);
 }

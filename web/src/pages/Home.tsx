@@ -4,6 +4,7 @@ import { Card, formatDate } from '../ui';
 
 const methodNames: Record<string, string> = {
   password: 'Password', totp: 'Authenticator app', recovery_codes: 'Recovery code', webauthn: 'Security key', passkey: 'Passkey',
+  trust: 'Trusted device',
 };
 
 export function HomePage() {

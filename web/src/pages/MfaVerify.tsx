@@ -1,5 +1,7 @@
 // The second step of a login (allauth's mfa_authenticate): a TOTP code, a recovery code, or a security key, offered
-// according to the flow's `types`.
+// according to the flow's `types`. When the server runs with MFA_TRUST_ENABLED, a successful step leaves the
+// `mfa_trust` flow pending: the page then asks "Trust this device for 14 days?" before going on. The session is
+// already signed in, so the question never blocks: "Not now" answers no.
 import type { TesseraError, WebAuthnError } from '@tessera/client';
 import { useAuth } from '@tessera/react';
 import { useState, type FormEvent } from 'react';
@@ -15,7 +17,9 @@ export function MfaVerifyPage() {
   const [busy, setBusy] = useState(false);
 
   if (status.kind === 'unknown') return <p className="loading" role="status">Loading…</p>;
-  if (status.kind === 'authenticated') return <Navigate to="/" replace />;
+  if (status.kind === 'authenticated') {
+    return flow?.id === 'mfa_trust' ? <TrustQuestion onDone={() => navigate('/', { replace: true })} /> : <Navigate to="/" replace />;
+  }
   if (flow?.id !== 'mfa_authenticate') return <Navigate to="/login" replace />;
   const types = flow.types ?? [];
   const hasTotp = types.includes('TOTP');
@@ -30,14 +34,13 @@ export function MfaVerifyPage() {
     const result = await authenticateMfa(code.trim());
     setBusy(false);
     if (!result.ok) return setError(result.error);
-    navigate('/', { replace: true });
+    // Signed in: the page now renders either the trust question or the way on.
   }
 
   async function key(): Promise<void> {
     setError(null);
     const result = await authenticateWebAuthn('MFA');
     if (!result.ok) return setError(result.error);
-    navigate('/', { replace: true });
   }
 
   return (
@@ -67,6 +70,35 @@ export function MfaVerifyPage() {
         </>
       )}
       <p className="muted"><Link to="/login">Start over</Link></p>
+    </Card>
+  );
+}
+
+/** "Trust this device?" (mfa_trust): yes trusts it for 14 days (password-only logins here), not now answers no. */
+function TrustQuestion(props: { onDone(): void }) {
+  const { trustDevice } = useAuth();
+  const [error, setError] = useState<TesseraError | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function answer(trust: boolean): Promise<void> {
+    setBusy(true);
+    setError(null);
+    const result = await trustDevice(trust);
+    setBusy(false);
+    // Not being able to record the answer is said, but it never keeps anyone from their account.
+    if (!result.ok && result.error.code !== 'FLOW_NOT_PENDING') return setError(result.error);
+    props.onDone();
+  }
+  return (
+    <Card title="Trust this device for 14 days?" narrow lead="You are signed in.">
+      <ErrorMessage error={error} />
+      <p>On a device you trust, signing in for the next 14 days needs only your password. Changes that need your second
+        factor still ask for it.</p>
+      <p className="muted">Do not trust a shared or public computer. You can end the trust any time under Security.</p>
+      <div className="actions">
+        <button type="button" disabled={busy} onClick={() => void answer(true)}>Trust this device</button>
+        <button type="button" className="secondary" disabled={busy} onClick={() => void answer(false)}>Not now</button>
+        {error && <button type="button" className="link" onClick={props.onDone}>Continue without answering</button>}
+      </div>
     </Card>
   );
 }

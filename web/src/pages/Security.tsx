@@ -1,9 +1,9 @@
-// Security settings: authenticators (rename, remove), recovery codes (view, regenerate), sessions (revoke), password
-// and email. Changes the server guards with REAUTHENTICATION_REQUIRED send the person to /reauthenticate; the action
-// is remembered (sessionStorage) and retried when they come back confirmed.
-// Trusted devices (issue 15) get their section here once the server has devices.
+// Security settings: authenticators (rename, remove), recovery codes (view, regenerate), sessions (revoke, with their
+// device), devices (trusted until, first and last seen, revoke trust), sign out everywhere, password and email.
+// Changes the server guards with REAUTHENTICATION_REQUIRED send the person to /reauthenticate; the action is
+// remembered (sessionStorage) and retried when they come back confirmed.
 import type { TesseraError, WebAuthnError } from '@tessera/client';
-import { useAuth, type Authenticator, type SessionInfo } from '@tessera/react';
+import { useAuth, type Authenticator, type DeviceInfo, type SessionInfo } from '@tessera/react';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { Card, ErrorMessage, Field, formatDate, Notice, RecoveryCodes } from '../ui';
@@ -21,7 +21,7 @@ export function describeDevice(userAgent: string): string {
 
 export function SecurityPage() {
   const auth = useAuth();
-  const { authenticators, sessions, refresh } = auth;
+  const { authenticators, sessions, devices, refresh } = auth;
   const navigate = useNavigate();
   const location = useLocation();
   const [error, setError] = useState<TesseraError | WebAuthnError | null>(null);
@@ -71,6 +71,14 @@ export function SecurityPage() {
     const result = await auth.revokeSessions([id]);
     if (!result.ok) return setError(result.error);
     setNotice('The session was signed out.');
+  }
+
+  async function revokeTrust(device: DeviceInfo): Promise<void> {
+    setError(null);
+    setNotice(null);
+    const result = await auth.revokeDeviceTrust([device.id]);
+    if (!result.ok) return setError(result.error);
+    setNotice(`${device.name} is no longer trusted: signing in there asks for your second factor again.`);
   }
 
   // Back from /reauthenticate: finish what was asked for.
@@ -138,6 +146,23 @@ export function SecurityPage() {
         </div>
       </section>
 
+      <section aria-labelledby="devices-title" className="section">
+        <h2 id="devices-title">Devices</h2>
+        <p className="muted">Browsers and apps you have signed in on. A trusted device skips the second step of a password sign-in until its trust ends.</p>
+        {devices.length === 0 ? <p className="muted">No devices yet.</p> : (
+          <div className="table-wrap">
+            <table>
+              <thead><tr><th scope="col">Device</th><th scope="col">Trusted until</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col"><span className="sr-only">Action</span></th></tr></thead>
+              <tbody>
+                {devices.map((d) => <DeviceRow key={d.id} device={d} onRevokeTrust={() => void revokeTrust(d)} />)}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <SignOutEverywhere onError={setError} />
+
       <PasswordForm onDone={setNotice} />
       <EmailForm current={auth.user?.email ?? ''} onDone={setNotice} />
     </Card>
@@ -181,12 +206,60 @@ function SessionRow(props: { session: SessionInfo; onRevoke(): void }) {
   const s = props.session;
   return (
     <tr data-testid="session-row">
-      <td>{describeDevice(s.userAgent)}{s.isCurrent && <span className="badge badge-ok">This session</span>}</td>
+      <td>{s.device?.name ?? describeDevice(s.userAgent)}{s.isCurrent && <span className="badge badge-ok">This session</span>}</td>
       <td>{s.ip}</td>
       <td>{formatDate(s.lastSeenAt)}</td>
       <td>AAL{s.aal}</td>
       <td>{!s.isCurrent && <button type="button" className="danger small" onClick={props.onRevoke}>Revoke<span className="sr-only"> session from {s.ip}</span></button>}</td>
     </tr>
+  );
+}
+
+function DeviceRow(props: { device: DeviceInfo; onRevokeTrust(): void }) {
+  const d = props.device;
+  return (
+    <tr data-testid="device-row">
+      <td>{d.name}{d.current && <span className="badge badge-ok">This device</span>}</td>
+      <td className="trust" data-testid="device-trust">{d.trusted ? <><span className="badge badge-ok">Trusted</span> {formatDate(d.trustedUntil)}</> : <span className="muted">Not trusted</span>}</td>
+      <td>{formatDate(d.firstSeenAt)}</td>
+      <td>{formatDate(d.lastSeenAt)}</td>
+      <td>{d.trusted && <button type="button" className="danger small" onClick={props.onRevokeTrust}>Revoke trust<span className="sr-only"> in {d.name}{d.current ? ' (this device)' : ''}</span></button>}</td>
+    </tr>
+  );
+}
+
+/** Ends every session, this one too, and all device trust: asked twice, since it signs this browser out as well. */
+function SignOutEverywhere(props: { onError(error: TesseraError): void }) {
+  const { signOutEverywhere } = useAuth();
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  async function confirm(): Promise<void> {
+    setBusy(true);
+    const result = await signOutEverywhere();
+    setBusy(false);
+    if (!result.ok) {
+      setConfirming(false);
+      return props.onError(result.error);
+    }
+    navigate('/login', { replace: true });
+  }
+  return (
+    <section aria-labelledby="everywhere-title" className="section">
+      <h2 id="everywhere-title">Sign out everywhere</h2>
+      <p className="muted">Ends every session of your account, this one included, and the trust of every device. Use it if a device was lost or someone else may know your password.</p>
+      {confirming ? (
+        <div className="callout" role="group" aria-labelledby="everywhere-confirm">
+          <p id="everywhere-confirm"><strong>Sign out of every device, this one too?</strong></p>
+          <div className="actions">
+            <button type="button" className="danger" disabled={busy} autoFocus onClick={() => void confirm()}>Yes, sign out everywhere</button>
+            <button type="button" className="secondary" onClick={() => setConfirming(false)}>Cancel</button>
+          </div>
+        </div>
+      ) : (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>Sign out everywhere</button>
+      )}
+    </section>
   );
 }
 
