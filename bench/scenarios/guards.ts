@@ -24,10 +24,14 @@ const scenario: Scenario = {
     const open = await startServer(openApp, { port: 0, host: '127.0.0.1' });
     try {
       const signup = await fetch(`${guarded.url}/graphql`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: 'mutation { signup(input: { email: "bench@example.com", password: "correct horse battery staple" }) { ... on AuthPayload { sessionToken } } }' }),
-      }).then((r) => r.json() as Promise<{ data: { signup: { sessionToken: string } } }>);
-      const headers = { 'content-type': 'application/json', 'x-tessera-csrf': '1', authorization: `Bearer ${signup.data.signup.sessionToken}` };
+        // An app client: it gets its session and device tokens in the payload, and sends them on every request.
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-tessera-client': 'app' },
+        body: JSON.stringify({ query: 'mutation { signup(input: { email: "bench@example.com", password: "correct horse battery staple" }) { ... on AuthPayload { sessionToken deviceToken } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { signup: { sessionToken: string; deviceToken: string } } }>);
+      const headers = {
+        'content-type': 'application/json', 'x-tessera-csrf': '1', 'x-tessera-client': 'app',
+        authorization: `Bearer ${signup.data.signup.sessionToken}`, 'x-tessera-device': signup.data.signup.deviceToken,
+      };
       const me = (url: string) => async (): Promise<void> => {
         const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: query });
         const json = (await res.json()) as { data?: { me?: { id: string } } };
