@@ -8,8 +8,7 @@ import type { LoginCommand } from '../domain/login/commands.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { mfaRequirement } from '../domain/user/policy.js';
-import { findUserByEmail } from '../projections/users.js';
-import { deviceOfAccount } from '../projections/devices.js';
+import { findLoginTarget } from '../projections/users.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
 import { attemptIn, unknownAttempt } from './attempts.js';
 import { handle, load } from './commandHandler.js';
@@ -25,23 +24,23 @@ export type PasswordLoginResult =
 type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
-  const userRow = await findUserByEmail(deps.db, input.email);
-  const userId = userRow?.user_id ?? null;
-  // What this device is to the account (its own attempt bucket if known; trusted to skip the MFA step?), and the account.
-  const [device, loadedUser] = await Promise.all([
-    userId ? deviceOfAccount(deps.db, request.deviceId, userId) : { known: false, trustedUntil: null },
-    userId ? load(deps.store, userAggregate, userId) : Promise.resolve(null),
-  ]);
-  const user = loadedUser?.state ?? null;
+  // The account, and what this device is to it (its own attempt bucket if known; trusted to skip the MFA step?).
+  const target = await findLoginTarget(deps.db, input.email, request.deviceId ?? null);
+  const userId = target?.user_id ?? null;
   // A passkey-only account has no password to guess: a password attempt on it verifies no secret of the account, so it
   // is counted like one on an unknown email, never as a failure of the account (it could otherwise be locked by
   // attempts that can never succeed).
-  const attempt = user?.passwordHash
-    ? attemptIn(userId!, device.known ? request.deviceId! : untrustedBucket, request)
+  const attempt = target?.has_password
+    ? attemptIn(target.user_id, target.device_known ? request.deviceId! : untrustedBucket, request)
     : unknownAttempt(input.email, { ...request, attemptBucket: userId ? noSecretBucket : undefined });
   request = attempt.request;
-  // Nothing is verified before the budget has said yes; the reads above reveal nothing to the caller.
-  await deps.attempts.consume(attempt.key, request.clientAddress);
+  // The stream read runs beside the budget check and the hash instead of after them: a login's latency is the hash and
+  // little else. Nothing is verified before the budget has said yes; the reads reveal nothing to the caller.
+  const [, loadedUser] = await Promise.all([
+    deps.attempts.consume(attempt.key, request.clientAddress),
+    userId ? load(deps.store, userAggregate, userId) : Promise.resolve(null),
+  ]);
+  const user = loadedUser?.state ?? null;
   const factors = userId ? load(deps.store, authenticatorsAggregate, userId) : null;
   factors?.catch(() => {}); // awaited below only on success; a failed read must not go unhandled meanwhile
   const verification = user?.passwordHash
@@ -57,7 +56,7 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     type: 'StartLogin',
     data: {
       flowId, userId, method: 'password', sessionId, aal: 1, now: now.toISOString(), expiresAt: expiresAt.toISOString(),
-      trustedDeviceId: device.trustedUntil && now < device.trustedUntil ? request.deviceId ?? null : null, ...data,
+      trustedDeviceId: target?.trusted_until && now < target.trusted_until ? request.deviceId ?? null : null, ...data,
     },
   });
   if (!verification.valid || !user || !userId) {

@@ -5,7 +5,7 @@ import { untrustedBucket } from '../domain/user/state.js';
 import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-const handles = ['UserRegistered', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'] as const;
+const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'] as const;
 type UsersEvent = Handled<UserEvent, typeof handles>;
 
 /**
@@ -18,7 +18,7 @@ function locksUnknownDevices(event: { data: { bucket?: string } }): boolean {
 
 export const usersProjector: Projector<UsersEvent> = {
   name: 'users',
-  version: 1,
+  version: 2,
   handles,
   tables: [{ name: 'users', orderBy: 'user_id' }],
   ddl: (s) => `
@@ -28,13 +28,16 @@ export const usersProjector: Projector<UsersEvent> = {
       roles        text[] not null default '{}',
       created_at   timestamptz not null,
       locked_until timestamptz,
-      deleted      boolean not null default false
+      deleted      boolean not null default false,
+      has_password boolean not null default true
     );
     create index on ${s}.users (email) where not deleted`,
   project(event: Recorded<UsersEvent>, s: string): SqlStatement[] {
     switch (event.type) {
       case 'UserRegistered':
-        return [sql(`insert into ${s}.users (user_id, email, created_at) values ($1, $2, $3)`, event.data.userId, event.data.email, event.data.at)];
+        return [sql(`insert into ${s}.users (user_id, email, created_at, has_password) values ($1, $2, $3, $4)`, event.data.userId, event.data.email, event.data.at, event.data.passwordHash !== null)];
+      case 'PasswordChanged':
+        return [sql(`update ${s}.users set has_password = true where user_id = $1`, event.data.userId)];
       case 'EmailChanged':
         return [sql(`update ${s}.users set email = $2 where user_id = $1`, event.data.userId, event.data.email)];
       case 'RoleGranted':
@@ -56,12 +59,13 @@ export const usersProjector: Projector<UsersEvent> = {
     for (const event of events) {
       const userId = event.data.userId;
       if (event.type === 'UserRegistered') {
-        fold.create(userId, { user_id: userId, email: event.data.email, roles: [], created_at: event.data.at, locked_until: null, deleted: false });
+        fold.create(userId, { user_id: userId, email: event.data.email, roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null });
         continue;
       }
       const set = (column: keyof UserDraft, value: unknown) => fold.change(userId, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
       switch (event.type) {
         case 'EmailChanged': set('email', event.data.email); break;
+        case 'PasswordChanged': set('has_password', true); break;
         case 'UserLocked': if (locksUnknownDevices(event)) set('locked_until', event.data.until); break;
         case 'UserUnlocked': if (locksUnknownDevices(event)) set('locked_until', null); break;
         case 'UserDeleted': set('deleted', true); break;
@@ -101,11 +105,13 @@ interface UserDraft extends Record<string, unknown> {
   created_at: string;
   locked_until: string | null;
   deleted: boolean;
+  has_password: boolean;
 }
 
 const userColumns: Column[] = [
   { name: 'user_id', type: 'text' }, { name: 'email', type: 'text' }, { name: 'roles', type: 'text[]' },
   { name: 'created_at', type: 'timestamptz' }, { name: 'locked_until', type: 'timestamptz' }, { name: 'deleted', type: 'boolean' },
+  { name: 'has_password', type: 'boolean' },
 ];
 
 export interface UserRow {
@@ -120,6 +126,27 @@ export interface UserRow {
 export async function findUserByEmail(q: Queryable, email: string): Promise<UserRow | undefined> {
   const [row] = await q.query<UserRow>(`select * from ${liveSchema}.users where email = $1 and not deleted`, [email]);
   return row;
+}
+
+export interface LoginTarget {
+  user_id: string;
+  /** False for a passkey-only account: a password tried on it verifies no secret of it. */
+  has_password: boolean;
+  /** What the requesting device is to the account: known (a login completed there), trusted until when. */
+  device_known: boolean;
+  trusted_until: Date | null;
+  [key: string]: unknown;
+}
+
+/** Password login's first read, one statement: the account behind an email and what the requesting device is to it. */
+export async function findLoginTarget(q: Queryable, email: string, deviceId: string | null): Promise<LoginTarget | undefined> {
+  const [row] = await q.query<LoginTarget>(
+    `select u.user_id, u.has_password, d.device_id is not null as device_known, d.trusted_until
+       from ${liveSchema}.users u left join ${liveSchema}.devices d on d.user_id = u.user_id and d.device_id = $2
+      where u.email = $1 and not u.deleted`,
+    [email, deviceId],
+  );
+  return row ? { ...row, trusted_until: row.trusted_until ? new Date(row.trusted_until) : null } : undefined;
 }
 
 export async function findUserById(q: Queryable, userId: string): Promise<UserRow | undefined> {
