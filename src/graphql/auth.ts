@@ -44,6 +44,8 @@ const MfaConfigRef = builder.objectRef<Config>('MfaConfig').implement({
     supportedTypes: t.field({ type: [AuthenticatorTypeEnum], resolve: (c) => c.mfaSupportedTypes.map((s) => s.toUpperCase() as 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES') }),
     passkeyLoginEnabled: t.exposeBoolean('passkeyLoginEnabled'),
     passkeySignupEnabled: t.exposeBoolean('passkeySignupEnabled'),
+    trustEnabled: t.boolean({ description: '"Trust this device" is offered after an MFA step (flow MFA_TRUST).', resolve: (c) => c.mfaTrust.enabled }),
+    trustAgeSeconds: t.int({ description: 'How long a device trust lasts.', resolve: (c) => c.mfaTrust.ageSeconds }),
   }),
 });
 const SessionsConfigRef = builder.objectRef<Config>('SessionsConfig').implement({

@@ -35,7 +35,7 @@ const AuthPayloadFields = graphql(`
 export const authStateQuery = graphql(`query AuthState { authState { ...AuthStateFields } }`, [AuthStateFields]);
 
 export const configQuery = graphql(`
-  query Config { config { mfa { supportedTypes passkeyLoginEnabled passkeySignupEnabled } sessions { trackActivity } } }
+  query Config { config { mfa { supportedTypes passkeyLoginEnabled passkeySignupEnabled trustEnabled trustAgeSeconds } sessions { trackActivity } } }
 `);
 
 export const meQuery = graphql(`

@@ -74,9 +74,10 @@ export function MfaVerifyPage() {
   );
 }
 
-/** "Trust this device?" (mfa_trust): yes trusts it for 14 days (password-only logins here), not now answers no. */
+/** "Trust this device?" (mfa_trust): yes trusts it for the server's trust age (password-only logins here), not now answers no. */
 function TrustQuestion(props: { onDone(): void }) {
-  const { trustDevice } = useAuth();
+  const { trustDevice, config } = useAuth();
+  const days = Math.max(1, Math.round((config?.mfa.trustAgeSeconds ?? 14 * 86_400) / 86_400));
   const [error, setError] = useState<TesseraError | null>(null);
   const [busy, setBusy] = useState(false);
   async function answer(trust: boolean): Promise<void> {
@@ -89,9 +90,9 @@ function TrustQuestion(props: { onDone(): void }) {
     props.onDone();
   }
   return (
-    <Card title="Trust this device for 14 days?" narrow lead="You are signed in.">
+    <Card title={`Trust this device for ${days} days?`} narrow lead="You are signed in.">
       <ErrorMessage error={error} />
-      <p>On a device you trust, signing in for the next 14 days needs only your password. Changes that need your second
+      <p>On a device you trust, signing in for the next {days} days needs only your password. Changes that need your second
         factor still ask for it.</p>
       <p className="muted">Do not trust a shared or public computer. You can end the trust any time under Security.</p>
       <div className="actions">
