@@ -54,7 +54,7 @@ builder.mutationField('beginPasskeySignup', (t) =>
     description: 'Passkey signup (MFA_SIGNUP_WEBAUTHN, behind PASSKEY_SIGNUP_ENABLED): an account whose only credential is a passkey.',
     args: { input: t.arg({ type: BeginPasskeySignupInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const options = await beginPasskeySignup(ctx.deps, ctx.caller, args.input);
+      const options = await beginPasskeySignup(ctx.deps, ctx.caller, args.input, ctx.request);
       setCeremonyCookie(ctx, options.ceremonyToken);
       return options;
     },
