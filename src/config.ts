@@ -62,6 +62,14 @@ export interface Config {
   notificationPollMs: number;
   /** Delivery attempts before a notification is dead-lettered (SecurityNotificationDeadLettered). */
   notificationMaxAttempts: number;
+  /** Owner connection for migrations (issue 14): the app itself then runs under a role that does not own the tables. */
+  migrationDatabaseUrl: string | undefined;
+  audit: {
+    /** A signed checkpoint once this many events wait below the horizon… */
+    checkpointEvery: number;
+    /** …or once this many seconds have passed since the last one while events arrive. */
+    checkpointSeconds: number;
+  };
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
@@ -252,6 +260,11 @@ export function loadConfig(env: Env = process.env): Config {
     notificationFrom: read.string('NOTIFICATION_FROM', 'Tessera <no-reply@localhost>'),
     notificationPollMs: read.int('NOTIFICATION_POLL_MS', 1000, 10, 3_600_000),
     notificationMaxAttempts: read.int('NOTIFICATION_MAX_ATTEMPTS', 8, 1, 100),
+    migrationDatabaseUrl: read.url('MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
+    audit: {
+      checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
+      checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),
+    },
     guards: true,
   };
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);

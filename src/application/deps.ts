@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';
+import type { CheckpointSigner } from '../crypto/auditSigning.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../domain/shared/clock.js';
 import type { EventStore } from '../eventstore/index.js';
@@ -30,6 +31,8 @@ export interface Deps {
   secrets: Secrets;
   /** Consecutive failures of emails without an account, so the lockout answers them as it answers real ones. */
   unknownAccounts: UnknownAccountLedger;
+  /** Signs the audit checkpoints (Ed25519, AUDIT_SIGNING_KEY). */
+  auditSigner: CheckpointSigner;
 }
 
 /** Enough to run a command: the log and the time. */
