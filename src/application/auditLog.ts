@@ -140,14 +140,26 @@ export async function exportAuditLog(deps: Pick<Deps, 'db' | 'auditSigner' | 'cl
   if (!filtered) {
     for (let from = 0; ; ) {
       const rows = await deps.db.query<Record<string, unknown>>(
-        `select l.leaf_index, ${prefixed} from audit_leaves l join events e on e.position = l.position where l.leaf_index >= $1 order by l.leaf_index limit 2000`, [from],
+        `select l.leaf_index, l.position as leaf_position, l.stream_id as leaf_stream_id, ${prefixed}
+           from audit_leaves l left join events e on e.position = l.position where l.leaf_index >= $1 order by l.leaf_index limit 2000`, [from],
       );
-      for (const row of rows) await emit({ kind: 'event', ...eventFields(row), leafIndex: Number(row.leaf_index) });
+      for (const row of rows) {
+        // A leaf whose event the database no longer holds is exported as such, so the file shows what the log lost.
+        if (row.position === null || row.position === undefined) await emit({ kind: 'leaf', leafIndex: Number(row.leaf_index), position: Number(row.leaf_position), streamId: String(row.leaf_stream_id) });
+        else await emit({ kind: 'event', ...eventFields(row), leafIndex: Number(row.leaf_index) });
+      }
       count += rows.length;
       if (rows.length < 2000) break;
       from = Number(rows.at(-1)!.leaf_index) + 1;
     }
-    for (let after = { txId: latest?.lastTxId ?? '0', position: latest?.lastPosition ?? 0 }; ; ) {
+    const cursor = { txId: latest?.lastTxId ?? '0', position: latest?.lastPosition ?? 0 };
+    // Events inside the signed range that are no leaf (written into signed history), then the ones after it.
+    const uncovered = await deps.db.query<Record<string, unknown>>(
+      `select ${eventColumns} from events e where (tx_id, position) <= ($1::xid8, $2::bigint)
+          and not exists (select 1 from audit_leaves l where l.position = e.position) order by tx_id, position`, [cursor.txId, cursor.position],
+    );
+    for (const row of uncovered) await emit({ kind: 'event', ...eventFields(row), leafIndex: null });
+    for (let after = cursor; ; ) {
       const rows = await deps.db.query<Record<string, unknown>>(
         `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by tx_id, position limit 2000`, [after.txId, after.position],
       );

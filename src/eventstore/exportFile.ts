@@ -3,7 +3,7 @@
 // inclusion proof per event against a signed checkpoint.
 import { eventHash } from './hashChain.js';
 import { eventLeaf, verifyInclusion } from './merkle.js';
-import { checkCheckpointChain, verifySource, type AuditBreak, type AuditBreakKind, type LeafEntry, type LogSource } from './verifyLog.js';
+import { checkCheckpointChain, verifySource, type AuditBreak, type AuditBreakKind, type KnownTreeHead, type LeafEntry, type LogSource } from './verifyLog.js';
 import type { Checkpoint } from './checkpoints.js';
 import type { EventMetadata, RecordedEvent } from './types.js';
 
@@ -28,7 +28,9 @@ export type ExportLine =
   | { kind: 'header'; format: 'tessera-audit-export/v1'; exportedAt: string; keyId: string; filter: { userId: string | null; from: string | null; to: string | null } | null }
   | { kind: 'checkpoint'; seq: number; treeSize: number; root: string; at: string; previous: string; keyId: string; signature: string }
   | ExportedEvent
-  | { kind: 'head'; streamId: string; version: number; hash: string };
+  | { kind: 'head'; streamId: string; version: number; hash: string }
+  /** A leaf whose event the exporting database no longer holds. */
+  | { kind: 'leaf'; leafIndex: number; position: number; streamId: string };
 
 export function exportLine(line: ExportLine): string {
   return `${JSON.stringify(line)}\n`;
@@ -51,7 +53,11 @@ function toEvent(e: ExportedEvent): RecordedEvent {
   };
 }
 
-export function verifyExport(text: string, verifySignature: (statement: string, signature: string, keyId: string) => boolean): Promise<ExportVerification> {
+export function verifyExport(
+  text: string,
+  verifySignature: (statement: string, signature: string, keyId: string) => boolean,
+  options: { knownTreeHead?: KnownTreeHead } = {},
+): Promise<ExportVerification> {
   const lines: Array<{ line: number; value: ExportLine }> = [];
   const malformed: Array<AuditBreak & { line: number }> = [];
   text.split('\n').forEach((raw, i) => {
@@ -66,7 +72,8 @@ export function verifyExport(text: string, verifySignature: (statement: string, 
   const checkpointLines = lines.filter((l): l is { line: number; value: Extract<ExportLine, { kind: 'checkpoint' }> } => l.value.kind === 'checkpoint');
   const eventLines = lines.filter((l): l is { line: number; value: ExportedEvent } => l.value.kind === 'event');
   const checkpoints: Checkpoint[] = checkpointLines.map(({ value: c }) => ({ ...c, at: new Date(c.at) }));
-  const lineOfPosition = new Map(eventLines.map((l) => [l.value.position, l.line]));
+  const lineOfPosition = new Map([...eventLines.map((l) => [l.value.position, l.line] as const),
+    ...lines.filter((l) => l.value.kind === 'leaf').map((l) => [(l.value as { position: number }).position, l.line] as const)]);
   const lineOfSeq = new Map(checkpointLines.map((l) => [l.value.seq, l.line]));
   const leafLines = eventLines.filter((l) => l.value.leafIndex !== null);
   const lineOfLeaf = (leafIndex: number): number => leafLines.find((l) => l.value.leafIndex! >= leafIndex)?.line ?? (eventLines.at(-1)?.line ?? lines.length);
@@ -78,32 +85,37 @@ export function verifyExport(text: string, verifySignature: (statement: string, 
       ?? 1,
   });
   const finish = (breaks: AuditBreak[], eventsChecked: number): ExportVerification => {
+    // The same order as the live verification (a position before a range); an unreadable line before everything.
     const located = [...malformed, ...breaks.map(locate)];
-    located.sort((a, b) => a.line - b.line);
     return { ok: located.length === 0, lines: lines.length, eventsChecked, checkpointsChecked: checkpoints.length, firstBreak: located[0] ?? null, breaks: located };
   };
 
   if (header?.filter) return Promise.resolve(finish(verifyFiltered(eventLines.map((l) => l.value), checkpoints, verifySignature), eventLines.length));
 
-  // A whole-log export: the same verification as the live log, over the file.
-  const covered = eventLines.filter((l) => l.value.leafIndex !== null).map((l) => l.value);
-  const lastCoveredLine = leafLines.at(-1)?.line ?? 0;
+  // A whole-log export: the same verification as the live log, over the file. The signed range ends at the last leaf's
+  // (transaction id, position): an event without a leaf at or before it was written into signed history.
+  const leafRows = lines.filter((l) => l.value.kind === 'leaf' || (l.value.kind === 'event' && l.value.leafIndex !== null));
+  const lastLeaf = [...leafLines].reverse()[0]?.value;
+  const inSignedRange = (e: ExportedEvent): boolean => lastLeaf !== undefined
+    && (BigInt(e.txId) < BigInt(lastLeaf.txId) || (BigInt(e.txId) === BigInt(lastLeaf.txId) && e.position <= lastLeaf.position));
+  const uncovered = eventLines.filter((l) => l.value.leafIndex === null);
   const source: LogSource = {
     checkpoints: async () => checkpoints,
     async *leaves() {
-      yield covered.map((e): LeafEntry => ({ leafIndex: e.leafIndex!, position: e.position, streamId: e.streamId, event: toEvent(e) }));
+      yield leafRows.map(({ value: v }): LeafEntry => v.kind === 'leaf'
+        ? { leafIndex: v.leafIndex, position: v.position, streamId: v.streamId, event: null }
+        : { leafIndex: (v as ExportedEvent).leafIndex!, position: (v as ExportedEvent).position, streamId: (v as ExportedEvent).streamId, event: toEvent(v as ExportedEvent) });
     },
     async *eventsAfterCheckpoints() {
-      yield eventLines.filter((l) => l.value.leafIndex === null && l.line > lastCoveredLine).map((l) => toEvent(l.value));
+      yield uncovered.filter((l) => !inSignedRange(l.value)).map((l) => toEvent(l.value));
     },
     async uncoveredInSignedRange() {
-      return eventLines.filter((l) => l.value.leafIndex === null && l.line < lastCoveredLine)
-        .map((l) => ({ position: l.value.position, streamId: l.value.streamId, version: l.value.version }));
+      return uncovered.filter((l) => inSignedRange(l.value)).map((l) => ({ position: l.value.position, streamId: l.value.streamId, version: l.value.version }));
     },
     heads: async () => lines.filter((l) => l.value.kind === 'head').map((l) => l.value as Extract<ExportLine, { kind: 'head' }>),
     streamEvents: async (streamId) => eventLines.filter((l) => l.value.streamId === streamId).map((l) => toEvent(l.value)).sort((a, b) => a.version - b.version),
   };
-  return verifySource(source, { verifySignature }).then((result) => finish(result.breaks, result.eventsChecked));
+  return verifySource(source, { verifySignature, knownTreeHead: options.knownTreeHead }).then((result) => finish(result.breaks, result.eventsChecked));
 }
 
 /** Each event: its hash recomputed, its link to the event before it in the file, its inclusion in a signed tree. */
