@@ -1,6 +1,8 @@
 // Auditors and analysts: their own fields, behind their roles (DESIGN.md §5).
 import { z } from 'zod';
-import { verifyChain } from '../eventstore/index.js';
+import type { AuditBreak, LogVerification } from '../eventstore/verifyLog.js';
+import type { Checkpoint } from '../eventstore/checkpoints.js';
+import { consistencyProof, inclusionProof, verifyAuditLog, type ConsistencyProof, type InclusionProof } from '../application/auditLog.js';
 import { findAuditEvents, type AuditRow } from '../projections/audit.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
@@ -31,13 +33,71 @@ const AuditPageRef = builder.objectRef<{ events: AuditRow[]; nextCursor: string 
   }),
 });
 
-const ChainVerificationRef = builder.objectRef<Awaited<ReturnType<typeof verifyChain>>>('ChainVerification').implement({
+const AuditBreakKindRef = builder.enumType('AuditBreakKind', {
+  values: ['EDITED', 'DELETED', 'REORDERED', 'INSERTED', 'TRUNCATED', 'BAD_SIGNATURE', 'MISSING_STREAM', 'FORKED'] as const,
+});
+
+const AuditBreakRef = builder.objectRef<AuditBreak>('AuditBreak').implement({
+  description: 'One thing that broke: where the chain shows it (a position), otherwise the checkpoint range whose root or signature no longer holds.',
+  fields: (t) => ({
+    kind: t.field({ type: AuditBreakKindRef, resolve: (b) => b.kind }),
+    position: t.string({ nullable: true, resolve: (b) => (b.position === undefined ? null : String(b.position)) }),
+    streamId: t.string({ nullable: true, resolve: (b) => b.streamId ?? null }),
+    version: t.int({ nullable: true, resolve: (b) => b.version ?? null }),
+    fromTreeSize: t.string({ nullable: true, description: 'Leaves after this tree size…', resolve: (b) => (b.fromTreeSize === undefined ? null : String(b.fromTreeSize)) }),
+    toTreeSize: t.string({ nullable: true, description: '…up to this one.', resolve: (b) => (b.toTreeSize === undefined ? null : String(b.toTreeSize)) }),
+    checkpointSeq: t.int({ nullable: true, resolve: (b) => b.checkpointSeq ?? null }),
+    detail: t.exposeString('detail'),
+  }),
+});
+
+const ChainVerificationRef = builder.objectRef<LogVerification>('ChainVerification').implement({
   fields: (t) => ({
     ok: t.exposeBoolean('ok'),
     eventsChecked: t.exposeInt('eventsChecked'),
-    firstBrokenPosition: t.string({ nullable: true, resolve: (v) => (v.ok ? null : String(v.position)) }),
-    brokenStreamId: t.string({ nullable: true, resolve: (v) => (v.ok ? null : v.streamId) }),
-    reason: t.string({ nullable: true, resolve: (v) => (v.ok ? null : v.reason) }),
+    checkpointsChecked: t.exposeInt('checkpointsChecked'),
+    treeSize: t.string({ description: 'Leaves the latest signed checkpoint covers.', resolve: (v) => String(v.treeSize) }),
+    firstBrokenPosition: t.string({ nullable: true, resolve: (v) => (v.breaks[0]?.position === undefined ? null : String(v.breaks[0].position)) }),
+    brokenStreamId: t.string({ nullable: true, resolve: (v) => v.breaks[0]?.streamId ?? null }),
+    reason: t.field({ type: AuditBreakKindRef, nullable: true, description: 'The kind of the first break.', resolve: (v) => v.breaks[0]?.kind ?? null }),
+    breaks: t.field({ type: [AuditBreakRef], description: 'Every break found (at most 100), the most precise first.', resolve: (v) => v.breaks.slice(0, 100) }),
+  }),
+});
+
+const AuditCheckpointRef = builder.objectRef<Checkpoint>('AuditCheckpoint').implement({
+  description: 'A signed tree head: Ed25519 over the statement `tessera-audit-checkpoint/v1` with seq, tree size, root, time and the previous statement\'s SHA-256.',
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    treeSize: t.string({ resolve: (c) => String(c.treeSize) }),
+    root: t.exposeString('root'),
+    at: t.field({ type: 'DateTime', resolve: (c) => c.at }),
+    previous: t.exposeString('previous'),
+    keyId: t.exposeString('keyId'),
+    signature: t.exposeString('signature', { description: 'Base64 Ed25519 signature.' }),
+  }),
+});
+
+const InclusionProofRef = builder.objectRef<InclusionProof>('AuditInclusionProof').implement({
+  fields: (t) => ({
+    position: t.string({ resolve: (p) => String(p.position) }),
+    leafIndex: t.string({ resolve: (p) => String(p.leafIndex) }),
+    eventHash: t.exposeString('eventHash', { description: 'The leaf entry: leaf hash = SHA-256(0x00 ‖ eventHash bytes).' }),
+    treeSize: t.string({ resolve: (p) => String(p.treeSize) }),
+    root: t.exposeString('root'),
+    hashes: t.exposeStringList('hashes', { description: 'RFC 6962 audit path, hex.' }),
+    checkpoint: t.field({ type: AuditCheckpointRef, resolve: (p) => p.checkpoint }),
+  }),
+});
+
+const ConsistencyProofRef = builder.objectRef<ConsistencyProof>('AuditConsistencyProof').implement({
+  fields: (t) => ({
+    fromSize: t.string({ resolve: (p) => String(p.fromSize) }),
+    toSize: t.string({ resolve: (p) => String(p.toSize) }),
+    fromRoot: t.exposeString('fromRoot'),
+    toRoot: t.exposeString('toRoot'),
+    hashes: t.exposeStringList('hashes', { description: 'RFC 6962 consistency proof, hex.' }),
+    fromCheckpoint: t.field({ type: AuditCheckpointRef, nullable: true, resolve: (p) => p.fromCheckpoint }),
+    toCheckpoint: t.field({ type: AuditCheckpointRef, nullable: true, resolve: (p) => p.toCheckpoint }),
   }),
 });
 
@@ -82,13 +142,53 @@ builder.queryField('auditEvents', (t) =>
   }),
 );
 
+const treeSizeSchema = z.string().regex(/^\d{1,15}$/, 'must be a tree size');
+const verificationArgsSchema = z.object({
+  knownTreeSize: treeSizeSchema.nullish(),
+  knownRoot: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256 root').nullish(),
+});
+
 builder.queryField('auditVerification', (t) =>
   t.field({
     type: ChainVerificationRef,
     errors: {},
     authScopes: privileged('auditor'),
-    description: 'Recomputes the hash chain of every stream: proves no event was altered, removed or reordered (auditor role).',
-    resolve: (_root, _args, ctx) => verifyChain(ctx.deps.db),
+    description:
+      'Checks every stream chain and every signed checkpoint (signature, root recomputed from the events, one unbroken chain of ' +
+      'checkpoints) and names what broke and where. Pass a checkpoint you kept (knownTreeSize, knownRoot) to catch a rollback behind it. ' +
+      'Against someone who can write the database, only the checkpoints verified with the published public key prove anything (auditor role).',
+    args: { knownTreeSize: t.arg.string(), knownRoot: t.arg.string() },
+    resolve: (_root, args, ctx) => {
+      const input = parseInput(verificationArgsSchema, args);
+      if ((input.knownTreeSize == null) !== (input.knownRoot == null)) throw new DomainError('VALIDATION_FAILED', 'knownRoot: give both knownTreeSize and knownRoot', { field: 'knownRoot' });
+      const known = input.knownTreeSize != null && input.knownRoot != null ? { treeSize: Number(input.knownTreeSize), root: input.knownRoot } : undefined;
+      return verifyAuditLog(ctx.deps, known);
+    },
+  }),
+);
+
+builder.queryField('auditInclusionProof', (t) =>
+  t.field({
+    type: InclusionProofRef,
+    errors: {},
+    authScopes: privileged('auditor'),
+    description: 'That the event at `position` is in the latest signed tree (RFC 6962 audit path); NOT_FOUND until a checkpoint covers it (auditor role).',
+    args: { position: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => inclusionProof(ctx.deps, Number(parseInput(z.object({ position: z.string().regex(/^\d{1,18}$/, 'must be a position') }), args).position)),
+  }),
+);
+
+builder.queryField('auditConsistencyProof', (t) =>
+  t.field({
+    type: ConsistencyProofRef,
+    errors: {},
+    authScopes: privileged('auditor'),
+    description: 'That the tree of `toSize` leaves extends the tree of `fromSize` (RFC 6962 consistency proof), for auditors who keep earlier checkpoints (auditor role).',
+    args: { fromSize: t.arg.string({ required: true }), toSize: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => {
+      const input = parseInput(z.object({ fromSize: treeSizeSchema, toSize: treeSizeSchema }), args);
+      return consistencyProof(ctx.deps, Number(input.fromSize), Number(input.toSize));
+    },
   }),
 );
 

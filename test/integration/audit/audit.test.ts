@@ -4,6 +4,9 @@ import { grantRole } from '../../../src/application/roles.js';
 import { findUserByEmail } from '../../../src/projections/users.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
 import { userWithTotp } from '../totp/helpers.js';
+import { createCheckpoint } from '../../../src/application/auditLog.js';
+import { uncheckpointedCount } from '../../../src/eventstore/checkpoints.js';
+import { eventLeaf, verifyConsistency, verifyInclusion } from '../../../src/eventstore/merkle.js';
 
 const system = { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'system' };
 const auditQuery = `query($filter: AuditFilter, $after: String, $first: Int) {
@@ -73,14 +76,36 @@ describe('audit and analytics views', () => {
     expect(filtered.events[0].userId).toBe(victimId);
   });
 
-  it('proves the log intact, then names the first altered position', async () => {
+  it('proves the log intact with signed checkpoints and proofs, then names the first altered position', async () => {
     const { client: auditor } = await userWithRole('auditor2@example.com', 'auditor');
-    const verify = `{ auditVerification { __typename ... on ChainVerification { ok firstBrokenPosition reason } } }`;
-    expect((await auditor.gql(verify)).data.auditVerification).toMatchObject({ ok: true, firstBrokenPosition: null });
-    const [target] = await server.app.db.query<{ position: number }>(`select position from events where type = 'PasswordRejected' order by position limit 1`);
-    await server.app.db.query(`update events set data = jsonb_set(data, '{userId}', '"someone-else"') where position = $1`, [target!.position]);
-    expect((await auditor.gql(verify)).data.auditVerification).toMatchObject({ ok: false, firstBrokenPosition: String(target!.position), reason: 'HASH_MISMATCH' });
-    await server.app.db.query(`update events set data = jsonb_set(data, '{userId}', to_jsonb((select user_id from proj.audit_events where position = $1))) where position = $1`, [target!.position]);
+    const verify = `{ auditVerification { __typename ... on ChainVerification { ok firstBrokenPosition reason checkpointsChecked breaks { kind position } } } }`;
+    // Sign what is there (the horizon is cluster-wide: another transaction may hold it back a moment).
+    let checkpoint = await createCheckpoint(server.app);
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && (await uncheckpointedCount(server.app.db, 1)) > 0; ) checkpoint = await createCheckpoint(server.app);
+    expect(checkpoint).not.toBeNull();
+    expect((await auditor.gql(verify)).data.auditVerification).toMatchObject({ ok: true, firstBrokenPosition: null, checkpointsChecked: checkpoint!.seq, breaks: [] });
+
+    const [target] = await server.app.db.query<{ position: number }>(`select e.position from events e join audit_leaves l on l.position = e.position where e.type = 'PasswordRejected' order by e.position limit 1`);
+    const proof = (await auditor.gql(`query($p: String!) { auditInclusionProof(position: $p) { __typename ... on AuditInclusionProof { leafIndex treeSize root eventHash hashes checkpoint { seq signature } } } }`, { p: String(target!.position) })).data.auditInclusionProof;
+    expect(proof).toMatchObject({ __typename: 'AuditInclusionProof', treeSize: String(checkpoint!.treeSize), root: checkpoint!.root, checkpoint: { seq: checkpoint!.seq } });
+    expect(verifyInclusion(eventLeaf(proof.eventHash), Number(proof.leafIndex), Number(proof.treeSize), proof.hashes.map((h: string) => Buffer.from(h, 'hex')), Buffer.from(proof.root, 'hex'))).toBe(true);
+    const consistency = (await auditor.gql(`{ auditConsistencyProof(fromSize: "1", toSize: "${checkpoint!.treeSize}") { __typename ... on AuditConsistencyProof { fromRoot toRoot hashes } } }`)).data.auditConsistencyProof;
+    expect(verifyConsistency(1, checkpoint!.treeSize, Buffer.from(consistency.fromRoot, 'hex'), Buffer.from(consistency.toRoot, 'hex'), consistency.hashes.map((h: string) => Buffer.from(h, 'hex')))).toBe(true);
+    expect(consistency.toRoot).toBe(checkpoint!.root);
+    const tooFar = (await auditor.gql(`{ auditConsistencyProof(fromSize: "1", toSize: "${checkpoint!.treeSize + 1000}") { __typename ... on Error { code } } }`)).data.auditConsistencyProof;
+    expect(tooFar.code).toBe('VALIDATION_FAILED');
+
+    // The trigger switched off, as a superuser can: the edit is named at its position.
+    const tamper = (text: string, params: unknown[]) => server.app.db.transaction(async (tx) => {
+      await tx.query(`set local session_replication_role = replica`);
+      await tx.query(text, params);
+    });
+    await tamper(`update events set data = jsonb_set(data, '{userId}', '"someone-else"') where position = $1`, [target!.position]);
+    expect((await auditor.gql(verify)).data.auditVerification).toMatchObject({ ok: false, firstBrokenPosition: String(target!.position), reason: 'EDITED' });
+    await tamper(`update events set data = jsonb_set(data, '{userId}', to_jsonb((select user_id from proj.audit_events where position = $1))) where position = $1`, [target!.position]);
+    expect((await auditor.gql(verify)).data.auditVerification.ok).toBe(true);
+    // Without the trigger switched off, the application cannot change an event at all.
+    await expect(server.app.db.query(`update events set data = '{}' where position = $1`, [target!.position])).rejects.toThrow(/append-only/);
   });
 
   it('gives an analyst logins by method, active sessions, MFA adoption and the failure rate', async () => {
