@@ -25,19 +25,11 @@ export async function createCheckpoint(deps: CheckpointDeps): Promise<StoredChec
  * count of at most EVERY rows a second) instead of hooking the appends, which then share nothing with it.
  */
 export function startCheckpointer(deps: CheckpointDeps & Pick<Deps, 'config' | 'logger'>, options: { pollMs?: number } = {}): { stop(): Promise<void> } {
-  const { checkpointEvery, checkpointSeconds } = deps.config.audit;
   let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const tick = async (): Promise<void> => {
-    const waiting = await uncheckpointedCount(deps.db, checkpointEvery);
-    if (waiting === 0) return;
-    const last = await latestCheckpoint(deps.db);
-    const age = last ? deps.clock.now().getTime() - last.at.getTime() : Infinity;
-    if (waiting >= checkpointEvery || age >= checkpointSeconds * 1000) await writeCheckpoint(deps.db, deps.auditSigner, deps.clock.now());
-  };
+  let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     if (stopped) return;
-    running = running.then(tick).catch((error: unknown) => deps.logger.error({ err: error }, 'audit checkpoint failed'));
+    running = running.then(() => checkpointIfDue(deps)).catch((error: unknown) => deps.logger.error({ err: error }, 'audit checkpoint failed'));
   }, options.pollMs ?? 1000);
   timer.unref();
   return {
@@ -47,6 +39,17 @@ export function startCheckpointer(deps: CheckpointDeps & Pick<Deps, 'config' | '
       await running;
     },
   };
+}
+
+/** One tick of the checkpointer: signs when EVERY events wait below the horizon, or SECONDS passed with some waiting. */
+export async function checkpointIfDue(deps: CheckpointDeps & Pick<Deps, 'config'>): Promise<StoredCheckpoint | null> {
+  const { checkpointEvery, checkpointSeconds } = deps.config.audit;
+  const waiting = await uncheckpointedCount(deps.db, checkpointEvery);
+  if (waiting === 0) return null;
+  const last = await latestCheckpoint(deps.db);
+  const age = last ? deps.clock.now().getTime() - last.at.getTime() : Infinity;
+  if (waiting < checkpointEvery && age < checkpointSeconds * 1000) return null;
+  return writeCheckpoint(deps.db, deps.auditSigner, deps.clock.now());
 }
 
 /** The live log against this server's own public key; `known` is a tree head the auditor kept (catches a rollback). */
