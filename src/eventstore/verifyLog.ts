@@ -261,32 +261,34 @@ export function sqlLogSource(q: Queryable, batchSize = 5000): LogSource {
   };
   return {
     checkpoints: () => listCheckpoints(q),
+    // Each batch's query goes out before the caller hashes the one before: the database and the hashing overlap.
     async *leaves() {
-      for (let from = 0; ; ) {
-        const rows = await q.query<Record<string, unknown>>(
-          `select l.leaf_index, l.position as leaf_position, l.stream_id as leaf_stream_id, ${prefixed}
-             from audit_leaves l left join events e on e.position = l.position
-            where l.leaf_index >= $1 order by l.leaf_index limit $2`,
-          [from, batchSize],
-        );
+      const fetch = (from: number) => q.query<Record<string, unknown>>(
+        `select l.leaf_index, l.position as leaf_position, l.stream_id as leaf_stream_id, ${prefixed}
+           from audit_leaves l left join events e on e.position = l.position
+          where l.leaf_index >= $1 order by l.leaf_index limit $2`,
+        [from, batchSize],
+      );
+      for (let next = fetch(0); ; ) {
+        const rows = await next;
+        if (rows.length === batchSize) next = fetch(Number(rows[rows.length - 1]!.leaf_index) + 1);
         yield rows.map((row) => ({
           leafIndex: Number(row.leaf_index), position: Number(row.leaf_position), streamId: String(row.leaf_stream_id),
           event: row.position === null || row.position === undefined ? null : toRecordedEvent(row as never),
         }));
         if (rows.length < batchSize) return;
-        from = Number(rows[rows.length - 1]!.leaf_index) + 1;
       }
     },
     async *eventsAfterCheckpoints() {
-      for (let after = (await cursor()) ?? { txId: '0', position: 0 }; ; ) {
-        const rows = await q.query<Record<string, unknown>>(
-          `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by tx_id, position limit $3`,
-          [after.txId, after.position, batchSize],
-        );
-        const events = rows.map((r) => toRecordedEvent(r as never));
+      const fetch = (after: { txId: string; position: number }) => q.query<Record<string, unknown>>(
+        `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by tx_id, position limit $3`,
+        [after.txId, after.position, batchSize],
+      );
+      for (let next = fetch((await cursor()) ?? { txId: '0', position: 0 }); ; ) {
+        const events = (await next).map((r) => toRecordedEvent(r as never));
+        if (events.length === batchSize) next = fetch({ txId: events.at(-1)!.txId, position: events.at(-1)!.position });
         yield events;
-        if (rows.length < batchSize) return;
-        after = { txId: events.at(-1)!.txId, position: events.at(-1)!.position };
+        if (events.length < batchSize) return;
       }
     },
     async uncoveredInSignedRange(leavesPresent) {

@@ -103,6 +103,21 @@ export interface AuditRow {
   [key: string]: unknown;
 }
 
+/** The latest `limit` events matching the filter, newest first, before a position (keyset: one index range scan). */
+export async function findLatestAuditEvents(q: Queryable, filter: AuditFilter, before: number | null, limit: number): Promise<AuditRow[]> {
+  return q.query<AuditRow>(
+    `select * from ${liveSchema}.audit_events
+      where ($1::bigint is null or position < $1)
+        and ($2::text is null or user_id = $2)
+        and ($3::text[] is null or type = any($3))
+        and ($4::timestamptz is null or recorded_at >= $4)
+        and ($5::timestamptz is null or recorded_at < $5)
+        and ($6::text is null or correlation_id = $6)
+      order by position desc limit $7`,
+    [before, filter.userId ?? null, filter.types ?? null, filter.from?.toISOString() ?? null, filter.to?.toISOString() ?? null, filter.correlationId ?? null, limit],
+  );
+}
+
 /** The auditor's filtered, position-ordered page of the history (keyset pagination: `after` is a position). */
 export async function findAuditEvents(q: Queryable, filter: AuditFilter, after: number, limit: number): Promise<AuditRow[]> {
   return q.query<AuditRow>(
