@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/index.js';
+import { openDatabase, openPostgres } from './db/index.js';
+import { ensureRole } from './db/roles.js';
 import { migrate } from './eventstore/index.js';
 import { createCheckpoint, exportAuditLog, startCheckpointer, verifyAuditLog } from './application/auditLog.js';
 import { AuditSigningKeyError, loadAuditSigner, parsePublicKey, verifySignature } from './crypto/auditSigning.js';
@@ -24,6 +25,8 @@ const usage = `usage:
                                         JSON lines: events with every hashed field, checkpoints, inclusion proofs
   tessera audit checkpoint              sign a checkpoint of the log now
   tessera audit public-key              the public key that verifies the checkpoints (PEM)
+  tessera db ensure-role --role NAME [--password P]
+                                        create a login role if it does not exist (MIGRATION_DATABASE_URL or DATABASE_URL)
   tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
@@ -130,6 +133,20 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'audit' && sub === 'public-key') {
     const config = loadConfig();
     process.stdout.write(loadAuditSigner({ env: process.env, dataDir: config.dataDir }).publicKeyPem);
+    return;
+  }
+  if (command === 'db' && sub === 'ensure-role') {
+    const { values } = parseArgs({ args: rest, options: { role: { type: 'string' }, password: { type: 'string' } } });
+    if (values.role === undefined) throw new UsageError('db ensure-role needs --role NAME');
+    const config = loadConfig();
+    const url = config.migrationDatabaseUrl ?? config.databaseUrl;
+    if (url === undefined) throw new UsageError('db ensure-role needs MIGRATION_DATABASE_URL or DATABASE_URL (PostgreSQL)');
+    const admin = openPostgres(url, { max: 1 });
+    try {
+      console.log(`${values.role}: ${await ensureRole(admin, values.role, { password: values.password })}`);
+    } finally {
+      await admin.close();
+    }
     return;
   }
   if (command === 'notifications' && sub === 'dead-letters') {
