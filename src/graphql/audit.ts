@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { AuditBreak, LogVerification } from '../eventstore/verifyLog.js';
 import type { Checkpoint } from '../eventstore/checkpoints.js';
 import { consistencyProof, inclusionProof, verifyAuditLog, type ConsistencyProof, type InclusionProof } from '../application/auditLog.js';
-import { findAuditEvents, type AuditRow } from '../projections/audit.js';
+import { findAuditPage, type AuditRow } from '../projections/audit.js';
+import { allEventTypes } from '../domain/eventTypes.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { builder, privileged } from './builder.js';
@@ -26,10 +27,31 @@ const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
   }),
 });
 
-const AuditPageRef = builder.objectRef<{ events: AuditRow[]; nextCursor: string | null }>('AuditPage').implement({
+interface AuditPage { events: AuditRow[]; nextCursor: string | null; hasNextPage: boolean; hasPreviousPage: boolean }
+
+const AuditEdgeRef = builder.objectRef<AuditRow>('AuditEventEdge').implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: (r) => String(r.position) }),
+    node: t.field({ type: AuditEventRef, resolve: (r) => r }),
+  }),
+});
+
+const PageInfoRef = builder.objectRef<AuditPage>('AuditPageInfo').implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean('hasNextPage'),
+    hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
+    startCursor: t.string({ nullable: true, resolve: (p) => (p.events[0] ? String(p.events[0].position) : null) }),
+    endCursor: t.string({ nullable: true, resolve: (p) => (p.events.at(-1) ? String(p.events.at(-1)!.position) : null) }),
+  }),
+});
+
+const AuditPageRef = builder.objectRef<AuditPage>('AuditPage').implement({
+  description: 'A page of the history in position order: Relay-style (edges, pageInfo), and the older events/nextCursor pair.',
   fields: (t) => ({
     events: t.field({ type: [AuditEventRef], resolve: (p) => p.events }),
     nextCursor: t.string({ nullable: true, description: 'Pass as `after` for the next page; null at the end.', resolve: (p) => p.nextCursor }),
+    edges: t.field({ type: [AuditEdgeRef], resolve: (p) => p.events }),
+    pageInfo: t.field({ type: PageInfoRef, resolve: (p) => p }),
   }),
 });
 
@@ -101,26 +123,40 @@ const ConsistencyProofRef = builder.objectRef<ConsistencyProof>('AuditConsistenc
   }),
 });
 
+const AuditOutcomeRef = builder.enumType('AuditOutcome', {
+  description: 'FAILURE: events recording a refusal or failure (…Rejected, …Suspected, …Locked, …DeadLettered, …Failed); SUCCESS: every other.',
+  values: ['SUCCESS', 'FAILURE'] as const,
+});
+
 const AuditFilterInput = builder.inputType('AuditFilter', {
   fields: (t) => ({
-    userId: t.string(),
+    userId: t.string({ description: 'The account the event concerns.' }),
+    actor: t.string({ description: 'Who caused it: a user id, system or anonymous.' }),
     types: t.stringList(),
+    address: t.string({ description: 'The client address it was recorded from.' }),
     from: t.field({ type: 'DateTime' }),
     to: t.field({ type: 'DateTime' }),
     correlationId: t.string(),
+    outcome: t.field({ type: AuditOutcomeRef }),
   }),
 });
 
+const cursorSchema = z.string().regex(/^\d{1,18}$/, 'must be a cursor (a position)');
 const auditArgsSchema = z.object({
   filter: z.object({
     userId: z.string().max(128).nullish(),
+    actor: z.string().max(128).nullish(),
     types: z.array(z.string().regex(/^[A-Za-z]{1,64}$/)).max(50).nullish(),
+    address: z.string().max(64).nullish(),
     from: z.date().nullish(),
     to: z.date().nullish(),
     correlationId: z.string().max(128).nullish(),
+    outcome: z.enum(['SUCCESS', 'FAILURE']).nullish(),
   }).nullish(),
-  after: z.string().regex(/^\d{1,18}$/, 'must be a position').nullish(),
+  after: cursorSchema.nullish(),
   first: z.number().int().min(1).max(1000).nullish(),
+  before: cursorSchema.nullish(),
+  last: z.number().int().min(1).max(1000).nullish(),
 });
 
 builder.queryField('auditEvents', (t) =>
@@ -128,16 +164,33 @@ builder.queryField('auditEvents', (t) =>
     type: AuditPageRef,
     errors: {},
     authScopes: privileged('auditor'),
-    description: 'The MFA event history, filtered and paged by position (auditor role). Page through it to export.',
-    args: { filter: t.arg({ type: AuditFilterInput }), after: t.arg.string(), first: t.arg.int() },
+    description:
+      'The MFA event history, filtered and paged by position (auditor role): `first`/`after` forwards, `last`/`before` backwards ' +
+      '(the latest events: `last` alone). Page through it to export.',
+    args: {
+      filter: t.arg({ type: AuditFilterInput }), after: t.arg.string(), first: t.arg.int(), before: t.arg.string(), last: t.arg.int(),
+    },
     resolve: async (_root, args, ctx) => {
       const input = parseInput(auditArgsSchema, args);
-      const limit = input.first ?? 100;
+      if ((input.last != null || input.before != null) && (input.first != null || input.after != null)) {
+        throw new DomainError('VALIDATION_FAILED', 'last: page forwards (first, after) or backwards (last, before), not both', { field: 'last' });
+      }
+      const backwards = input.last != null || input.before != null;
+      const limit = (backwards ? input.last : input.first) ?? 100;
       const f = input.filter ?? {};
-      const events = await findAuditEvents(ctx.deps.db, {
-        userId: f.userId ?? undefined, types: f.types ?? undefined, from: f.from ?? undefined, to: f.to ?? undefined, correlationId: f.correlationId ?? undefined,
-      }, Number(input.after ?? 0), limit);
-      return { events, nextCursor: events.length === limit ? String(events[events.length - 1]!.position) : null };
+      const filter = {
+        userId: f.userId ?? undefined, actor: f.actor ?? undefined, types: f.types ?? undefined, address: f.address ?? undefined,
+        from: f.from ?? undefined, to: f.to ?? undefined, correlationId: f.correlationId ?? undefined, outcome: f.outcome ?? undefined,
+      };
+      const { rows, more } = await findAuditPage(ctx.deps.db, filter, {
+        after: input.after != null ? Number(input.after) : undefined, before: input.before != null ? Number(input.before) : undefined, limit, backwards,
+      }, allEventTypes);
+      return {
+        events: rows,
+        nextCursor: !backwards && more ? String(rows.at(-1)!.position) : null,
+        hasNextPage: backwards ? input.before != null : more,
+        hasPreviousPage: backwards ? more : input.after != null,
+      };
     },
   }),
 );

@@ -88,6 +88,51 @@ describe('audit and analytics views', () => {
     expect(filtered.events[0].userId).toBe(victimId);
   });
 
+  it('pages Relay-style both ways and filters by actor, address, outcome and correlation id', async () => {
+    const { client: auditor, userId: auditorId } = await userWithRole('auditor3@example.com', 'auditor');
+    const relay = `query($filter: AuditFilter, $after: String, $first: Int, $before: String, $last: Int) {
+      auditEvents(filter: $filter, after: $after, first: $first, before: $before, last: $last) {
+        __typename ... on AuditPage { edges { cursor node { position type actor ip correlationId } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }
+        ... on AuthError { code field }
+      }
+    }`;
+    const all = await server.app.db.query<{ position: number; type: string; actor: string | null; ip: string | null; correlation_id: string | null }>(
+      `select position, type, actor, ip, correlation_id from proj.audit_events order by position`);
+    const positions = (rows: Array<{ position: number }>) => rows.map((r) => String(r.position));
+
+    // The latest two, then the two before them.
+    const latestResponse = await auditor.gql(relay, { last: 2 });
+    expect(latestResponse.errors).toBeUndefined();
+    const latest = latestResponse.data.auditEvents;
+    expect(latest.edges.map((e: any) => e.cursor)).toEqual(positions(all.slice(-2)));
+    expect(latest.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false, startCursor: String(all.at(-2)!.position) });
+    const earlier = (await auditor.gql(relay, { last: 2, before: latest.pageInfo.startCursor })).data.auditEvents;
+    expect(earlier.edges.map((e: any) => e.cursor)).toEqual(positions(all.slice(-4, -2)));
+    // Forwards from the start: every page exactly once.
+    const seen: string[] = [];
+    for (let after: string | null = null, more = true; more; ) {
+      const page: any = (await auditor.gql(relay, { first: 7, after })).data.auditEvents;
+      seen.push(...page.edges.map((e: any) => e.cursor));
+      more = page.pageInfo.hasNextPage;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(positions(all));
+
+    const filtered = async (filter: Record<string, unknown>): Promise<string[]> =>
+      (await auditor.gql(relay, { filter, first: 1000 })).data.auditEvents.edges.map((e: any) => e.cursor);
+    expect(await filtered({ actor: auditorId })).toEqual(positions(all.filter((r) => r.actor === auditorId)));
+    const failures = all.filter((r) => /Rejected$/.test(r.type));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(await filtered({ outcome: 'FAILURE', types: failures.map((r) => r.type) })).toEqual(positions(failures));
+    expect(await filtered({ outcome: 'SUCCESS', types: ['PasswordRejected'] })).toEqual([]);
+    const withAddress = all.find((r) => r.ip !== null)!;
+    expect(await filtered({ address: withAddress.ip })).toEqual(positions(all.filter((r) => r.ip === withAddress.ip)));
+    const withCorrelation = all.find((r) => r.correlation_id !== null)!;
+    expect(await filtered({ correlationId: withCorrelation.correlation_id })).toEqual(positions(all.filter((r) => r.correlation_id === withCorrelation.correlation_id)));
+    const both = (await auditor.gql(relay, { first: 2, last: 2 })).data.auditEvents;
+    expect(both).toMatchObject({ code: 'VALIDATION_FAILED', field: 'last' });
+  });
+
   it('proves the log intact with signed checkpoints and proofs, then names the first altered position', async () => {
     const { client: auditor } = await userWithRole('auditor2@example.com', 'auditor');
     const verify = `{ auditVerification { __typename ... on ChainVerification { ok firstBrokenPosition reason checkpointsChecked breaks { kind position } } } }`;
