@@ -5,6 +5,7 @@ import type { Checkpoint } from '../eventstore/checkpoints.js';
 import { consistencyProof, inclusionProof, verifyAuditLog, type ConsistencyProof, type InclusionProof } from '../application/auditLog.js';
 import { findAuditPage, type AuditRow } from '../projections/audit.js';
 import { allEventTypes } from '../domain/eventTypes.js';
+import { sessionProvenance } from '../application/provenance.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { builder, privileged } from './builder.js';
@@ -192,6 +193,19 @@ builder.queryField('auditEvents', (t) =>
         hasPreviousPage: backwards ? more : input.after != null,
       };
     },
+  }),
+);
+
+builder.queryField('sessionProvenance', (t) =>
+  t.field({
+    type: [AuditEventRef],
+    errors: {},
+    authScopes: privileged('auditor'),
+    description:
+      'How a session came to be and what happened to it, in log order: its login flow, every factor attempt of that flow (failures ' +
+      'included), the start, activity, reauthentications, token rotations and its end (auditor role).',
+    args: { sessionId: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => sessionProvenance(ctx.deps, parseInput(z.object({ sessionId: z.string().min(1).max(128) }), args).sessionId),
   }),
 );
 
