@@ -6,6 +6,11 @@ import { currentHashVersion, eventHash, genesisHash } from './hashChain.js';
 import type { EventMetadata, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
 
 export const maxEventPayloadBytes = 64 * 1024;
+/**
+ * NOTIFYed by every append, at its commit, in the insert statement itself (no extra round trip): a wake-up for readers
+ * of the log (the live security feed) on every instance. The log stays the source of truth; a lost wake-up costs latency.
+ */
+export const logAppendedChannel = 'tessera_log_appended';
 const streamIdPattern = /^[a-z][a-zA-Z]*-[A-Za-z0-9_.:@-]{1,200}$/;
 
 /** Runs in the append's transaction, after the events are inserted: inline projections. */
@@ -148,6 +153,7 @@ export class EventStore {
          overriding system value
          select r.position, $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash, $5::smallint
            from jsonb_to_recordset($2::text::jsonb) as r(position bigint, version int, type text, data jsonb, prev_hash text, hash text)
+                cross join (select pg_notify('${logAppendedChannel}', '')) as wake_readers
          order by r.version
          returning ${eventColumns}`,
         [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString(), currentHashVersion],

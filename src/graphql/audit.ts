@@ -11,7 +11,7 @@ import { DomainError } from '../domain/shared/errors.js';
 import { builder, privileged } from './builder.js';
 import { parseInput } from '../application/validation.js';
 
-const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
+export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
   fields: (t) => ({
     position: t.string({ description: 'Global position in the log (a bigint, as a string).', resolve: (r) => String(r.position) }),
     streamId: t.string({ resolve: (r) => r.stream_id }),

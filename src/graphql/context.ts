@@ -23,4 +23,6 @@ export interface GraphQLContext {
   cookies: CookieInstruction[];
   /** The raw node request, for transport details (the WebAuthn ceremony cookie). */
   req: IncomingMessage | undefined;
+  /** Aborted when the client goes away: ends a subscription that is waiting for the next event. */
+  signal?: AbortSignal;
 }

@@ -92,7 +92,7 @@ export function createGraphQLHandler(app: App) {
       pendingCookies.set(request, cookies);
       const facts = { clientAddress: ip, userAgent, requestId, actor: 'anonymous' };
       const caller: Caller = token ? await resolveCaller(app, token, facts) : anonymous;
-      return { deps: app, request: { ...facts, actor: actorOf(caller) }, caller, cookies, req };
+      return { deps: app, request: { ...facts, actor: actorOf(caller) }, caller, cookies, req, signal: request.signal };
     },
   });
 }
