@@ -52,7 +52,7 @@ function ratioResults(specs: readonly RatioSpec[], metrics: readonly Measurement
     const den = metrics.find((m) => m.metric === spec.denominator);
     if (!num || !den) throw new Error(`ratio ${spec.name}: metric ${!num ? spec.numerator : spec.denominator} was not measured`);
     const value = num.value / den.value;
-    return { ...spec, value, pass: value >= spec.floor };
+    return { ...spec, value, pass: value >= spec.floor && (spec.ceiling === undefined || value <= spec.ceiling) };
   });
 }
 
@@ -93,7 +93,10 @@ async function main(): Promise<void> {
   }
   console.log('\nscenario        ratio                             value  floor  result');
   for (const r of results) {
-    for (const q of r.ratios) console.log(`${r.name.padEnd(15)} ${q.name.padEnd(30)} ${q.value.toFixed(3).padStart(8)}  ${q.floor.toFixed(2).padStart(5)}  ${q.pass ? 'pass' : 'FAIL'}`);
+    for (const q of r.ratios) {
+      const bound = q.ceiling === undefined ? q.floor.toFixed(2).padStart(5) : `≤${q.ceiling.toFixed(2)}`;
+      console.log(`${r.name.padEnd(15)} ${q.name.padEnd(30)} ${q.value.toFixed(3).padStart(8)}  ${bound}  ${q.pass ? 'pass' : 'FAIL'}`);
+    }
   }
 
   const report = {

@@ -10,12 +10,16 @@ export interface Measurement {
   samples?: number[];
 }
 
-/** A ratio between two metrics of the same scenario, measured side by side in one run, with the floor it must reach. */
+/**
+ * A ratio between two metrics of the same scenario, measured side by side in one run, with the floor it must reach
+ * (or, for a cost that must not grow, the ceiling it must stay under).
+ */
 export interface RatioSpec {
   name: string;
   numerator: string;
   denominator: string;
   floor: number;
+  ceiling?: number;
 }
 
 export interface BenchContext {

@@ -3,7 +3,7 @@
 //   npm run build && DATABASE_URL=postgres://… node scripts/measure-startup.mjs [runs]
 // DATABASE_URL unset: the embedded database in a fresh directory per run (then PGlite's opening dominates).
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 const runs = Number(process.argv[2] ?? 5);
 const modes = { tsx: ['--import', 'tsx', 'src/cli.ts', 'serve'], compiled: ['dist/cli.js', 'serve'] };
 const key = `k1:${randomBytes(32).toString('base64')}`;
+const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,7 +20,7 @@ async function once(mode, port) {
   const started = performance.now();
   const child = spawn(process.execPath, modes[mode], {
     stdio: 'ignore',
-    env: { ...process.env, NODE_ENV: 'production', TESSERA_SECRET_KEYS: key, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir },
+    env: { ...process.env, NODE_ENV: 'production', TESSERA_SECRET_KEYS: key, AUDIT_SIGNING_KEY: signingKey, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir },
   });
   try {
     for (;;) {

@@ -3,7 +3,9 @@
 import type { Deps } from './application/deps.js';
 import { createLockoutGate, createLockoutReactor } from './application/lockout.js';
 import type { Config } from './config.js';
-import { openDatabase, type Db } from './db/index.js';
+import { openDatabase, openPostgres, type Db } from './db/index.js';
+import { grantAppPrivileges } from './db/roles.js';
+import { loadAuditSigner } from './crypto/auditSigning.js';
 import { allEventTypes } from './domain/eventTypes.js';
 import { systemClock, type Clock } from './domain/shared/clock.js';
 import { EventStore, migrate } from './eventstore/index.js';
@@ -44,12 +46,13 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
-  const applied = await migrate(db);
+  const applied = await migrateAs(db, config.migrationDatabaseUrl);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   const projections = new Projections(db, allProjectors());
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
   const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
+  const auditSigner = loadAuditSigner({ env: options.env ?? process.env, dataDir: config.dataDir });
   // Reactors run after the inline projections in the append's transaction and may append events of their own
   // (UserLocked, SecurityNotificationRequested): what they decide commits or rolls back with what caused it.
   const reactors: AfterAppend[] = [];
@@ -75,6 +78,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     attempts: budget,
     secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
     deviceTokens: createDeviceTokens(keys),
+    auditSigner,
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());
@@ -84,4 +88,22 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
+}
+
+/**
+ * With MIGRATION_DATABASE_URL (the tables' owner), migrations run there and the app's own role is granted what it needs
+ * (db/roles.ts), so the app cannot disable the append-only triggers. Without it, the app migrates as before.
+ */
+async function migrateAs(db: Db, migrationDatabaseUrl: string | undefined): Promise<string[]> {
+  if (!migrationDatabaseUrl || db.kind !== 'postgres') return migrate(db);
+  const owner = openPostgres(migrationDatabaseUrl, { max: 1 });
+  try {
+    const applied = await migrate(owner);
+    const [me] = await db.query<{ role: string }>(`select current_user as role`);
+    const [ownerRole] = await owner.query<{ role: string }>(`select current_user as role`);
+    if (me && ownerRole && me.role !== ownerRole.role) await grantAppPrivileges(owner, me.role);
+    return applied;
+  } finally {
+    await owner.close();
+  }
 }

@@ -4,25 +4,39 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/index.js';
-import { migrate, verifyChain } from './eventstore/index.js';
+import { openDatabase, openPostgres } from './db/index.js';
+import { ensureRole } from './db/roles.js';
+import { migrate } from './eventstore/index.js';
+import { createCheckpoint, exportAuditLog, startCheckpointer, verifyAuditLog } from './application/auditLog.js';
+import { AuditSigningKeyError, loadAuditSigner, parsePublicKey, verifySignature } from './crypto/auditSigning.js';
+import { verifyExport } from './eventstore/exportFile.js';
+import fs from 'node:fs';
 import { startServer } from './graphql/server.js';
 import { defaultWebRoot } from './http/staticFiles.js';
 import { runUserCommand } from './cli/users.js';
-import { findAuditEvents } from './projections/audit.js';
 import { listDeadLetters, startNotificationWorker } from './notifications/worker.js';
 
 const usage = `usage:
   tessera serve                         start the GraphQL server
   tessera migrate                       apply pending migrations
   tessera projections rebuild           replay the log into fresh projection tables and swap them in
-  tessera audit verify                  check the hash chain of the whole log
-  tessera audit export [--user ID]      the audit history as JSON lines on stdout
+  tessera audit verify [--known-size N --known-root HEX]
+                                        check every stream chain and every signed checkpoint (exit 0 intact, 1 broken)
+  tessera audit verify --file FILE --public-key KEYFILE
+                                        verify an export offline with nothing but the file and the key
+  tessera audit export --out FILE [--user ID] [--from ISO] [--to ISO]
+                                        JSON lines: events with every hashed field, checkpoints, inclusion proofs
+  tessera audit checkpoint              sign a checkpoint of the log now
+  tessera audit public-key              the public key that verifies the checkpoints (PEM)
+  tessera db ensure-role --role NAME [--password P]
+                                        create a login role if it does not exist (MIGRATION_DATABASE_URL or DATABASE_URL)
   tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
   tessera users revoke-role --email E --role R
   tessera users unlock --email E        end every lock of the account (also the hard limit's)`;
+
+class UsageError extends Error {}
 
 async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   const app = await createApp({ config: loadConfig() });
@@ -60,6 +74,8 @@ async function serve(): Promise<void> {
   const running = await startServer(app);
   // Security notifications: logged, or sent through SMTP_URL; at least once (see notifications/worker.ts).
   const notifications = startNotificationWorker(app);
+  // Signed checkpoints every AUDIT_CHECKPOINT_EVERY events or AUDIT_CHECKPOINT_SECONDS while events arrive.
+  const checkpointer = startCheckpointer(app);
   app.logger.info({ url: `${running.url}/`, graphql: `${running.url}/graphql`, web: app.config.serveWeb, database: app.db.kind }, 'tessera listening');
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -69,6 +85,7 @@ async function serve(): Promise<void> {
     // Stop accepting, finish in-flight requests, then close the database so the embedded one flushes to disk.
     await running.close();
     await notifications.stop();
+    await checkpointer.stop();
     await app.close();
     process.exit(0);
   };
@@ -95,23 +112,68 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   if (command === 'audit' && sub === 'verify') {
+    const { values } = parseArgs({ args: rest, options: { file: { type: 'string' }, 'public-key': { type: 'string' }, 'known-size': { type: 'string' }, 'known-root': { type: 'string' } } });
+    if (values.file !== undefined) {
+      if (values['public-key'] === undefined) throw new UsageError('audit verify --file needs --public-key KEYFILE');
+      const publicKey = parsePublicKey(fs.readFileSync(values['public-key'], 'utf8'));
+      const result = await verifyExport(fs.readFileSync(values.file, 'utf8'), (statement, signature) => verifySignature(publicKey, statement, signature));
+      console.log(JSON.stringify(result.ok ? { ok: true, lines: result.lines, eventsChecked: result.eventsChecked, checkpointsChecked: result.checkpointsChecked } : { ok: false, firstBreak: result.firstBreak, breaks: result.breaks.slice(0, 20) }));
+      if (!result.ok) process.exitCode = 1;
+      return;
+    }
+    const known = values['known-size'] !== undefined && values['known-root'] !== undefined ? { treeSize: Number(values['known-size']), root: values['known-root'] } : undefined;
     return withApp(async (app) => {
-      const result = await verifyChain(app.db);
-      console.log(JSON.stringify(result));
+      const result = await verifyAuditLog(app, known);
+      console.log(JSON.stringify({ ...result, breaks: result.breaks.slice(0, 20) }));
       if (!result.ok) process.exitCode = 1;
     });
   }
   if (command === 'audit' && sub === 'export') {
-    const { values } = parseArgs({ args: rest, options: { user: { type: 'string' } } });
+    const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, user: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } });
+    const date = (name: string, value: string | undefined): Date | undefined => {
+      if (value === undefined) return undefined;
+      const parsed = new Date(value);
+      if (Number.isNaN(parsed.getTime())) throw new UsageError(`--${name} must be an ISO 8601 date-time`);
+      return parsed;
+    };
+    const options = { userId: values.user, from: date('from', values.from), to: date('to', values.to) };
     return withApp(async (app) => {
-      // Paged by position so an export of any size runs in constant memory.
-      for (let after = 0; ;) {
-        const rows = await findAuditEvents(app.db, { userId: values.user }, after, 1000);
-        for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
-        if (rows.length < 1000) break;
-        after = rows[rows.length - 1]!.position;
+      const out = values.out === undefined ? null : fs.openSync(values.out, 'w', 0o600);
+      const write = (line: string): void => {
+        if (out === null) process.stdout.write(line);
+        else fs.writeSync(out, line);
+      };
+      try {
+        const count = await exportAuditLog(app, options, write);
+        if (out !== null) console.log(`exported ${count} events to ${values.out}`);
+      } finally {
+        if (out !== null) fs.closeSync(out);
       }
     });
+  }
+  if (command === 'audit' && sub === 'checkpoint') {
+    return withApp(async (app) => {
+      console.log(JSON.stringify(await createCheckpoint(app)));
+    });
+  }
+  if (command === 'audit' && sub === 'public-key') {
+    const config = loadConfig();
+    process.stdout.write(loadAuditSigner({ env: process.env, dataDir: config.dataDir }).publicKeyPem);
+    return;
+  }
+  if (command === 'db' && sub === 'ensure-role') {
+    const { values } = parseArgs({ args: rest, options: { role: { type: 'string' }, password: { type: 'string' } } });
+    if (values.role === undefined) throw new UsageError('db ensure-role needs --role NAME');
+    const config = loadConfig();
+    const url = config.migrationDatabaseUrl ?? config.databaseUrl;
+    if (url === undefined) throw new UsageError('db ensure-role needs MIGRATION_DATABASE_URL or DATABASE_URL (PostgreSQL)');
+    const admin = openPostgres(url, { max: 1 });
+    try {
+      console.log(`${values.role}: ${await ensureRole(admin, values.role, { password: values.password })}`);
+    } finally {
+      await admin.close();
+    }
+    return;
   }
   if (command === 'notifications' && sub === 'dead-letters') {
     return withApp(async (app) => {
@@ -130,7 +192,7 @@ try {
   await main(process.argv.slice(2));
 } catch (error) {
   // A bad setting is the operator's to fix: every problem, named, and no stack trace to read past.
-  if (!(error instanceof ConfigError)) throw error;
+  if (!(error instanceof ConfigError) && !(error instanceof UsageError) && !(error instanceof AuditSigningKeyError)) throw error;
   console.error(error.message);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 }

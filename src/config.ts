@@ -68,6 +68,14 @@ export interface Config {
   notificationMaxAttempts: number;
   /** The allauth-headless-compatible REST facade under /_allauth/ (src/rest/). */
   allauthCompatEnabled: boolean;
+  /** Owner connection for migrations (issue 14): the app itself then runs under a role that does not own the tables. */
+  migrationDatabaseUrl: string | undefined;
+  audit: {
+    /** A signed checkpoint once this many events wait below the horizon… */
+    checkpointEvery: number;
+    /** …or once this many seconds have passed since the last one while events arrive. */
+    checkpointSeconds: number;
+  };
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
@@ -261,6 +269,11 @@ export function loadConfig(env: Env = process.env): Config {
     notificationPollMs: read.int('NOTIFICATION_POLL_MS', 1000, 10, 3_600_000),
     notificationMaxAttempts: read.int('NOTIFICATION_MAX_ATTEMPTS', 8, 1, 100),
     allauthCompatEnabled: read.bool('ALLAUTH_COMPAT_ENABLED', true),
+    migrationDatabaseUrl: read.url('MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
+    audit: {
+      checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
+      checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),
+    },
     guards: true,
   };
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);

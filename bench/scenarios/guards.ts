@@ -2,6 +2,7 @@
 // prevention, the one-authentication-mutation rule, the body limit) against the same server built without them
 // (Config.guards = false, a switch only this benchmark uses). Both servers run side by side on one database; rounds
 // alternate (off, on, off, on, …) and each figure is the median of its rounds.
+import { generateKeyPairSync } from 'node:crypto';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/graphql/server.js';
@@ -17,7 +18,10 @@ const scenario: Scenario = {
   description: `authenticated me queries over HTTP, guards on vs off, ${concurrency} clients (${rounds}×${perRound} each)`,
   ratios: [{ name: 'guards on ÷ guards off', numerator: 'me_guarded_per_s', denominator: 'me_unguarded_per_s', floor: 0.8 }],
   async run(ctx) {
-    const env = { NODE_ENV: 'production', LOG_LEVEL: 'silent', TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` };
+    const env = {
+      NODE_ENV: 'production', LOG_LEVEL: 'silent', TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
+      AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
     const guardedApp = await createApp({ config: loadConfig(env), db: ctx.openDb({ max: 8 }), env });
     const openApp = await createApp({ config: { ...loadConfig(env), guards: false }, db: ctx.openDb({ max: 8 }), env });
     const guarded = await startServer(guardedApp, { port: 0, host: '127.0.0.1' });

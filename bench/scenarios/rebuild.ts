@@ -21,7 +21,7 @@ function seedRows(): SeedRow[] {
         if (rows.length >= eventCount) return;
         const version = append.expectedVersion + i + 1;
         const prevHash = heads.get(append.streamId) ?? genesisHash;
-        const hash = eventHash({ prevHash, streamId: append.streamId, version, type: event.type, data: event.data, metadata: command.metadata, recordedAt: command.now });
+        const hash = eventHash({ prevHash, streamId: append.streamId, version, type: event.type, data: event.data, metadata: command.metadata, recordedAt: command.now, position: 0, hashVersion: 1 });
         heads.set(append.streamId, hash);
         rows.push({ stream_id: append.streamId, version, type: event.type, data: event.data, metadata: command.metadata, recorded_at: command.now.toISOString(), prev_hash: prevHash, hash });
       });

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { DeviceTokens } from '../crypto/deviceTokens.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';
+import type { CheckpointSigner } from '../crypto/auditSigning.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../domain/shared/clock.js';
 import type { EventStore } from '../eventstore/index.js';
@@ -33,6 +34,8 @@ export interface Deps {
   unknownAccounts: UnknownAccountLedger;
   /** Signs and checks the device cookie or token every transport reads. */
   deviceTokens: DeviceTokens;
+  /** Signs the audit checkpoints (Ed25519, AUDIT_SIGNING_KEY). */
+  auditSigner: CheckpointSigner;
 }
 
 /** Enough to run a command: the log and the time. */

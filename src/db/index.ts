@@ -14,6 +14,8 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Several statements at once, no parameters (migrations). */
   exec(sqlText: string): Promise<void>;
+  /** LISTEN on a channel until the returned function is called (PostgreSQL: a dedicated connection; PGlite: in-process). */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,10 @@ export function openPostgres(url: string, options: { max?: number } = {}): Db {
     async exec(sqlText) {
       await sql.unsafe(sqlText);
     },
+    async listen(channel, onNotify) {
+      const { unlisten } = await sql.listen(channel, () => onNotify());
+      return unlisten;
+    },
     async close() {
       await sql.end({ timeout: 5 });
     },
@@ -60,6 +66,10 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     },
     async exec(sqlText) {
       await pg.exec(sqlText);
+    },
+    async listen(channel, onNotify) {
+      const unlisten = await pg.listen(channel, () => onNotify());
+      return unlisten;
     },
     async close() {
       await pg.close();

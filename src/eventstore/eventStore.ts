@@ -2,10 +2,15 @@
 import type { Db, Queryable, Row } from '../db/index.js';
 import { sqlState } from '../db/index.js';
 import { ConcurrencyError, EventStoreError } from './errors.js';
-import { eventHash, genesisHash } from './hashChain.js';
+import { currentHashVersion, eventHash, genesisHash } from './hashChain.js';
 import type { EventMetadata, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
 
 export const maxEventPayloadBytes = 64 * 1024;
+/**
+ * NOTIFYed by every append, at its commit, in the insert statement itself (no extra round trip): a wake-up for readers
+ * of the log (the live security feed) on every instance. The log stays the source of truth; a lost wake-up costs latency.
+ */
+export const logAppendedChannel = 'tessera_log_appended';
 const streamIdPattern = /^[a-z][a-zA-Z]*-[A-Za-z0-9_.:@-]{1,200}$/;
 
 /** Runs in the append's transaction, after the events are inserted: inline projections. */
@@ -36,9 +41,10 @@ interface EventRow extends Row {
   recorded_at: Date | string;
   prev_hash: string;
   hash: string;
+  hash_version: number;
 }
 
-const eventColumns = 'position, tx_id::text as tx_id, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash';
+export const eventColumns = 'position, tx_id::text as tx_id, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version';
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
@@ -52,6 +58,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
     prevHash: row.prev_hash,
     hash: row.hash,
+    hashVersion: Number(row.hash_version ?? 1),
   };
 }
 
@@ -106,9 +113,22 @@ export class EventStore {
     // A new stream (expected version 0) has no head to look up: if it exists after all, version 1 is taken and the
     // insert fails on the unique index, exactly as a lost race does.
     const known = options.expectedVersion === 0 ? { version: 0, hash: genesisHash } : headsReadIn.get(tx)?.get(streamId);
-    const [head] = known
-      ? [known.version === 0 ? undefined : { version: known.version, head_hash: known.hash }]
-      : await tx.query<{ version: number; head_hash: string }>(`select version, head_hash from streams where stream_id = $1`, [streamId]);
+    // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert; on
+    // PostgreSQL together with the head lookup (pipelined). A rolled-back append leaves a gap in positions, as before.
+    const drawPositions = tx.query<{ p: number }>(`select nextval(pg_get_serial_sequence('events', 'position')) as p from generate_series(1, $1)`, [events.length]);
+    const lookUpHead = (): Promise<Array<{ version: number; head_hash: string }>> =>
+      known
+        ? Promise.resolve(known.version === 0 ? [] : [{ version: known.version, head_hash: known.hash }])
+        : tx.query<{ version: number; head_hash: string }>(`select version, head_hash from streams where stream_id = $1`, [streamId]);
+    let drawn: Array<{ p: number }>;
+    let heads: Array<{ version: number; head_hash: string }>;
+    if (this.db.kind === 'postgres') [drawn, heads] = await Promise.all([drawPositions, lookUpHead()]);
+    else {
+      drawn = await drawPositions;
+      heads = await lookUpHead();
+    }
+    const [head] = heads;
+    const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
     const currentVersion = head?.version ?? 0;
     if (options.expectedVersion !== 'any' && options.expectedVersion !== currentVersion) {
       throw new ConcurrencyError(streamId, options.expectedVersion, currentVersion);
@@ -118,8 +138,9 @@ export class EventStore {
     let prevHash = head?.head_hash ?? genesisHash;
     const rows = events.map((event, index) => {
       const version = currentVersion + index + 1;
-      const hash = eventHash({ prevHash, streamId, version, type: event.type, data: event.data, metadata, recordedAt });
-      const row = { version, type: event.type, data: event.data, prevHash, hash };
+      const position = positions[index]!;
+      const hash = eventHash({ prevHash, streamId, version, type: event.type, data: event.data, metadata, recordedAt, position, hashVersion: currentHashVersion });
+      const row = { position, version, type: event.type, data: event.data, prevHash, hash };
       prevHash = hash;
       return row;
     });
@@ -128,12 +149,14 @@ export class EventStore {
     try {
       // The head update does not wait for the insert's answer: on PostgreSQL both go out together (pipelined).
       const insert = tx.query<EventRow>(
-        `insert into events (stream_id, version, type, data, metadata, recorded_at, prev_hash, hash)
-         select $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash
-           from jsonb_to_recordset($2::text::jsonb) as r(version int, type text, data jsonb, prev_hash text, hash text)
+        `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
+         overriding system value
+         select r.position, $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash, $5::smallint
+           from jsonb_to_recordset($2::text::jsonb) as r(position bigint, version int, type text, data jsonb, prev_hash text, hash text)
+                cross join (select pg_notify('${logAppendedChannel}', '')) as wake_readers
          order by r.version
          returning ${eventColumns}`,
-        [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString()],
+        [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString(), currentHashVersion],
       );
       const upsertHead = (): Promise<unknown> =>
         tx.query(

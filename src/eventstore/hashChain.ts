@@ -3,6 +3,14 @@ import type { EventMetadata } from './types.js';
 
 export const genesisHash = '0'.repeat(64);
 
+/**
+ * How an event's hash is computed, recorded per event so every event verifies as it was written:
+ * 1: place in its stream, content and the previous hash of the stream;
+ * 2: the same and its global position (issue 14), so an event cannot be moved in the log without breaking it.
+ */
+export type HashVersion = 1 | 2;
+export const currentHashVersion: HashVersion = 2;
+
 /** Each event's hash covers its place, content and the previous hash of its stream: editing, deleting or reordering breaks the chain. */
 export function eventHash(input: {
   prevHash: string;
@@ -12,6 +20,8 @@ export function eventHash(input: {
   data: unknown;
   metadata: EventMetadata;
   recordedAt: Date;
+  position: number;
+  hashVersion: number;
 }): string {
   const body = canonicalJson({
     streamId: input.streamId,
@@ -20,6 +30,7 @@ export function eventHash(input: {
     data: input.data,
     metadata: input.metadata,
     recordedAt: input.recordedAt.toISOString(),
+    ...(input.hashVersion >= 2 ? { position: input.position, hashVersion: input.hashVersion } : {}),
   });
   return sha256Hex(`${input.prevHash}\n${body}`);
 }

@@ -45,10 +45,20 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
   return listMigrations().map((m) => m.name).filter((n) => !done.has(n));
 }
 
-// Our migration files hold plain DDL: no functions with bodies, so splitting on semicolons at line ends is safe.
-function splitStatements(sqlText: string): string[] {
-  return sqlText
-    .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter(Boolean);
+// Statements end with a semicolon at the end of a line, outside dollar-quoted bodies ($$ ... $$ of a trigger function).
+export function splitStatements(sqlText: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let inBody = false;
+  for (const line of sqlText.split('\n')) {
+    const code = line.replace(/^\s*--.*$/, '');
+    current += `${code}\n`;
+    if ((code.match(/\$\$/g)?.length ?? 0) % 2 === 1) inBody = !inBody;
+    if (!inBody && /;\s*$/.test(code)) {
+      statements.push(current.trim().replace(/;$/, ''));
+      current = '';
+    }
+  }
+  statements.push(current.trim());
+  return statements.filter(Boolean);
 }

@@ -30,6 +30,8 @@ export interface RecordedEvent<T extends string = string, D = Record<string, unk
   recordedAt: Date;
   prevHash: string;
   hash: string;
+  /** How `hash` was computed (hashChain.ts): events keep the version they were written with. */
+  hashVersion: number;
 }
 
 /** A place in the log: transaction id first, then position (DESIGN.md §3). */

@@ -1,7 +1,7 @@
 // Proves the log was not altered: recomputes every hash and checks versions and stream heads.
 import type { Queryable } from '../db/index.js';
 import { eventHash, genesisHash } from './hashChain.js';
-import { toRecordedEvent } from './eventStore.js';
+import { eventColumns, toRecordedEvent } from './eventStore.js';
 
 export type ChainBreakReason = 'HASH_MISMATCH' | 'PREV_HASH_MISMATCH' | 'VERSION_GAP' | 'HEAD_MISMATCH';
 
@@ -22,7 +22,7 @@ export async function verifyChain(q: Queryable, options: { batchSize?: number } 
   let current: { streamId: string; version: number; hash: string; position: number } | undefined;
   for (;;) {
     const rows = await q.query(
-      `select position, tx_id::text as tx_id, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash
+      `select ${eventColumns}
          from events where (stream_id, version) > ($1, $2) order by stream_id, version limit $3`,
       [cursor.streamId, cursor.version, batchSize],
     );

@@ -29,4 +29,6 @@ export interface GraphQLContext {
   device: { id: string; token: string };
   /** The raw node request, for transport details (the WebAuthn ceremony cookie). */
   req: IncomingMessage | undefined;
+  /** Aborted when the client goes away: ends a subscription that is waiting for the next event. */
+  signal?: AbortSignal;
 }

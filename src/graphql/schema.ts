@@ -3,6 +3,8 @@ import { builder } from './builder.js';
 import './errors.js';
 import './auth.js';
 import './audit.js';
+import './timeTravel.js';
+import './securityFeed.js';
 import './totp.js';
 import './webauthn/registration.js';
 import './webauthn/authentication.js';

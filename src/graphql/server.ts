@@ -114,6 +114,7 @@ export function createGraphQLHandler(app: App) {
         device,
         isAppClient: isAppClient(request.headers.get('x-tessera-client')),
         req,
+        signal: request.signal,
       };
     },
   });

@@ -79,12 +79,78 @@ export function createAuditProjector(handles: readonly string[]): Projector {
   };
 }
 
+/** The stable filter set of auditEvents (issue 14 item 8); every field optional, all of them combined with AND. */
 export interface AuditFilter {
   userId?: string;
+  actor?: string;
   types?: string[];
+  /** The client address the event was recorded from. */
+  address?: string;
   from?: Date;
   to?: Date;
   correlationId?: string;
+  outcome?: 'SUCCESS' | 'FAILURE';
+}
+
+/** Events that record a refusal or a failure: a rejected code, a suspected clone, a lock, an undeliverable notice. */
+export function isFailureEventType(type: string): boolean {
+  return /(Rejected|Suspected|Locked|DeadLettered|Failed)$/.test(type);
+}
+
+/**
+ * The WHERE clause of a filter, with only the conditions it sets: each query then gets a plan for exactly its filter
+ * (one user's events are an index range scan on (user_id, position), whatever the size of the log).
+ */
+function auditWhere(filter: AuditFilter, params: unknown[], knownTypes: readonly string[]): string[] {
+  const where: string[] = [];
+  const add = (condition: (p: string) => string, value: unknown): void => {
+    params.push(value);
+    where.push(condition(`$${params.length}`));
+  };
+  if (filter.userId !== undefined) add((p) => `user_id = ${p}`, filter.userId);
+  if (filter.actor !== undefined) add((p) => `actor = ${p}`, filter.actor);
+  if (filter.types !== undefined) add((p) => `type = any(${p}::text[])`, filter.types);
+  if (filter.address !== undefined) add((p) => `ip = ${p}`, filter.address);
+  if (filter.from !== undefined) add((p) => `recorded_at >= ${p}`, filter.from.toISOString());
+  if (filter.to !== undefined) add((p) => `recorded_at < ${p}`, filter.to.toISOString());
+  if (filter.correlationId !== undefined) add((p) => `correlation_id = ${p}`, filter.correlationId);
+  if (filter.outcome !== undefined) {
+    const failures = knownTypes.filter(isFailureEventType);
+    add((p) => `type ${filter.outcome === 'FAILURE' ? '=' : '<>'} ${filter.outcome === 'FAILURE' ? `any(${p}::text[])` : `all(${p}::text[])`}`, failures);
+  }
+  return where;
+}
+
+/**
+ * A page of the filtered history by position (keyset): forwards after a position, or backwards before one (the latest
+ * first). Returns the rows in position order and whether more lie beyond the page in its direction.
+ */
+export async function findAuditPage(
+  q: Queryable, filter: AuditFilter, page: { after?: number; before?: number; limit: number; backwards: boolean }, knownTypes: readonly string[] = [],
+): Promise<{ rows: AuditRow[]; more: boolean }> {
+  const params: unknown[] = [];
+  const where = auditWhere(filter, params, knownTypes);
+  if (page.after !== undefined) where.push(`position > $${params.push(page.after)}`);
+  if (page.before !== undefined) where.push(`position < $${params.push(page.before)}`);
+  const rows = await q.query<AuditRow>(
+    `select * from ${liveSchema}.audit_events ${where.length ? `where ${where.join(' and ')}` : ''}
+      order by position ${page.backwards ? 'desc' : 'asc'} limit $${params.push(page.limit + 1)}`,
+    params,
+  );
+  const more = rows.length > page.limit;
+  const kept = rows.slice(0, page.limit);
+  return { rows: page.backwards ? kept.reverse() : kept, more };
+}
+
+/** The latest `limit` events matching the filter, newest first, before a position. */
+export async function findLatestAuditEvents(q: Queryable, filter: AuditFilter, before: number | null, limit: number): Promise<AuditRow[]> {
+  const { rows } = await findAuditPage(q, filter, { before: before ?? undefined, limit, backwards: true });
+  return rows.reverse();
+}
+
+/** The auditor's filtered, position-ordered page of the history (keyset pagination: `after` is a position). */
+export async function findAuditEvents(q: Queryable, filter: AuditFilter, after: number, limit: number): Promise<AuditRow[]> {
+  return (await findAuditPage(q, filter, { after, limit, backwards: false })).rows;
 }
 
 export interface AuditRow {
@@ -103,17 +169,3 @@ export interface AuditRow {
   [key: string]: unknown;
 }
 
-/** The auditor's filtered, position-ordered page of the history (keyset pagination: `after` is a position). */
-export async function findAuditEvents(q: Queryable, filter: AuditFilter, after: number, limit: number): Promise<AuditRow[]> {
-  return q.query<AuditRow>(
-    `select * from ${liveSchema}.audit_events
-      where position > $1
-        and ($2::text is null or user_id = $2)
-        and ($3::text[] is null or type = any($3))
-        and ($4::timestamptz is null or recorded_at >= $4)
-        and ($5::timestamptz is null or recorded_at < $5)
-        and ($6::text is null or correlation_id = $6)
-      order by position limit $7`,
-    [after, filter.userId ?? null, filter.types ?? null, filter.from?.toISOString() ?? null, filter.to?.toISOString() ?? null, filter.correlationId ?? null, limit],
-  );
-}

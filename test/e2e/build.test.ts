@@ -1,7 +1,7 @@
 // The production build: `npm run build` compiles src/ to dist/, and the server starts from the compiled output with
 // plain `node` (what the Dockerfile runs), in production mode, and passes a smoke test over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,8 @@ describe('the compiled production build', () => {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
         TESSERA_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+        // Production refuses to start without the key that signs the audit checkpoints (base64 PKCS#8 here).
+        AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'),
         // PostgreSQL when the suite has one; otherwise the embedded database in a fresh directory.
         DATABASE_URL: database.url ?? '',
         DATA_DIR: dataDir,

@@ -61,9 +61,15 @@ export function eventStoreSuite(mode: SuiteMode): void {
     const projectionTables = (): string[] => app.projections.projectors.flatMap((p) => p.tables.map((tbl) => tbl.name));
     /** Empties the log, its side tables and every projection table, so each test reads only what it wrote. */
     const resetLog = async (): Promise<void> => {
-      const tables = ['events', 'streams', 'idempotency_keys', 'projection_checkpoints', ...projectionTables().map((n) => `${liveSchema}.${n}`)];
+      const tables = ['events', 'streams', 'idempotency_keys', 'projection_checkpoints', 'audit_leaves', 'audit_checkpoints', ...projectionTables().map((n) => `${liveSchema}.${n}`)];
       await db.query(`truncate ${tables.join(', ')} restart identity`);
     };
+    /** What an attacker with the database does: the append-only trigger switched off, as a superuser can. */
+    const tamper = (text: string, params: unknown[] = []): Promise<void> =>
+      db.transaction(async (tx) => {
+        await tx.query(`set local session_replication_role = replica`);
+        await tx.query(text, params);
+      });
     const needsPostgres = (ctx: TestContext): void => {
       if (t.kind !== 'postgres') ctx.skip();
     };
@@ -237,7 +243,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
       it('names an edited event', async () => {
         const streams = await seedChains();
         const target = at(streams, 1, 3);
-        await db.query(`update events set data = jsonb_set(data, '{role}', '"admin"') where position = $1`, [target.position]);
+        await tamper(`update events set data = jsonb_set(data, '{role}', '"admin"') where position = $1`, [target.position]);
         expect(await verifyChain(db)).toMatchObject({ ok: false, position: target.position, streamId: target.streamId, version: 3, reason: 'HASH_MISMATCH' });
         // Small batches walk the same log the same way.
         expect(await verifyChain(db, { batchSize: 2 })).toMatchObject({ ok: false, position: target.position, reason: 'HASH_MISMATCH' });
@@ -247,7 +253,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
         const streams = await seedChains();
         const deleted = at(streams, 0, 3);
         const next = at(streams, 0, 4);
-        await db.query(`delete from events where position = $1`, [deleted.position]);
+        await tamper(`delete from events where position = $1`, [deleted.position]);
         expect(await verifyChain(db)).toMatchObject({ ok: false, position: next.position, streamId: next.streamId, version: 4, reason: 'VERSION_GAP' });
       });
 
@@ -255,7 +261,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
         const streams = await seedChains();
         const x = at(streams, 2, 2);
         const y = at(streams, 2, 3);
-        await db.query(
+        await tamper(
           `update events e set data = o.data, type = o.type
              from events o where (e.position, o.position) in (($1::bigint, $2::bigint), ($2::bigint, $1::bigint))`,
           [x.position, y.position],
@@ -269,7 +275,7 @@ export function eventStoreSuite(mode: SuiteMode): void {
         const streams = await seedChains();
         const tail = at(streams, 1, 5);
         const newLast = at(streams, 1, 4);
-        await db.query(`delete from events where position = $1`, [tail.position]);
+        await tamper(`delete from events where position = $1`, [tail.position]);
         expect(await verifyChain(db)).toMatchObject({ ok: false, position: newLast.position, streamId: tail.streamId, version: 4, reason: 'HEAD_MISMATCH' });
       });
 
@@ -277,8 +283,8 @@ export function eventStoreSuite(mode: SuiteMode): void {
         const streams = await seedChains();
         const late = at(streams, 0, 5);
         const early = at(streams, 2, 2);
-        await db.query(`update events set metadata = '{"actor":"someone-else"}' where position = $1`, [late.position]);
-        await db.query(`update events set recorded_at = recorded_at + interval '1 second' where position = $1`, [early.position]);
+        await tamper(`update events set metadata = '{"actor":"someone-else"}' where position = $1`, [late.position]);
+        await tamper(`update events set recorded_at = recorded_at + interval '1 second' where position = $1`, [early.position]);
         expect(await verifyChain(db)).toMatchObject({ ok: false, position: early.position, reason: 'HASH_MISMATCH' });
       });
     });
