@@ -6,6 +6,7 @@ import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import type { SessionState } from '../domain/session/state.js';
 import type { UserState } from '../domain/user/state.js';
 import { parseInput } from '../application/validation.js';
+import { AuthenticatorTypeEnum } from './authenticators.js';
 import { builder, privileged } from './builder.js';
 
 interface FactorAt { type: 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN'; id: string; name: string | null; isPasswordless: boolean; unusedCodeCount: number | null; createdAt: string; lastUsedAt: string | null }
@@ -31,7 +32,7 @@ const UserAtRef = builder.objectRef<UserState>('UserAt').implement({
     userId: t.string({ resolve: (u) => u.userId! }),
     email: t.string({ nullable: true, resolve: (u) => u.email }),
     roles: t.stringList({ resolve: (u) => u.roles }),
-    createdAt: t.string({ nullable: true, resolve: (u) => u.createdAt }),
+    createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (u) => (u.createdAt ? new Date(u.createdAt) : null) }),
     deleted: t.exposeBoolean('deleted'),
     lockedUntil: t.string({ nullable: true, description: 'The lock on attempts from devices the account did not know (strangers).', resolve: (u) => u.locks[untrustedBucket] ?? null }),
   }),
@@ -40,13 +41,13 @@ const UserAtRef = builder.objectRef<UserState>('UserAt').implement({
 const AuthenticatorAtRef = builder.objectRef<FactorAt>('AuthenticatorAt').implement({
   description: 'A factor a user had at an instant.',
   fields: (t) => ({
-    type: t.exposeString('type'),
+    type: t.field({ type: AuthenticatorTypeEnum, resolve: (f) => f.type }),
     id: t.exposeString('id'),
     name: t.exposeString('name', { nullable: true }),
     isPasswordless: t.exposeBoolean('isPasswordless'),
     unusedCodeCount: t.exposeInt('unusedCodeCount', { nullable: true }),
-    createdAt: t.exposeString('createdAt'),
-    lastUsedAt: t.exposeString('lastUsedAt', { nullable: true }),
+    createdAt: t.field({ type: 'DateTime', resolve: (f) => new Date(f.createdAt) }),
+    lastUsedAt: t.field({ type: 'DateTime', nullable: true, resolve: (f) => (f.lastUsedAt ? new Date(f.lastUsedAt) : null) }),
   }),
 });
 
@@ -56,9 +57,9 @@ const SessionAtRef = builder.objectRef<SessionState>('SessionAt').implement({
     id: t.string({ resolve: (s) => s.sessionId! }),
     aal: t.int({ resolve: (s) => s.aal }),
     methods: t.stringList({ resolve: (s) => s.methods.map((m) => m.method) }),
-    createdAt: t.string({ resolve: (s) => s.createdAt! }),
-    lastActivityAt: t.string({ resolve: (s) => s.lastActivityAt! }),
-    reauthenticatedAt: t.string({ nullable: true, resolve: (s) => s.reauthenticatedAt }),
+    createdAt: t.field({ type: 'DateTime', resolve: (s) => new Date(s.createdAt!) }),
+    lastActivityAt: t.field({ type: 'DateTime', resolve: (s) => new Date(s.lastActivityAt!) }),
+    reauthenticatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => (s.reauthenticatedAt ? new Date(s.reauthenticatedAt) : null) }),
   }),
 });
 
