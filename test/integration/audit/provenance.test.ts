@@ -45,5 +45,7 @@ const PROVENANCE = [
   'LoginStarted', 'PasswordVerified', 'MfaRequired',
   'TotpCodeRejected', 'MfaFailed',
   'RecoveryCodeUsed', 'MfaSucceeded',
-  'LoginCompleted', 'SessionStarted', 'SessionRevoked',
+  'LoginCompleted',
+  // The login completed on a device this account had not used: it becomes known, and the owner is told.
+  'DeviceSeen', 'SecurityNotificationRequested', 'SessionStarted', 'SessionRevoked',
 ];
