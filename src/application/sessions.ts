@@ -42,7 +42,10 @@ export async function startSessionIn(
   const token = newSessionToken();
   const now = deps.clock.now().toISOString();
   const deviceId = request.deviceId ?? null;
-  if (deviceId && !input.enrollOnly) {
+  // A request whose attempt counted in this device's own bucket comes from a device already known to the account:
+  // nothing to record, and no need to read the device's stream on the login path.
+  const knownAlready = deviceId !== null && request.attemptBucket === deviceId;
+  if (deviceId && !input.enrollOnly && !knownAlready) {
     await handle(deps, tx, deviceAggregate, deviceId, { type: 'SeeDevice', data: { deviceId, userId: input.userId, name: deviceName(request.userAgent), now } }, request);
   }
   await handle(deps, tx, sessionAggregate, sessionId, {

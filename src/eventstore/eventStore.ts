@@ -70,6 +70,9 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 // each round is one short transaction.
 const maxConflictRounds = 64;
 
+/** Transactions that appended: their commit wakes the log's readers. */
+const appendedIn = new WeakSet<Queryable>();
+
 const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
 
 export class EventStore {
@@ -80,7 +83,42 @@ export class EventStore {
   ) {}
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.db.transaction(fn);
+    return this.committed(fn);
+  }
+
+  /**
+   * Runs a transaction, then, if it appended, wakes the log's readers (the live feed) once it has committed. The
+   * wake-up is sent after the commit and outside it: a NOTIFY inside every append would take PostgreSQL's notify lock
+   * at each commit and serialize all writers. Readers also poll, so a wake-up coalesced with another loses nothing.
+   */
+  private async committed<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    let appended = false;
+    const result = await this.db.transaction(async (tx) => {
+      const value = await fn(tx);
+      appended = appendedIn.has(tx);
+      return value;
+    });
+    if (appended) this.wakeReaders();
+    return result;
+  }
+
+  private waking = false;
+  private wakeAgain = false;
+
+  /** At most one wake-up in flight; appends that commit meanwhile are covered by one more after it. */
+  private wakeReaders(): void {
+    if (this.waking) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.waking = true;
+    void this.db.query(`select pg_notify('${logAppendedChannel}', '')`).catch(() => {}).finally(() => {
+      this.waking = false;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wakeReaders();
+      }
+    });
   }
 
   /**
@@ -90,7 +128,7 @@ export class EventStore {
   async transactionWithRetry<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let round = 1; ; round++) {
       try {
-        return await this.db.transaction(fn);
+        return await this.committed(fn);
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || round >= maxConflictRounds) throw error;
       }
@@ -102,7 +140,7 @@ export class EventStore {
     this.validate(streamId, events);
     if (options.tx) return this.appendIn(options.tx, streamId, events, options);
     try {
-      return await this.db.transaction((tx) => this.appendIn(tx, streamId, events, options));
+      return await this.committed((tx) => this.appendIn(tx, streamId, events, options));
     } catch (error) {
       throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
     }
@@ -153,7 +191,6 @@ export class EventStore {
          overriding system value
          select r.position, $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash, $5::smallint
            from jsonb_to_recordset($2::text::jsonb) as r(position bigint, version int, type text, data jsonb, prev_hash text, hash text)
-                cross join (select pg_notify('${logAppendedChannel}', '')) as wake_readers
          order by r.version
          returning ${eventColumns}`,
         [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString(), currentHashVersion],
@@ -172,6 +209,7 @@ export class EventStore {
     } catch (error) {
       throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
     }
+    appendedIn.add(tx);
     const recorded = inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version);
     rememberHead(tx, streamId, last.version, last.hash);
     await this.afterAppend(tx, recorded);
