@@ -74,14 +74,17 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   return deps.store.transactionWithRetry(async (tx) => {
     // The password was checked against the user stream as it was read. Hold that stream until commit: a password
     // change or a deletion either committed first (then the hash is no longer the one verified, and this login fails)
-    // or waits for this commit and then ends the session or pending login it creates.
-    const version = await deps.store.holdStream(userAggregate.streamId(userId), tx, upgradedHash ? 'update' : 'share');
+    // or waits for this commit and then ends the session or pending login it creates. The hold goes out together with
+    // the login's own append (pipelined): what matters is that it is held, and checked, before the commit.
+    const command = start({ passwordValid: true, factorTypes, pendingTokenHash: hashToken(pendingToken) });
+    const [version, { state }] = await Promise.all([
+      deps.store.holdStream(userAggregate.streamId(userId), tx, upgradedHash ? 'update' : 'share'),
+      handle(deps, tx, loginAggregate, flowId, command, asActor, { isNew: true }),
+    ]);
     if (version !== loadedUser!.version) {
       const { state: current } = await load(deps.store, userAggregate, userId, tx);
       if (current.deleted || current.passwordHash !== user.passwordHash) throw new DomainError('INVALID_CREDENTIALS');
     }
-    const command = start({ passwordValid: true, factorTypes, pendingTokenHash: hashToken(pendingToken) });
-    const { state } = await handle(deps, tx, loginAggregate, flowId, command, asActor, { isNew: true });
     if (upgradedHash) await handle(deps, tx, userAggregate, userId, { type: 'UpgradePasswordHash', data: { passwordHash: upgradedHash, now: now.toISOString() } }, asActor);
     if (state.status === 'mfa_pending') {
       return { kind: 'mfa_pending' as const, pending: { token: pendingToken, expiresInSeconds: deps.config.loginFlowTtlSeconds }, flowId, userId, types: factorTypes, expiresAt };
