@@ -12,12 +12,23 @@ export interface DeviceTokens {
   mint(): { deviceId: string; token: string };
   /** The device id of a well-formed token signed by one of our keys, else null. */
   verify(token: string | null | undefined): string | null;
+  /**
+   * The device a request presents, or a new one when it presents none (or a forged one): what every transport does
+   * with the cookie or header it read. `minted` tells the transport to hand the new token out.
+   */
+  identify(presented: string | null | undefined): { deviceId: string; token: string; minted: boolean };
 }
 
 export function createDeviceTokens(keys: LoadedSecretKeys): DeviceTokens {
-  const mac = (keyId: string, deviceId: string): string =>
-    createHmac('sha256', keys.deriveKey(purpose, keyId)).update(deviceId).digest('base64url').slice(0, 32);
-  return {
+  // Derived once per key: every request verifies a token, and HKDF per request would be work for nothing.
+  const derived = new Map<string, Buffer>();
+  const keyOf = (keyId: string): Buffer => {
+    let key = derived.get(keyId);
+    if (!key) derived.set(keyId, (key = keys.deriveKey(purpose, keyId)));
+    return key;
+  };
+  const mac = (keyId: string, deviceId: string): string => createHmac('sha256', keyOf(keyId)).update(deviceId).digest('base64url').slice(0, 32);
+  const tokens: DeviceTokens = {
     mint() {
       const deviceId = newId();
       return { deviceId, token: `${keys.currentKeyId}.${deviceId}.${mac(keys.currentKeyId, deviceId)}` };
@@ -29,5 +40,11 @@ export function createDeviceTokens(keys: LoadedSecretKeys): DeviceTokens {
       if (!keys.keys.some((k) => k.id === keyId)) return null;
       return constantTimeEqual(mac(keyId, deviceId), given) ? deviceId : null;
     },
+    identify(presented) {
+      const deviceId = tokens.verify(presented);
+      if (deviceId) return { deviceId, token: presented!, minted: false };
+      return { ...tokens.mint(), minted: true };
+    },
   };
+  return tokens;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { myDevices, revokeDeviceTrust, signOutEverywhere, trustDevice, type DeviceView } from '../application/devices.js';
 import { idSchema, parseInput } from '../application/validation.js';
 import { builder } from './builder.js';
+import type { GraphQLContext } from './context.js';
 import { clearSessionCookie } from './guards.js';
 import { SessionRef, UserRef } from './types.js';
 
@@ -19,15 +20,21 @@ const DeviceRef = builder.objectRef<DeviceView>('Device').implement({
   }),
 });
 
-builder.objectField(UserRef, 'devices', (t) =>
-  t.field({ type: [DeviceRef], resolve: (_user, _args, ctx) => myDevices(ctx.deps, ctx.caller, ctx.request.deviceId) }),
-);
+/** The caller's devices, read once per request however many sessions ask for theirs. */
+const devicesOfRequest = new WeakMap<GraphQLContext, Promise<DeviceView[]>>();
+function devicesOf(ctx: GraphQLContext): Promise<DeviceView[]> {
+  let devices = devicesOfRequest.get(ctx);
+  if (!devices) devicesOfRequest.set(ctx, (devices = myDevices(ctx.deps, ctx.caller, ctx.request.deviceId)));
+  return devices;
+}
+
+builder.objectField(UserRef, 'devices', (t) => t.field({ type: [DeviceRef], resolve: (_user, _args, ctx) => devicesOf(ctx) }));
 
 builder.objectField(SessionRef, 'device', (t) =>
   t.field({
     type: DeviceRef,
     nullable: true,
-    resolve: async (session, _args, ctx) => (session.deviceId ? (await myDevices(ctx.deps, ctx.caller, ctx.request.deviceId)).find((d) => d.device_id === session.deviceId) ?? null : null),
+    resolve: async (session, _args, ctx) => (session.deviceId ? (await devicesOf(ctx)).find((d) => d.device_id === session.deviceId) ?? null : null),
   }),
 );
 

@@ -53,12 +53,9 @@ export function createGraphQLHandler(app: App) {
    * it got back in an AuthPayload). A missing or forged one is replaced by a new device, handed out on this response.
    */
   const deviceOf = (headers: Headers, toSet: CookieInstruction[]): { id: string; token: string } => {
-    const presented = headers.get('x-tessera-device') ?? cookies.read(headers.get('cookie'), deviceCookieName);
-    const id = app.deviceTokens.verify(presented);
-    if (id) return { id, token: presented! };
-    const minted = app.deviceTokens.mint();
-    toSet.push({ name: deviceCookieName, value: minted.token, maxAgeSeconds: deviceCookieMaxAgeSeconds });
-    return { id: minted.deviceId, token: minted.token };
+    const device = app.deviceTokens.identify(headers.get('x-tessera-device') ?? cookies.read(headers.get('cookie'), deviceCookieName));
+    if (device.minted) toSet.push({ name: deviceCookieName, value: device.token, maxAgeSeconds: deviceCookieMaxAgeSeconds });
+    return { id: device.deviceId, token: device.token };
   };
   return createYoga<ServerContext, GraphQLContext>({
     schema,

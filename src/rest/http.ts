@@ -80,11 +80,9 @@ export function ceremonyTokenOf(x: RestExchange): string | undefined {
 export function deviceOf(app: App, req: http.IncomingMessage, client: ClientKind, cookies: string[]): string {
   const header = req.headers['x-tessera-device'];
   const presented = client === 'app' ? (Array.isArray(header) ? header[0] : header) : policyOf(app).read(req.headers.cookie, deviceCookieName);
-  const known = app.deviceTokens.verify(presented);
-  if (known) return known;
-  const minted = app.deviceTokens.mint();
-  if (client === 'browser') cookies.push(policyOf(app).serialize({ name: deviceCookieName, value: minted.token, maxAgeSeconds: deviceCookieMaxAgeSeconds }));
-  return minted.deviceId;
+  const device = app.deviceTokens.identify(presented);
+  if (device.minted && client === 'browser') cookies.push(policyOf(app).serialize({ name: deviceCookieName, value: device.token, maxAgeSeconds: deviceCookieMaxAgeSeconds }));
+  return device.deviceId;
 }
 
 interface CookieOptions {
