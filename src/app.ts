@@ -65,6 +65,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
     ipPoints: config.attempts.ipPoints, ipWindowSeconds: config.attempts.ipWindowSeconds,
+    anonymousWritesPerIp: config.attempts.anonymousWritesPerIp,
   };
   const budget = options.attempts ?? (redis ? createRedisAttemptBudget(redis, { ...limits, keyPrefix: config.redisKeyPrefix }) : createMemoryAttemptBudget(limits));
   const app: App = {

@@ -49,6 +49,8 @@ export interface Config {
     /** Verifications per client address (IPv6 by /64) per window. */
     ipPoints: number;
     ipWindowSeconds: number;
+    /** Anonymous writes (signups, passkey ceremonies begun) per client address per ip window: a budget of their own. */
+    anonymousWritesPerIp: number;
   };
   lockout: {
     /** Consecutive failures after which each further attempt waits 1, 2, 4, … seconds. */
@@ -262,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
       accountWindowSeconds: read.int('ATTEMPTS_ACCOUNT_WINDOW_SECONDS', 15 * 60, 1, day),
       ipPoints: read.int('ATTEMPTS_PER_IP', 100, 1, 1_000_000),
       ipWindowSeconds: read.int('ATTEMPTS_IP_WINDOW_SECONDS', 15 * 60, 1, day),
+      anonymousWritesPerIp: read.int('ANONYMOUS_WRITES_PER_IP', 1000, 1, 10_000_000),
     },
     lockout: lockoutFrom(read, accountPoints),
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),

@@ -25,6 +25,8 @@ export interface BudgetLimits {
   accountWindowSeconds?: number;
   ipPoints?: number;
   ipWindowSeconds?: number;
+  /** Anonymous writes (signups, passkey ceremonies begun) per client address per ip window. */
+  anonymousWritesPerIp?: number;
 }
 
 function rateLimited(rejection: unknown): never {
@@ -34,7 +36,11 @@ function rateLimited(rejection: unknown): never {
   throw rejection;
 }
 
-function budgetOver(account: RateLimiterAbstract, ip: RateLimiterAbstract): AttemptBudget {
+/**
+ * Anonymous writes draw from a limiter of their own: a login page starts a passkey-autofill ceremony on every visit, and
+ * an office behind one address must not spend its people's verification attempts by opening it.
+ */
+function budgetOver(account: RateLimiterAbstract, ip: RateLimiterAbstract, anonymousWrites: RateLimiterAbstract): AttemptBudget {
   // The system itself ('') and an address that could not be read have no budget of their own; the account's still counts.
   const addressOf = (clientAddress: string): string | undefined =>
     clientAddress && clientAddress !== 'unknown' ? addressBucket(clientAddress) : undefined;
@@ -51,7 +57,7 @@ function budgetOver(account: RateLimiterAbstract, ip: RateLimiterAbstract): Atte
     },
     async consumeAddress(clientAddress) {
       const address = addressOf(clientAddress);
-      if (address) await ip.consume(address, 1).catch(rateLimited);
+      if (address) await anonymousWrites.consume(address, 1).catch(rateLimited);
     },
   };
 }
@@ -60,6 +66,7 @@ export function createMemoryAttemptBudget(options: { points?: number; durationSe
   return budgetOver(
     new RateLimiterMemory({ keyPrefix: 'attempts', points: options.accountPoints ?? options.points ?? 10, duration: options.accountWindowSeconds ?? options.durationSeconds ?? 15 * 60 }),
     new RateLimiterMemory({ keyPrefix: 'attempts-ip', points: options.ipPoints ?? 100, duration: options.ipWindowSeconds ?? 15 * 60 }),
+    new RateLimiterMemory({ keyPrefix: 'anonymous-writes-ip', points: options.anonymousWritesPerIp ?? 1000, duration: options.ipWindowSeconds ?? 15 * 60 }),
   );
 }
 
@@ -68,6 +75,7 @@ export function createRedisAttemptBudget(redis: Redis, options: BudgetLimits & {
   return budgetOver(
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${options.keyPrefix}:attempts`, points: options.accountPoints ?? 10, duration: options.accountWindowSeconds ?? 15 * 60 }),
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${options.keyPrefix}:attempts-ip`, points: options.ipPoints ?? 100, duration: options.ipWindowSeconds ?? 15 * 60 }),
+    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${options.keyPrefix}:anonymous-writes-ip`, points: options.anonymousWritesPerIp ?? 1000, duration: options.ipWindowSeconds ?? 15 * 60 }),
   );
 }
 

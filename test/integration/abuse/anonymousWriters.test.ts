@@ -14,11 +14,11 @@ const count = async (server: TestServer, sql: string): Promise<number> => Number
 describe('anonymous writers pay from the address budget', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { ATTEMPTS_PER_IP: '3', PASSKEY_SIGNUP_ENABLED: 'true' } });
+    server = await startTestServer({ env: { ANONYMOUS_WRITES_PER_IP: '3', PASSKEY_SIGNUP_ENABLED: 'true' } });
   });
   afterAll(() => server.close());
 
-  it('signup: the fourth from one address is RATE_LIMITED, and writes and hashes nothing', async () => {
+  it('signup: the fourth from one address (ANONYMOUS_WRITES_PER_IP=3) is RATE_LIMITED, and writes and hashes nothing', async () => {
     let hashes = 0;
     const hash = server.app.passwords.hash.bind(server.app.passwords);
     server.app.passwords.hash = async (password) => { hashes++; return hash(password); };
@@ -36,7 +36,7 @@ describe('anonymous writers pay from the address budget', () => {
 describe('a passkey ceremony begun anonymously', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { ATTEMPTS_PER_IP: '3', PASSKEY_SIGNUP_ENABLED: 'true' } });
+    server = await startTestServer({ env: { ANONYMOUS_WRITES_PER_IP: '3', PASSKEY_SIGNUP_ENABLED: 'true' } });
   });
   afterAll(() => server.close());
 
