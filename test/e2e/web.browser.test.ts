@@ -197,8 +197,23 @@ describe('the reference web app in Chromium', () => {
     const { authenticatorId, cdp } = browser;
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     expect(credentials).toHaveLength(1);
+    // The passkey goes back only once /login's autofill request is really waiting in the browser (it first asks the
+    // server for options): put back earlier, the autofill request would find it and sign in before the click.
+    await page.evaluate(() => {
+      const w = window as unknown as { autofillWaiting?: boolean; getWrapped?: boolean };
+      if (!w.getWrapped) {
+        const get = navigator.credentials.get.bind(navigator.credentials);
+        navigator.credentials.get = (options) => {
+          if (options?.mediation === 'conditional') w.autofillWaiting = true;
+          return get(options);
+        };
+        w.getWrapped = true;
+      }
+      w.autofillWaiting = false;
+    });
     await cdp.send('WebAuthn.clearCredentials', { authenticatorId });
     await logOut(page);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { autofillWaiting?: boolean }).autofillWaiting)).toBe(true);
     await page.getByLabel('Email').focus();
     for (const credential of credentials) await cdp.send('WebAuthn.addCredential', { authenticatorId, credential });
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();

@@ -56,18 +56,27 @@ export async function authenticateWebAuthn(client: TesseraClient, purpose: 'MFA'
  * settles only when the person picks one (or `cancelPasskeyAutofill()` / a modal ceremony replaces it).
  */
 export async function loginWithPasskey(client: TesseraClient, options: { autofill?: boolean } = {}) {
+  // An autofill request that was cancelled (or replaced by a newer one) while it was still asking the server for
+  // options must not start its ceremony afterwards: the browser's abort service would then cancel the newer one.
+  const generation = options.autofill ? ++autofillGeneration : autofillGeneration;
   if (options.autofill && !(await browserSupportsWebAuthnAutofill())) {
     return { ok: false as const, error: { code: 'WEBAUTHN_UNSUPPORTED' as const, message: 'This browser has no passkey autofill' } };
   }
   const begun = await client.beginWebAuthnAuthentication('PASSKEY_LOGIN');
   if (!begun.ok) return begun;
+  if (options.autofill && generation !== autofillGeneration) {
+    return { ok: false as const, error: { code: 'WEBAUTHN_CANCELLED' as const, message: 'The autofill request was replaced' } };
+  }
   const assertion = await ceremony(() => startAuthentication({ optionsJSON: begun.data.requestOptions as never, useBrowserAutofill: options.autofill ?? false }));
   if (!assertion.ok) return assertion;
   return client.loginWithPasskey(assertion.data, begun.data.ceremonyToken);
 }
 
-/** Ends a waiting autofill ceremony (leaving the login page). */
+let autofillGeneration = 0;
+
+/** Ends a waiting autofill ceremony (leaving the login page), and one still on its way to the browser. */
 export function cancelPasskeyAutofill(): void {
+  autofillGeneration++;
   WebAuthnAbortService.cancelCeremony();
 }
 
