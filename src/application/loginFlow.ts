@@ -29,7 +29,7 @@ export async function finishMfaStepIn(
     type: 'AuthenticateMfa', data: { method, outcome, sessionId, now: deps.clock.now().toISOString() },
   }, request);
   if (state.status !== 'completed') return null;
-  return startSessionIn(deps, tx, { userId: state.userId!, aal: 2, methods: state.methods, enrollOnly: false, sessionId, offerTrust: true }, request);
+  return startSessionIn(deps, tx, { userId: state.userId!, aal: 2, methods: state.methods, enrollOnly: false, sessionId, flowId, offerTrust: true }, request);
 }
 
 /**
@@ -66,5 +66,5 @@ export async function completePasskeyLoginIn(deps: FlowDeps, tx: Queryable, user
   const sessionId = newId();
   const asUser = actingAs(request, userId);
   const { state } = await handle(deps, tx, loginAggregate, flowId, { type: 'StartPasskeyLogin', data: { flowId, userId, sessionId, now: deps.clock.now().toISOString() } }, asUser, { isNew: true });
-  return startSessionIn(deps, tx, { userId, aal: 2, methods: state.methods, enrollOnly: false, sessionId }, asUser);
+  return startSessionIn(deps, tx, { userId, aal: 2, methods: state.methods, enrollOnly: false, sessionId, flowId }, asUser);
 }

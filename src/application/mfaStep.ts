@@ -17,7 +17,7 @@ import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
 import { matchRecoveryCode } from './recoveryCodes.js';
-import type { RequestFacts } from './request.js';
+import { inLoginFlow, type RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 import { codeInputSchema, totpAad } from './totpEnrollment.js';
 import { parseInput } from './validation.js';
@@ -65,6 +65,7 @@ async function useCodeIn(deps: MfaDeps, tx: Queryable, userId: string, code: str
 /** AuthenticateMfa with a code: success ends the pending login with an AAL2 session. */
 export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
   const { flow } = requirePendingLogin(caller);
+  request = inLoginFlow(request, flow.flowId);
   await assertPendingFlowOpen(deps, flow, request);
   const attempt = await accountAttempt(deps, flow.userId, request);
   const { outcome, session } = await spendAttempt(deps, attempt, (request) => {

@@ -14,7 +14,7 @@ import { attemptIn, unknownAttempt } from './attempts.js';
 import { handle, load } from './commandHandler.js';
 import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
-import { actingAs, type RequestFacts } from './request.js';
+import { actingAs, inLoginFlow, type RequestFacts } from './request.js';
 import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 
 export type PasswordLoginResult =
@@ -24,6 +24,9 @@ export type PasswordLoginResult =
 type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
+  // Every request of this login (this one, the MFA step, an abandon) is filed under the flow's id.
+  const flowId = newId();
+  request = inLoginFlow(request, flowId);
   // The account, and what this device is to it (its own attempt bucket if known; trusted to skip the MFA step?).
   const target = await findLoginTarget(deps.db, input.email, request.deviceId ?? null);
   const userId = target?.user_id ?? null;
@@ -47,7 +50,6 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     ? await deps.passwords.verify(user.passwordHash, input.password)
     : { valid: await deps.passwords.verifyDummy(input.password), needsRehash: false };
   const upgradedHash = verification.valid && verification.needsRehash ? await deps.passwords.hash(input.password) : null;
-  const flowId = newId();
   const sessionId = newId();
   const now = deps.clock.now();
   const asActor = actingAs(request, userId ?? 'anonymous');
@@ -89,7 +91,7 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     if (state.status === 'mfa_pending') {
       return { kind: 'mfa_pending' as const, pending: { token: pendingToken, expiresInSeconds: deps.config.loginFlowTtlSeconds }, flowId, userId, types: factorTypes, expiresAt };
     }
-    const session = await startSessionIn(deps, tx, { userId, aal: 1, methods: state.methods, enrollOnly: requirement.enrollOnly, sessionId }, asActor);
+    const session = await startSessionIn(deps, tx, { userId, aal: 1, methods: state.methods, enrollOnly: requirement.enrollOnly, sessionId, flowId }, asActor);
     return { kind: 'session' as const, session, userId, mfaDeadline: requirement.deadline, enrollOnly: requirement.enrollOnly };
   });
 }

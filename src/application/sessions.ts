@@ -35,7 +35,7 @@ export type RevokeReason = SessionRevoked['data']['reason'];
 export async function startSessionIn(
   deps: SessionDeps,
   tx: Queryable,
-  input: { userId: string; aal: 1 | 2; methods: SessionMethod[]; enrollOnly: boolean; sessionId?: string; offerTrust?: boolean },
+  input: { userId: string; aal: 1 | 2; methods: SessionMethod[]; enrollOnly: boolean; sessionId?: string; flowId?: string; offerTrust?: boolean },
   request: RequestFacts,
 ): Promise<IssuedSession> {
   const sessionId = input.sessionId ?? newId();
@@ -52,7 +52,7 @@ export async function startSessionIn(
     type: 'StartSession',
     data: {
       sessionId, userId: input.userId, tokenHash: hashToken(token), aal: input.aal, methods: input.methods,
-      ip: request.clientAddress, userAgent: request.userAgent, deviceId, enrollOnly: input.enrollOnly,
+      ip: request.clientAddress, userAgent: request.userAgent, deviceId, enrollOnly: input.enrollOnly, flowId: input.flowId ?? null,
       mfaTrustOffered: Boolean(input.offerTrust && deps.config.mfaTrust.enabled && deviceId), now,
     },
   }, request, { isNew: true });

@@ -1,8 +1,12 @@
 export interface EventMetadata {
-  /** The request that wrote the event: an id the server minted (never one a caller chose). */
+  /** What the event belongs to: its login flow's id for the requests of one login, else the request's id (below). */
   correlationId?: string;
+  /** The request that wrote the event: an id the server minted (never one a caller chose). */
+  requestId?: string;
   /** The caller's own X-Request-Id for that request, as it claimed it: for matching a frontend's trace, not trusted. */
   clientRequestId?: string;
+  /** What caused it: the position of the event a reaction answers, else the request id. */
+  /** What caused it: the position of the event a reaction answers, else the id of the request that wrote it. */
   causationId?: string;
   /** Who caused it: a user id, 'system', or 'anonymous'. */
   actor?: string;

@@ -3,7 +3,7 @@ import type { SessionMethod } from './events.js';
 export type SessionCommand =
   | {
       type: 'StartSession';
-      data: { sessionId: string; userId: string; tokenHash: string; aal: 1 | 2; methods: SessionMethod[]; ip: string; userAgent: string; deviceId: string | null; enrollOnly: boolean; mfaTrustOffered: boolean; now: string };
+      data: { sessionId: string; userId: string; tokenHash: string; aal: 1 | 2; methods: SessionMethod[]; ip: string; userAgent: string; deviceId: string | null; enrollOnly: boolean; flowId: string | null; mfaTrustOffered: boolean; now: string };
     }
   | { type: 'RecordSessionActivity'; data: { ip: string; now: string; intervalSeconds: number } }
   | { type: 'Reauthenticate'; data: { method: SessionMethod['method']; tokenHash: string; aal: 1 | 2; now: string } }

@@ -6,6 +6,8 @@ export interface SessionMethod { method: LoginMethod | 'reauthentication'; at: s
 export type SessionStarted = DomainEvent<'SessionStarted', {
   sessionId: string; userId: string; tokenHash: string; aal: 1 | 2; methods: SessionMethod[];
   ip: string; userAgent: string; deviceId: string | null; enrollOnly: boolean;
+  /** The login flow that created it (absent on sessions started before flows were recorded, and null for a signup's). */
+  flowId?: string | null;
   /** Completed by an MFA step on a known device with device trust enabled: the session is asked MFA_TRUST. */
   mfaTrustOffered?: boolean; at: string;
 }>;
