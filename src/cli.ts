@@ -9,7 +9,7 @@ import { ensureRole } from './db/roles.js';
 import { migrate } from './eventstore/index.js';
 import { createCheckpoint, exportAuditLog, startCheckpointer, verifyAuditLog } from './application/auditLog.js';
 import { AuditSigningKeyError, loadAuditSigner, parsePublicKey, verifySignature } from './crypto/auditSigning.js';
-import { verifyExport } from './eventstore/exportFile.js';
+import { earlierExport, verifyExport } from './eventstore/exportFile.js';
 import fs from 'node:fs';
 import { startServer } from './graphql/server.js';
 import { defaultWebRoot } from './http/staticFiles.js';
@@ -20,9 +20,9 @@ const usage = `usage:
   tessera serve                         start the GraphQL server
   tessera migrate                       apply pending migrations
   tessera projections rebuild           replay the log into fresh projection tables and swap them in
-  tessera audit verify [--known-size N --known-root HEX]
+  tessera audit verify [--known-size N --known-root HEX] [--earlier EXPORT]
                                         check every stream chain and every signed checkpoint (exit 0 intact, 1 broken)
-  tessera audit verify --file FILE --public-key KEYFILE
+  tessera audit verify --file FILE --public-key KEYFILE [--earlier EXPORT]
                                         verify an export offline with nothing but the file and the key
   tessera audit export --out FILE [--user ID] [--from ISO] [--to ISO]
                                         JSON lines: events with every hashed field, checkpoints, inclusion proofs
@@ -112,18 +112,21 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   if (command === 'audit' && sub === 'verify') {
-    const { values } = parseArgs({ args: rest, options: { file: { type: 'string' }, 'public-key': { type: 'string' }, 'known-size': { type: 'string' }, 'known-root': { type: 'string' } } });
+    const { values } = parseArgs({ args: rest, options: { file: { type: 'string' }, 'public-key': { type: 'string' }, 'known-size': { type: 'string' }, 'known-root': { type: 'string' }, earlier: { type: 'string' } } });
+    // An export the auditor kept from earlier: the log must extend its last checkpoint, and an edit is named by the
+    // first leaf that differs from it.
+    const earlier = values.earlier !== undefined ? earlierExport(fs.readFileSync(values.earlier, 'utf8')) : undefined;
     if (values.file !== undefined) {
       if (values['public-key'] === undefined) throw new UsageError('audit verify --file needs --public-key KEYFILE');
       const publicKey = parsePublicKey(fs.readFileSync(values['public-key'], 'utf8'));
-      const result = await verifyExport(fs.readFileSync(values.file, 'utf8'), (statement, signature) => verifySignature(publicKey, statement, signature));
+      const result = await verifyExport(fs.readFileSync(values.file, 'utf8'), (statement, signature) => verifySignature(publicKey, statement, signature), { knownTreeHead: earlier?.knownTreeHead, earlierLeaves: earlier?.leaves });
       console.log(JSON.stringify(result.ok ? { ok: true, lines: result.lines, eventsChecked: result.eventsChecked, checkpointsChecked: result.checkpointsChecked } : { ok: false, firstBreak: result.firstBreak, breaks: result.breaks.slice(0, 20) }));
       if (!result.ok) process.exitCode = 1;
       return;
     }
-    const known = values['known-size'] !== undefined && values['known-root'] !== undefined ? { treeSize: Number(values['known-size']), root: values['known-root'] } : undefined;
+    const known = values['known-size'] !== undefined && values['known-root'] !== undefined ? { treeSize: Number(values['known-size']), root: values['known-root'] } : earlier?.knownTreeHead;
     return withApp(async (app) => {
-      const result = await verifyAuditLog(app, known);
+      const result = await verifyAuditLog(app, known, earlier?.leaves);
       console.log(JSON.stringify({ ...result, breaks: result.breaks.slice(0, 20) }));
       if (!result.ok) process.exitCode = 1;
     });

@@ -53,9 +53,11 @@ export async function checkpointIfDue(deps: CheckpointDeps & Pick<Deps, 'config'
 }
 
 /** The live log against this server's own public key; `known` is a tree head the auditor kept (catches a rollback). */
-export async function verifyAuditLog(deps: Pick<Deps, 'db' | 'auditSigner'>, known?: KnownTreeHead): Promise<LogVerification> {
+export async function verifyAuditLog(
+  deps: Pick<Deps, 'db' | 'auditSigner'>, known?: KnownTreeHead, earlierLeaves?: ReadonlyMap<number, { position: number; hash: string }>,
+): Promise<LogVerification> {
   const publicKey = parsePublicKey(deps.auditSigner.publicKeyPem);
-  return verifyLog(deps.db, { verifySignature: (statement, signature) => verifySignature(publicKey, statement, signature), knownTreeHead: known });
+  return verifyLog(deps.db, { verifySignature: (statement, signature) => verifySignature(publicKey, statement, signature), knownTreeHead: known, earlierLeaves });
 }
 
 /** The stored event hashes of the first `size` leaves, in leaf order: the tree the checkpoints signed. */

@@ -43,6 +43,12 @@ export interface VerifyLogOptions {
   /** Checks a checkpoint's signature against the auditor's public key. */
   verifySignature(statement: string, signature: string, keyId: string): boolean;
   knownTreeHead?: KnownTreeHead;
+  /**
+   * The leaves of an export the auditor kept from earlier (leaf index → its event's position and hash): where a
+   * checkpoint's root no longer matches but every chain does (an edit with its stream re-hashed), the first leaf that
+   * differs from that export names the event.
+   */
+  earlierLeaves?: ReadonlyMap<number, { position: number; hash: string }>;
   batchSize?: number;
 }
 
@@ -119,20 +125,30 @@ export async function verifySource(source: LogSource, options: VerifyLogOptions)
   if (options.knownTreeHead) sizes.add(options.knownTreeHead.treeSize);
   const placeholder = Buffer.alloc(32);
   let leavesPresent = 0;
+  let firstDifference = null as { leafIndex: number; position: number } | null; // set inside compare()
+  const compare = (leafIndex: number, hash: string | null): void => {
+    const earlier = options.earlierLeaves?.get(leafIndex);
+    if (firstDifference || !earlier || earlier.hash === hash) return;
+    firstDifference = { leafIndex, position: earlier.position };
+  };
   for await (const batch of source.leaves()) {
     for (const leaf of batch) {
       // A leaf deleted from the middle: its entry is unknown, so the tree of every later checkpoint fails to match.
       while (range.size < leaf.leafIndex) {
+        compare(range.size, null);
         missingLeaves.push({ leafIndex: range.size, position: null, streamId: null });
         range.append(placeholder);
         if (sizes.has(range.size)) rootAt.set(range.size, range.root());
       }
       if (!leaf.event) {
+        compare(leaf.leafIndex, null);
         missingLeaves.push({ leafIndex: leaf.leafIndex, position: leaf.position, streamId: leaf.streamId });
         range.append(placeholder);
       } else {
         leavesPresent++;
-        range.append(eventLeaf(visit(leaf.event)));
+        const recomputed = visit(leaf.event);
+        compare(leaf.leafIndex, recomputed);
+        range.append(eventLeaf(recomputed));
       }
       if (sizes.has(range.size)) rootAt.set(range.size, range.root());
     }
@@ -196,7 +212,13 @@ export async function verifySource(source: LogSource, options: VerifyLogOptions)
     const root = rootAt.get(c.treeSize);
     if (!root || root.toString('hex') !== c.root) {
       const lost = missingLeaves.some((m) => m.leafIndex >= previousSize && m.leafIndex < c.treeSize);
-      breaks.push({ kind: lost ? 'DELETED' : 'EDITED', fromTreeSize: previousSize, toTreeSize: c.treeSize, checkpointSeq: c.seq, detail: `the events of checkpoint ${c.seq} no longer hash to its signed root` });
+      const named = firstDifference && firstDifference.leafIndex >= previousSize && firstDifference.leafIndex < c.treeSize ? firstDifference : null;
+      breaks.push({
+        kind: lost ? 'DELETED' : 'EDITED', fromTreeSize: previousSize, toTreeSize: c.treeSize, checkpointSeq: c.seq,
+        ...(named ? { position: named.position } : {}),
+        detail: `the events of checkpoint ${c.seq} no longer hash to its signed root`
+          + (named ? `; the first that differs from the earlier export is leaf ${named.leafIndex} (position ${named.position})` : ''),
+      });
     }
     previousSize = c.treeSize;
   }
