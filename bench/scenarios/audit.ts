@@ -52,7 +52,7 @@ const copyText = (v: string | number | null): string =>
 
 interface Seeder { seedTo(count: number): Promise<void> }
 
-function seeder(raw: postgres.Sql, app: App, log: (m: string) => void): Seeder {
+export function seeder(raw: postgres.Sql, app: App, log: (m: string) => void): Seeder {
   const heads = new Map<string, { version: number; hash: string }>();
   let seeded = 0;
   const chunk = 100_000;
