@@ -83,7 +83,7 @@ describe('projections rebuilt from the log', () => {
     expect((live.sessions as any[]).some((s) => s.methods.length === 4)).toBe(true);
 
     // Per-event statements only: the reference the batched path must match.
-    const perEvent = new Projections(server.app.db, server.app.projections.projectors.map((p) => ({ ...p, projectBatch: undefined })));
+    const perEvent = new Projections(server.app.db, server.app.projections.projectors.map((p) => ({ ...p, projectBatch: undefined })), server.app.personalData);
     await perEvent.buildCopy('proj_per_event');
     expect(await snapshot('proj_per_event')).toEqual(live);
     await server.app.db.query('drop schema proj_per_event cascade');
