@@ -1,5 +1,5 @@
 // The conversion of a log written before personal data was sealed (issue 14 item 0), run at start-up after the SQL
-// migrations, once (recorded in schema_migrations like them). It needs the keys, so it is code, not SQL.
+// migrations, once (recorded in code_migrations). It needs the keys, so it is code, not SQL.
 //
 // What it does, in one transaction under the migration lock, as the tables' owner:
 // - gives every person a data key and seals each event's personal fields and metadata addresses under it;
@@ -9,7 +9,7 @@
 // - the append-only trigger is disabled for this transaction only (the owner may: README "Running as a non-owner");
 // - signed checkpoints that covered rewritten events no longer match: they are discarded with their leaves, and the
 //   checkpointer signs the converted log from the start. An auditor who kept one of them sees the log forked at the
-//   conversion, whose time schema_migrations records (README: "Converting an existing log").
+//   conversion, whose time code_migrations records (README: "Converting an existing log").
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/index.js';
 import { isSealedValue } from '../crypto/personalData.js';
@@ -29,14 +29,14 @@ export interface ConversionResult {
 
 export async function convertPersonalData(db: Db, vault: PersonalDataVault): Promise<ConversionResult> {
   const none = { events: 0, streams: 0, discardedCheckpoints: 0 };
-  const [done] = await db.query(`select 1 from schema_migrations where name = $1`, [conversionName]);
+  const [done] = await db.query(`select 1 from code_migrations where name = $1`, [conversionName]);
   if (done) return none;
   return db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(7316001)`);
-    const [again] = await tx.query(`select 1 from schema_migrations where name = $1`, [conversionName]);
+    const [again] = await tx.query(`select 1 from code_migrations where name = $1`, [conversionName]);
     if (again) return none;
     const result = await convertIn(tx, vault);
-    await tx.query(`insert into schema_migrations (name) values ($1)`, [conversionName]);
+    await tx.query(`insert into code_migrations (name) values ($1)`, [conversionName]);
     return result;
   });
 }

@@ -7,3 +7,10 @@ create table if not exists personal_data_keys (
   created_at  timestamptz not null,
   erased_at   timestamptz
 );
+
+-- Steps of the migration that are code, not SQL (they need the keys): the personal data conversion. Recorded apart from
+-- schema_migrations, which lists the SQL files.
+create table if not exists code_migrations (
+  name       text primary key,
+  applied_at timestamptz not null default now()
+);
