@@ -78,7 +78,7 @@ describe('projections rebuilt from the log', () => {
     await history();
     const live = await snapshot();
     expect(live.users!.length).toBeGreaterThanOrEqual(4);
-    expect((live.users as any[]).find((u) => u.email === 'alice2@example.com').roles).toEqual(['admin', 'analyst', 'auditor']);
+    expect((live.users as any[]).find((u) => u.email_hash === server.app.personalData.hashes.email('alice2@example.com')).roles).toEqual(['admin', 'analyst', 'auditor']);
     expect((live.login_flows as any[]).some((f) => f.failures === 2)).toBe(true);
     expect((live.sessions as any[]).some((s) => s.methods.length === 4)).toBe(true);
 
