@@ -10,6 +10,7 @@ import { grantRole } from '../../../src/application/roles.js';
 import { liveSchema } from '../../../src/projections/projector.js';
 import { startTestServer, type GraphQLClient, type TestServer } from '../../helpers/server.js';
 import { userWithTotp } from '../totp/helpers.js';
+import { runTool } from '../../helpers/tools.js';
 
 const system = { clientAddress: '', userAgent: '', requestId: 'test', actor: 'system' };
 const password = 'correct horse battery staple';
@@ -127,7 +128,13 @@ describe('erasure of personal data', () => {
     expect(events.map((e) => e.type)).toContain('UserErased');
     expect(events.every((e) => e.erased && e.ip === null && e.userAgent === null)).toBe(true);
     expect(events.find((e) => e.type === 'UserRegistered')!.summary.email).toBeNull();
-  });
+    // The operators' command says the same, from its own process (exit 0 when intact, else runTool rejects).
+    const verified = await runTool('env', [
+      `DATABASE_URL=${server.database.url}`, 'DATA_DIR=.data/test', 'NODE_ENV=test', 'LOG_LEVEL=silent',
+      process.execPath, '--import', 'tsx', 'src/cli.ts', 'audit', 'verify',
+    ]);
+    expect(JSON.parse(verified.trim().split('\n').at(-1)!)).toMatchObject({ ok: true });
+  }, 120_000);
 
   it("after an administrator's erase with a reason: the same, and the reason is recorded", async () => {
     const admin = await userWithTotp(server, `admin-${randomBytes(3).toString('hex')}@example.com`);
