@@ -6,12 +6,19 @@ import { eraseUser } from '../application/accountChanges.js';
 import { grantRole, revokeRole } from '../application/roles.js';
 import type { RequestFacts } from '../application/request.js';
 import { createAccount } from '../application/signup.js';
-import { emailSchema, parseInput } from '../application/validation.js';
+import { emailSchema, idSchema, parseInput } from '../application/validation.js';
 import { newSessionToken } from '../crypto/tokens.js';
 import { findUserByEmail } from '../projections/users.js';
 
-export async function runUserCommand(app: App, sub: string, options: { email?: string; password?: string; role?: string; admin?: boolean; reason?: string }): Promise<void> {
+export async function runUserCommand(app: App, sub: string, options: { email?: string; password?: string; role?: string; admin?: boolean; reason?: string; user?: string }): Promise<void> {
   const request: RequestFacts = { clientAddress: '', userAgent: 'tessera-cli', requestId: `cli-${Date.now()}`, actor: 'system' };
+  if (sub === 'erase' && options.user !== undefined) {
+    // By id: how erasures are applied again after restoring a backup older than them (README: Backups).
+    if (!options.reason) throw new Error('--reason is required (it is kept in clear: no personal data in it)');
+    const userId = parseInput(idSchema, options.user);
+    console.log(JSON.stringify(await eraseUser(app, 'system', { userId, reason: options.reason }, request)));
+    return;
+  }
   if (!options.email) throw new Error('--email is required');
   const email = parseInput(emailSchema, options.email);
   if (sub === 'create') {
