@@ -19,6 +19,10 @@ import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } fro
 import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
+import { createPersonalDataHashes } from './crypto/personalData.js';
+import { personalFields, personalMetadataFields } from './domain/personalData.js';
+import { PersonalDataVault } from './application/personalDataVault.js';
+import { convertPersonalData, replayErasures } from './application/personalDataConversion.js';
 
 export interface App extends Deps {
   projections: Projections;
@@ -48,10 +52,20 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const applied = await migrateAs(db, config.migrationDatabaseUrl);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  const projections = new Projections(db, allProjectors());
+  const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
+  const box = createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId });
+  const personalData = new PersonalDataVault({
+    box, hashes: createPersonalDataHashes(keys), registry: personalFields, metadataFields: personalMetadataFields,
+  });
+  // Before the projections: the conversion seals events written before sealing existed (and re-chains them), and the
+  // erasures recorded in the log are applied again to keys a restored backup brought back.
+  const converted = await asOwner(db, config.migrationDatabaseUrl, (owner) => convertPersonalData(owner, personalData));
+  if (converted.events > 0) logger.info({ converted }, 'personal data sealed in existing events');
+  const reErased = await replayErasures(db, personalData);
+  if (reErased > 0) logger.warn({ keys: reErased }, 'erased people\'s keys destroyed again (restored from a backup?)');
+  const projections = new Projections(db, allProjectors(), personalData);
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
-  const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
   const auditSigner = loadAuditSigner({ env: options.env ?? process.env, dataDir: config.dataDir });
   // Reactors run after the inline projections in the append's transaction and may append events of their own
   // (UserLocked, SecurityNotificationRequested): what they decide commits or rolls back with what caused it.
@@ -60,7 +74,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     await projections.inline(tx, events);
     for (const react of reactors) await react(tx, events);
   };
-  const store = new EventStore(db, new Set(allEventTypes), afterAppend);
+  const store = new EventStore(db, new Set(allEventTypes), afterAppend, personalData);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
@@ -77,7 +91,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     clock: options.clock ?? systemClock,
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
-    secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
+    secrets: { box, keys },
+    personalData,
     deviceTokens: createDeviceTokens(keys),
     auditSigner,
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
@@ -104,6 +119,17 @@ async function migrateAs(db: Db, migrationDatabaseUrl: string | undefined): Prom
     const [ownerRole] = await owner.query<{ role: string }>(`select current_user as role`);
     if (me && ownerRole && me.role !== ownerRole.role) await grantAppPrivileges(owner, me.role);
     return applied;
+  } finally {
+    await owner.close();
+  }
+}
+
+/** Runs a step as the tables' owner (MIGRATION_DATABASE_URL) when one is configured, else on the app's connection. */
+async function asOwner<T>(db: Db, migrationDatabaseUrl: string | undefined, fn: (owner: Db) => Promise<T>): Promise<T> {
+  if (!migrationDatabaseUrl || db.kind !== 'postgres') return fn(db);
+  const owner = openPostgres(migrationDatabaseUrl, { max: 1 });
+  try {
+    return await fn(owner);
   } finally {
     await owner.close();
   }

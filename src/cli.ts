@@ -34,7 +34,8 @@ const usage = `usage:
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
   tessera users revoke-role --email E --role R
-  tessera users unlock --email E        end every lock of the account (also the hard limit's)`;
+  tessera users unlock --email E        end every lock of the account (also the hard limit's)
+  tessera users erase (--email E | --user ID) --reason R   delete the account and destroy its personal data key (R is kept in clear: no personal data)`;
 
 class UsageError extends Error {}
 
@@ -184,7 +185,7 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   if (command === 'users' && sub) {
-    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' }, reason: { type: 'string' }, user: { type: 'string' } } });
     return withApp((app) => runUserCommand(app, sub, values));
   }
   console.error(usage);

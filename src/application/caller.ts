@@ -59,7 +59,7 @@ export type PendingCaller = Extract<Caller, { kind: 'pending' }>;
 
 export const anonymous: Caller = { kind: 'anonymous' };
 
-type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config'>;
+type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'personalData'>;
 
 /** Runs a session command that a racing request may have written first (it then decided the same thing). */
 async function tolerateRace(run: () => Promise<unknown>): Promise<void> {
@@ -94,6 +94,9 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
           type: 'RecordSessionActivity', data: { ip: request.clientAddress, now: now.toISOString(), intervalSeconds },
         }, actingAs(request, session.user_id))));
     }
+    // The row carries the user's wrapped key: opening the email, address and user agent costs no round trip.
+    deps.personalData.prime(session.user_id, session.data_key);
+    const clear = await deps.personalData.openDeep(deps.db, { email: session.email, ip: session.ip, userAgent: session.user_agent });
     const enrollOnly = session.enroll_only || (session.aal < 2 && (await pastMfaDeadline(deps, session.user_id, session.roles, now)));
     return {
       kind: 'session',
@@ -103,8 +106,8 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
         userId: session.user_id,
         aal: session.aal === 2 ? 2 : 1,
         methods: session.methods as SessionMethod[],
-        ip: session.ip,
-        userAgent: session.user_agent,
+        ip: clear.ip ?? '',
+        userAgent: clear.userAgent ?? '',
         createdAt: session.created_at,
         lastSeenAt,
         lastActivityRecordedAt: lastSeenAt,
@@ -113,7 +116,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
         deviceId: session.device_id,
         trustPending: session.trust_pending,
       },
-      user: { id: session.user_id, email: session.email, roles: session.roles, createdAt: session.user_created_at },
+      user: { id: session.user_id, email: clear.email ?? '', roles: session.roles, createdAt: session.user_created_at },
     };
   }
   const flow = await findPendingFlowByTokenHash(deps.db, tokenHash);

@@ -5,6 +5,7 @@ import type { DeviceTokens } from '../crypto/deviceTokens.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';
 import type { CheckpointSigner } from '../crypto/auditSigning.js';
+import type { PersonalDataVault } from './personalDataVault.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../domain/shared/clock.js';
 import type { EventStore } from '../eventstore/index.js';
@@ -34,6 +35,8 @@ export interface Deps {
   unknownAccounts: UnknownAccountLedger;
   /** Signs and checks the device cookie or token every transport reads. */
   deviceTokens: DeviceTokens;
+  /** Personal data keys: sealing, opening, keyed hashes of emails and addresses, erasure (issue 14 item 0). */
+  personalData: PersonalDataVault;
   /** Signs the audit checkpoints (Ed25519, AUDIT_SIGNING_KEY). */
   auditSigner: CheckpointSigner;
 }

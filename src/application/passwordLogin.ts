@@ -21,15 +21,17 @@ export type PasswordLoginResult =
   | { kind: 'session'; session: IssuedSession; userId: string; mfaDeadline: Date | null; enrollOnly: boolean }
   | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date };
 
-type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts'>;
+type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts' | 'personalData'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
   // Every request of this login (this one, the MFA step, an abandon) is filed under the flow's id.
   const flowId = newId();
   request = inLoginFlow(request, flowId);
   // The account, and what this device is to it (its own attempt bucket if known; trusted to skip the MFA step?).
-  const target = await findLoginTarget(deps.db, input.email, request.deviceId ?? null);
+  const target = await findLoginTarget(deps.db, deps.personalData.hashes.email(input.email), request.deviceId ?? null);
   const userId = target?.user_id ?? null;
+  // The account's data key came with that read: sealing this login's events needs no round trip of its own.
+  if (target) deps.personalData.prime(target.user_id, target.wrapped_key);
   // A passkey-only account has no password to guess: a password attempt on it verifies no secret of the account, so it
   // is counted like one on an unknown email, never as a failure of the account (it could otherwise be locked by
   // attempts that can never succeed).

@@ -32,13 +32,14 @@ export interface NewAccount {
 }
 
 /** The email claim and UserRegistered, in the caller's transaction (password and passkey signups alike). */
-export async function registerUserIn(deps: WriteDeps, tx: Queryable, account: NewAccount, request: RequestFacts): Promise<void> {
+export async function registerUserIn(deps: WriteDeps & Pick<Deps, 'personalData'>, tx: Queryable, account: NewAccount, request: RequestFacts): Promise<void> {
   const now = deps.clock.now().toISOString();
-  await handle(deps, tx, emailClaimAggregate, account.email, { type: 'ClaimEmail', data: { userId: account.userId, now } }, request);
+  // The user's data key is created by this transaction's first sealing append (UserRegistered's): see personalDataVault.
+  await handle(deps, tx, emailClaimAggregate, deps.personalData.hashes.email(account.email), { type: 'ClaimEmail', data: { userId: account.userId, now } }, request);
   await handle(deps, tx, userAggregate, account.userId, { type: 'SignUp', data: { userId: account.userId, email: account.email, passwordHash: account.passwordHash, now } }, request);
 }
 
-type SignupDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords'>;
+type SignupDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords' | 'personalData'>;
 type PublicSignupDeps = SignupDeps & Pick<Deps, 'attempts' | 'db'>;
 
 /** The account alone (operators' CLI): no session. */
@@ -58,7 +59,7 @@ export async function signup(deps: PublicSignupDeps, caller: Caller, input: { em
   if (caller.kind === 'session') throw new DomainError('ALREADY_AUTHENTICATED');
   assertPasswordPolicy(input.password, 'password');
   await deps.attempts.consumeAddress(request.clientAddress);
-  if (await findUserByEmail(deps.db, input.email)) throw new DomainError('EMAIL_TAKEN');
+  if (await findUserByEmail(deps.db, deps.personalData.hashes.email(input.email))) throw new DomainError('EMAIL_TAKEN');
   const account = { userId: newId(), email: input.email, passwordHash: await deps.passwords.hash(input.password) };
   return deps.store.transactionWithRetry(async (tx) => {
     await registerUserIn(deps, tx, account, actingAs(request, 'anonymous'));

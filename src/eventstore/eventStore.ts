@@ -3,7 +3,7 @@ import type { Db, Queryable, Row } from '../db/index.js';
 import { sqlState } from '../db/index.js';
 import { ConcurrencyError, EventStoreError } from './errors.js';
 import { currentHashVersion, eventHash, genesisHash } from './hashChain.js';
-import type { EventMetadata, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
+import type { EventMetadata, EventSealer, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
 
 export const maxEventPayloadBytes = 64 * 1024;
 /**
@@ -75,12 +75,25 @@ const appendedIn = new WeakSet<Queryable>();
 
 const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
 
+/** No personal data handling (the event-store suite, tools that read the log as stored). */
+const storedAsIs: EventSealer = {
+  seal: async (_tx, events, metadata) => events.map((event) => ({ event, metadata })),
+  unseal: async (_q, events) => events,
+};
+
 export class EventStore {
   constructor(
     readonly db: Db,
     private readonly knownEventTypes: ReadonlySet<string>,
     private readonly afterAppend: AfterAppend = async () => {},
+    /** Seals personal data on append and opens it on read (issue 14 item 0); hashes cover the sealed form. */
+    readonly sealer: EventSealer = storedAsIs,
   ) {}
+
+  /** Opens the personal data of events a caller read from the table itself (rebuilds, time travel, the audit log). */
+  unseal(q: Queryable, events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    return this.sealer.unseal(q, events);
+  }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.committed(fn);
@@ -160,10 +173,14 @@ export class EventStore {
         : tx.query<{ version: number; head_hash: string }>(`select version, head_hash from streams where stream_id = $1`, [streamId]);
     let drawn: Array<{ p: number }>;
     let heads: Array<{ version: number; head_hash: string }>;
-    if (this.db.kind === 'postgres') [drawn, heads] = await Promise.all([drawPositions, lookUpHead()]);
+    // What is stored (and hashed) is the sealed form; the clear events go to the inline projections and reactors. A
+    // data key not yet cached is fetched in the same pipeline as the head and the positions.
+    let stored: Array<{ event: NewEvent; metadata: EventMetadata }>;
+    if (this.db.kind === 'postgres') [drawn, heads, stored] = await Promise.all([drawPositions, lookUpHead(), this.sealer.seal(tx, events, options.metadata ?? {})]);
     else {
       drawn = await drawPositions;
       heads = await lookUpHead();
+      stored = await this.sealer.seal(tx, events, options.metadata ?? {});
     }
     const [head] = heads;
     const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
@@ -171,14 +188,13 @@ export class EventStore {
     if (options.expectedVersion !== 'any' && options.expectedVersion !== currentVersion) {
       throw new ConcurrencyError(streamId, options.expectedVersion, currentVersion);
     }
-    const metadata = options.metadata ?? {};
     const recordedAt = options.now ?? new Date();
     let prevHash = head?.head_hash ?? genesisHash;
-    const rows = events.map((event, index) => {
+    const rows = stored.map(({ event, metadata }, index) => {
       const version = currentVersion + index + 1;
       const position = positions[index]!;
       const hash = eventHash({ prevHash, streamId, version, type: event.type, data: event.data, metadata, recordedAt, position, hashVersion: currentHashVersion });
-      const row = { position, version, type: event.type, data: event.data, prevHash, hash };
+      const row = { position, version, type: event.type, data: event.data, metadata, prevHash, hash };
       prevHash = hash;
       return row;
     });
@@ -189,11 +205,11 @@ export class EventStore {
       const insert = tx.query<EventRow>(
         `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
          overriding system value
-         select r.position, $1, r.version, r.type, r.data, $3::text::jsonb, $4::timestamptz, r.prev_hash, r.hash, $5::smallint
-           from jsonb_to_recordset($2::text::jsonb) as r(position bigint, version int, type text, data jsonb, prev_hash text, hash text)
+         select r.position, $1, r.version, r.type, r.data, r.metadata, $3::timestamptz, r.prev_hash, r.hash, $4::smallint
+           from jsonb_to_recordset($2::text::jsonb) as r(position bigint, version int, type text, data jsonb, metadata jsonb, prev_hash text, hash text)
          order by r.version
          returning ${eventColumns}`,
-        [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), JSON.stringify(metadata), recordedAt.toISOString(), currentHashVersion],
+        [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), recordedAt.toISOString(), currentHashVersion],
       );
       const upsertHead = (): Promise<unknown> =>
         tx.query(
@@ -210,7 +226,7 @@ export class EventStore {
       throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
     }
     appendedIn.add(tx);
-    const recorded = inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version);
+    const recorded = await this.sealer.unseal(tx, inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version));
     rememberHead(tx, streamId, last.version, last.hash);
     await this.afterAppend(tx, recorded);
     return { nextExpectedVersion: currentVersion + events.length, events: recorded };
@@ -222,7 +238,7 @@ export class EventStore {
       `select ${eventColumns} from events where stream_id = $1 and version >= $2 order by version`,
       [streamId, options.fromVersion ?? 1],
     );
-    const events = rows.map(toRecordedEvent);
+    const events = await this.sealer.unseal(q, rows.map(toRecordedEvent));
     if (options.tx && (options.fromVersion ?? 1) === 1) {
       const last = events[events.length - 1];
       rememberHead(options.tx, streamId, last?.version ?? 0, last?.hash ?? genesisHash);
@@ -258,7 +274,7 @@ export class EventStore {
         limit $3`,
       [after.txId, after.position, limit],
     );
-    return rows.map(toRecordedEvent);
+    return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
   }
 
   private validate(streamId: string, events: readonly NewEvent[]): void {

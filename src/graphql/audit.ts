@@ -9,7 +9,17 @@ import { sessionProvenance } from '../application/provenance.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { builder, privileged } from './builder.js';
+import { openAuditRow, type OpenedAuditRow } from '../application/auditLog.js';
+import type { GraphQLContext } from './context.js';
 import { parseInput } from '../application/validation.js';
+
+/** A row's personal data opened once per request (the vault caches the keys): clear, or null once the person is erased. */
+const openedRows = new WeakMap<AuditRow, Promise<OpenedAuditRow>>();
+function opened(row: AuditRow, ctx: GraphQLContext): Promise<OpenedAuditRow> {
+  let o = openedRows.get(row);
+  if (!o) openedRows.set(row, (o = openAuditRow(ctx.deps, row)));
+  return o;
+}
 
 export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
   fields: (t) => ({
@@ -20,9 +30,13 @@ export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement
     userId: t.string({ nullable: true, resolve: (r) => r.user_id }),
     actor: t.string({ nullable: true, resolve: (r) => r.actor }),
     correlationId: t.string({ nullable: true, resolve: (r) => r.correlation_id }),
-    ip: t.string({ nullable: true, resolve: (r) => r.ip }),
-    userAgent: t.string({ nullable: true, resolve: (r) => r.user_agent }),
-    summary: t.field({ type: 'JSON', description: 'The event data without secret-bearing fields.', resolve: (r) => r.summary }),
+    ip: t.string({ nullable: true, description: 'Null for an anonymous event, and once the person is erased.', resolve: async (r, _a, ctx) => (await opened(r, ctx)).ip }),
+    userAgent: t.string({ nullable: true, resolve: async (r, _a, ctx) => (await opened(r, ctx)).userAgent }),
+    erased: t.boolean({
+      description: 'The person this event concerns was erased: their personal data (email, addresses, user agents, names) reads as null.',
+      resolve: async (r, _a, ctx) => (await opened(r, ctx)).erased,
+    }),
+    summary: t.field({ type: 'JSON', description: 'The event data without secret-bearing fields (personal fields null once the person is erased).', resolve: async (r, _a, ctx) => (await opened(r, ctx)).summary }),
     hash: t.string({ resolve: (r) => r.hash }),
     recordedAt: t.field({ type: 'DateTime', resolve: (r) => r.recorded_at }),
   }),
@@ -180,7 +194,9 @@ builder.queryField('auditEvents', (t) =>
       const limit = (backwards ? input.last : input.first) ?? 100;
       const f = input.filter ?? {};
       const filter = {
-        userId: f.userId ?? undefined, actor: f.actor ?? undefined, types: f.types ?? undefined, address: f.address ?? undefined,
+        userId: f.userId ?? undefined, actor: f.actor ?? undefined, types: f.types ?? undefined,
+        // Addresses are kept only as keyed pseudonyms: the filter looks up the pseudonym of the given one.
+        addressHash: f.address ? ctx.deps.personalData.hashes.address(f.address) : undefined,
         from: f.from ?? undefined, to: f.to ?? undefined, correlationId: f.correlationId ?? undefined, outcome: f.outcome ?? undefined,
       };
       const { rows, more } = await findAuditPage(ctx.deps.db, filter, {

@@ -200,7 +200,10 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       app.logger.info({
-        requestId, ...(clientRequestId ? { clientRequestId } : {}), method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: address,
+        requestId, ...(clientRequestId ? { clientRequestId } : {}), method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6,
+        // The address as its keyed pseudonym (the events' metadata.ipHash): one client's requests still group, and
+        // the logs hold nothing an erasure would have to reach.
+        ipHash: address ? app.personalData.hashes.address(address) : null,
       }, 'request');
     });
     return runInRequestScope({ clientAddress: address, requestId }, () => yoga(req, res, { req, res }));

@@ -54,9 +54,10 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
       if (!kind) continue;
       const notificationId = newId();
       const at = app.clock.now();
-      const [user] = await tx.query<{ email: string }>(`select email from ${liveSchema}.users where user_id = $1`, [userId]);
-      // A changed email is announced to the address it was taken from: that is who must learn of a takeover.
-      const recipient = event.type === 'EmailChanged' ? String((event.data as { previousEmail: string }).previousEmail) : user?.email ?? null;
+      const [user] = await tx.query<{ email: string | null }>(`select email from ${liveSchema}.users where user_id = $1`, [userId]);
+      // A changed email is announced to the address it was taken from: that is who must learn of a takeover. Either
+      // way the row holds the envelope the log stored (sealed under the user's key), opened by the worker to send.
+      const recipient = event.type === 'EmailChanged' ? event.personal?.data.previousEmail ?? null : user?.email ?? null;
       await app.store.append(streams.notification(notificationId), [{
         type: 'SecurityNotificationRequested',
         data: { notificationId, userId, kind, causeType: event.type, causePosition: event.position, at: at.toISOString() },

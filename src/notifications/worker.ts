@@ -42,9 +42,11 @@ const subjects: Record<string, string> = {
 
 export type Deliver = (row: OutboxRow) => Promise<void>;
 
-export function createDelivery(app: Pick<App, 'config' | 'logger'>, transport?: Transporter): Deliver {
+export function createDelivery(app: Pick<App, 'config' | 'logger' | 'db' | 'personalData'>, transport?: Transporter): Deliver {
   const smtp = transport ?? (app.config.smtpUrl ? nodemailer.createTransport(app.config.smtpUrl) : null);
-  return async (row) => {
+  return async (sealedRow) => {
+    // The recipient is sealed under the user's key: opened only to hand it to the mail server (null once erased).
+    const row = { ...sealedRow, recipient: sealedRow.recipient ? await app.personalData.openDeep(app.db, sealedRow.recipient) : null };
     const subject = subjects[row.kind] ?? 'Security notice';
     if (!smtp || !row.recipient) {
       app.logger.info({ notificationId: row.notification_id, userId: row.user_id, kind: row.kind }, 'security notification');
@@ -66,7 +68,7 @@ export interface NotificationWorker {
   stop(): Promise<void>;
 }
 
-type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock'>;
+type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock' | 'personalData'>;
 
 export function startNotificationWorker(app: WorkerApp, options: { deliver?: Deliver; pollMs?: number; autoStart?: boolean } = {}): NotificationWorker {
   const deliver = options.deliver ?? createDelivery(app);
@@ -102,7 +104,8 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
   // means no other worker can have tried it meanwhile.
   async function recordFailure(tx: Queryable, row: OutboxRow, error: unknown, now: Date): Promise<void> {
     const attempts = Number(row.attempts) + 1;
-    const message = error instanceof Error ? error.message : String(error);
+    // Kept on the row for operators, with any address the server's message quotes taken out.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/[^\s<>"'@]+@[^\s<>"'@]+/g, '[address]');
     const failure = smtpFailure(error);
     // The codes, not the message: an SMTP server's message often quotes the recipient's address.
     const log = { notificationId: row.notification_id, userId: row.user_id, kind: row.kind, attempts, failure };

@@ -24,7 +24,7 @@ import { removeWebAuthn, removeWebAuthnInputSchema, renameWebAuthn, renameWebAut
 import { beginWebAuthnRegistration, beginWebAuthnRegistrationInputSchema, registerWebAuthn, registerWebAuthnInputSchema } from '../application/webauthnRegistration.js';
 import { WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../db/webauthnChallenges.js';
 import { DomainError } from '../domain/shared/errors.js';
-import { listActiveSessions } from '../projections/sessions.js';
+import { listSessionsForDisplay } from '../application/sessions.js';
 import { ceremonyTokenOf, clearCeremonyToken, clearSessionToken, handOverCeremonyToken, handOverToken, type RestAnswer, type RestExchange } from './http.js';
 import {
   authenticatorsBody, epochSeconds, loadAuthenticators, recoveryCodesBody, sessionAnswer, sessionGoneAnswer, totpBody, webauthnBody, type ErrorOptions,
@@ -422,8 +422,8 @@ export function allauthRoutes(passkeySignupOptions: PasskeySignupOptionsCache): 
 
 async function sessionsOf(x: RestExchange): Promise<Array<z.infer<typeof s.sessionSchema>>> {
   const auth = requireSession(x.caller);
-  return (await listActiveSessions(x.app.db, auth.user.id)).map((row) => ({
-    id: row.session_id, user_agent: row.user_agent, ip: row.ip, created_at: epochSeconds(row.created_at), last_seen_at: epochSeconds(row.last_seen_at),
+  return (await listSessionsForDisplay(x.app, auth.user.id)).map((row) => ({
+    id: row.session_id, user_agent: row.user_agent ?? '', ip: row.ip ?? '', created_at: epochSeconds(row.created_at), last_seen_at: epochSeconds(row.last_seen_at),
     is_current: row.session_id === auth.session.id,
   }));
 }

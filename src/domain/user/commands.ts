@@ -7,6 +7,7 @@ export type UserCommand =
   | { type: 'GrantRole'; data: { role: string; now: string } }
   | { type: 'RevokeRole'; data: { role: string; now: string } }
   | { type: 'DeleteAccount'; data: { now: string } }
+  | { type: 'EraseUser'; data: { by: string; reason: string; now: string } }
   | { type: 'RejectPassword'; data: { purpose: 'reauthenticate' | 'change_password'; now: string } }
   | { type: 'LockUser'; data: { until: string; failures: number; bucket: string; now: string } }
   | { type: 'UnlockUser'; data: { by: 'timeout'; bucket: string; now: string } | { by: 'admin'; now: string } };

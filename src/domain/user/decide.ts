@@ -12,6 +12,12 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
     const { userId, email, passwordHash, now } = command.data;
     return [{ type: 'UserRegistered', data: { userId, email, passwordHash, at: now } }];
   }
+  if (command.type === 'EraseUser') {
+    // Erasure also applies to an account already deleted (its key may predate erasure on deletion); once is enough.
+    if (!state.exists) throw new DomainError('NOT_FOUND');
+    if (state.erased) return [];
+    return [{ type: 'UserErased', data: { userId: state.userId!, by: command.data.by, reason: command.data.reason, at: command.data.now } }];
+  }
   if (!state.exists || state.deleted) throw new DomainError('NOT_FOUND');
   const userId = state.userId!;
   switch (command.type) {

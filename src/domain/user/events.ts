@@ -15,15 +15,21 @@ export type UserUnlocked = DomainEvent<'UserUnlocked', { userId: string; by: 'ti
 /** A wrong password from a signed-in user (reauthentication, password change): counted like a failed login. */
 export type ReauthenticationRejected = DomainEvent<'ReauthenticationRejected', { userId: string; method: 'password'; purpose: 'reauthenticate' | 'change_password'; at: string }>;
 export type UserDeleted = DomainEvent<'UserDeleted', { userId: string; at: string }>;
+/**
+ * The person's personal data key was destroyed (an administrator's erase; a deleted account's key is destroyed after
+ * UserDeleted itself). `by`: the administrator's user id. `reason`: free text an operator gives, which must not itself
+ * contain personal data (it is stored in clear, forever): a ticket number, "GDPR art. 17 request".
+ */
+export type UserErased = DomainEvent<'UserErased', { userId: string; by: string; reason: string; at: string }>;
 
-/** Email uniqueness lives in its own stream per address (`email-<sha256>`), so two racing signups meet on one version check. */
+/** Email uniqueness lives in its own stream per address (`email-<HMAC-SHA256 under a server key>`), so two racing signups meet on one version check. */
 export type EmailClaimed = DomainEvent<'EmailClaimed', { userId: string; at: string }>;
 export type EmailReleased = DomainEvent<'EmailReleased', { userId: string; at: string }>;
 export type EmailClaimEvent = EmailClaimed | EmailReleased;
 
-export type UserEvent = UserRegistered | PasswordChanged | EmailChanged | RoleGranted | RoleRevoked | UserLocked | UserUnlocked | UserDeleted | ReauthenticationRejected;
+export type UserEvent = UserRegistered | PasswordChanged | EmailChanged | RoleGranted | RoleRevoked | UserLocked | UserUnlocked | UserDeleted | UserErased | ReauthenticationRejected;
 
 export const userEventTypes = [
-  'UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'ReauthenticationRejected',
+  'UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'UserErased', 'ReauthenticationRejected',
   'EmailClaimed', 'EmailReleased',
 ] as const satisfies readonly (UserEvent | EmailClaimEvent)['type'][];

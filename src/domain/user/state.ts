@@ -9,6 +9,8 @@ export const noSecretBucket = 'none';
 export interface UserState {
   exists: boolean;
   deleted: boolean;
+  /** The personal data key is destroyed: the email and every other personal field read as null from now on. */
+  erased: boolean;
   userId: string | null;
   email: string | null;
   passwordHash: string | null;
@@ -21,7 +23,7 @@ export interface UserState {
 }
 
 export const initialUserState: UserState = {
-  exists: false, deleted: false, userId: null, email: null, passwordHash: null, roles: [], createdAt: null, roleGrantedAt: {}, locks: {},
+  exists: false, deleted: false, erased: false, userId: null, email: null, passwordHash: null, roles: [], createdAt: null, roleGrantedAt: {}, locks: {},
 };
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
@@ -47,6 +49,8 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     }
     case 'UserDeleted':
       return { ...state, deleted: true };
+    case 'UserErased':
+      return { ...state, erased: true, email: null };
     case 'ReauthenticationRejected':
       return state;
   }

@@ -78,12 +78,12 @@ describe('projections rebuilt from the log', () => {
     await history();
     const live = await snapshot();
     expect(live.users!.length).toBeGreaterThanOrEqual(4);
-    expect((live.users as any[]).find((u) => u.email === 'alice2@example.com').roles).toEqual(['admin', 'analyst', 'auditor']);
+    expect((live.users as any[]).find((u) => u.email_hash === server.app.personalData.hashes.email('alice2@example.com')).roles).toEqual(['admin', 'analyst', 'auditor']);
     expect((live.login_flows as any[]).some((f) => f.failures === 2)).toBe(true);
     expect((live.sessions as any[]).some((s) => s.methods.length === 4)).toBe(true);
 
     // Per-event statements only: the reference the batched path must match.
-    const perEvent = new Projections(server.app.db, server.app.projections.projectors.map((p) => ({ ...p, projectBatch: undefined })));
+    const perEvent = new Projections(server.app.db, server.app.projections.projectors.map((p) => ({ ...p, projectBatch: undefined })), server.app.personalData);
     await perEvent.buildCopy('proj_per_event');
     expect(await snapshot('proj_per_event')).toEqual(live);
     await server.app.db.query('drop schema proj_per_event cascade');
