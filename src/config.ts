@@ -22,9 +22,11 @@ export interface Config {
   sessionActivityIntervalSeconds: number;
   reauthenticationTtlSeconds: number;
   adminMfaGraceSeconds: number;
+  /** Roles whose holders must have a strong second factor (TOTP or WebAuthn) once the grace period has run out. */
+  mfaRequiredRoles: string[];
   /** TOTP codes are accepted this many 30-second steps either side of now (clock drift, typing time). */
   totpWindow: number;
-  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
+  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes' | 'email'>;
   passkeyLoginEnabled: boolean;
   /** "Trust this device" after an MFA step (allauth's MFA_TRUST_ENABLED), and for how long a trust lasts. */
   mfaTrust: { enabled: boolean; ageSeconds: number };
@@ -100,7 +102,11 @@ export class ConfigError extends Error {
   }
 }
 
-const factorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+const factorTypes = ['totp', 'webauthn', 'recovery_codes', 'email'] as const;
+/** Offered when MFA_SUPPORTED_TYPES is unset: email codes (the weaker factor) are off by default. */
+const defaultFactorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+/** The roles MFA_REQUIRED_ROLES may name (the same list as the domain's known roles). */
+const privilegedRoles = ['admin', 'auditor', 'analyst'] as const;
 const nodeEnvs = ['development', 'production', 'test'];
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const day = 86400;
@@ -192,9 +198,14 @@ export function loadConfig(env: Env = process.env): Config {
   const supported = read.list('MFA_SUPPORTED_TYPES').map((type) => type.toLowerCase());
   const unknown = supported.filter((type) => !(factorTypes as readonly string[]).includes(type));
   if (unknown.length > 0) read.refuse('MFA_SUPPORTED_TYPES', `unknown type ${unknown.map((t) => `"${t}"`).join(', ')} (known: ${factorTypes.join(', ')})`);
-  else if (supported.length > 0 && !supported.some((type) => type !== 'recovery_codes')) {
-    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes come with a second factor: list totp or webauthn too');
+  else if (supported.length > 0 && !supported.some((type) => type === 'totp' || type === 'webauthn')) {
+    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes and email come with a strong second factor: list totp or webauthn too');
   }
+
+  const requiredRolesRaw = read.raw('MFA_REQUIRED_ROLES');
+  const mfaRequiredRoles = requiredRolesRaw === undefined ? [...privilegedRoles] : read.list('MFA_REQUIRED_ROLES').map((r) => r.toLowerCase());
+  const unknownRoles = mfaRequiredRoles.filter((role) => !(privilegedRoles as readonly string[]).includes(role));
+  if (unknownRoles.length > 0) read.refuse('MFA_REQUIRED_ROLES', `unknown role ${unknownRoles.map((r) => `"${r}"`).join(', ')} (known: ${privilegedRoles.join(', ')})`);
 
   const publicOriginRaw = read.raw('PUBLIC_ORIGIN') ?? `http://localhost:${port}`;
   const publicOrigin = isOrigin(publicOriginRaw) ? new URL(publicOriginRaw).origin : `http://localhost:${port}`;
@@ -245,9 +256,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessionActivityIntervalSeconds,
     reauthenticationTtlSeconds: read.int('REAUTHENTICATION_TTL_SECONDS', 300, 1, day),
     adminMfaGraceSeconds: read.int('ADMIN_MFA_GRACE_SECONDS', 7 * day, 0, 365 * day),
+    mfaRequiredRoles: unknownRoles.length > 0 ? [...privilegedRoles] : mfaRequiredRoles,
     // crypto/totp.ts refuses a wider window (each extra step is another valid code): refuse it here, at start-up.
     totpWindow: read.int('TOTP_WINDOW', 1, 0, 10),
-    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...factorTypes]) as Config['mfaSupportedTypes'],
+    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...defaultFactorTypes]) as Config['mfaSupportedTypes'],
     passkeyLoginEnabled: read.bool('PASSKEY_LOGIN_ENABLED', true),
     mfaTrust: { enabled: read.bool('MFA_TRUST_ENABLED', false), ageSeconds: read.int('MFA_TRUST_COOKIE_AGE_SECONDS', 14 * day, 60, 400 * day) },
     passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),

@@ -5,7 +5,7 @@ import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import { unusedRecoveryCodeCount, type AuthenticatorsState, type WebAuthnCredentialState } from '../domain/authenticators/state.js';
 import { builder } from './builder.js';
 
-export const AuthenticatorTypeEnum = builder.enumType('AuthenticatorType', { values: ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN'] as const });
+export const AuthenticatorTypeEnum = builder.enumType('AuthenticatorType', { values: ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN', 'EMAIL'] as const });
 
 export type AuthenticatorShape =
   | { kind: 'TOTP'; createdAt: string; lastUsedAt: string | null }

@@ -38,6 +38,11 @@ const subjects: Record<string, string> = {
   email_changed: 'The email address of your account was changed',
   account_locked: 'Your account was locked after too many failed sign-in attempts',
   new_device: 'New sign-in to your account from a device not seen before',
+  mfa_reset: 'An administrator reset the sign-in methods of your account',
+  role_revoked: 'An administrator removed a role from your account',
+  mfa_required: 'An administrator requires a second factor for your account',
+  mfa_requirement_lifted: 'An administrator no longer requires a second factor for your account',
+  signed_out_by_admin: 'An administrator signed your account out everywhere',
 };
 
 export type Deliver = (row: OutboxRow) => Promise<void>;

@@ -5,7 +5,7 @@ import { untrustedBucket } from '../domain/user/state.js';
 import { BatchFold, type Column } from './batch.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'] as const;
+const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'MfaPolicyApplied', 'MfaPolicyLifted'] as const;
 type UsersEvent = Handled<UserEvent, typeof handles>;
 
 /**
@@ -18,7 +18,7 @@ function locksUnknownDevices(event: { data: { bucket?: string } }): boolean {
 
 export const usersProjector: Projector<UsersEvent> = {
   name: 'users',
-  version: 2,
+  version: 3,
   handles,
   tables: [{ name: 'users', orderBy: 'user_id' }],
   ddl: (s) => `
@@ -29,7 +29,9 @@ export const usersProjector: Projector<UsersEvent> = {
       created_at   timestamptz not null,
       locked_until timestamptz,
       deleted      boolean not null default false,
-      has_password boolean not null default true
+      has_password boolean not null default true,
+      -- an administrator's deadline for a second factor (requireMfa): read with the session on every request
+      mfa_required_by timestamptz
     );
     create index on ${s}.users (email) where not deleted`,
   project(event: Recorded<UsersEvent>, s: string): SqlStatement[] {
@@ -52,6 +54,10 @@ export const usersProjector: Projector<UsersEvent> = {
         return [sql(`update ${s}.users set locked_until = null where user_id = $1`, event.data.userId)];
       case 'UserDeleted':
         return [sql(`update ${s}.users set deleted = true where user_id = $1`, event.data.userId)];
+      case 'MfaPolicyApplied':
+        return [sql(`update ${s}.users set mfa_required_by = $2 where user_id = $1`, event.data.userId, event.data.deadline)];
+      case 'MfaPolicyLifted':
+        return [sql(`update ${s}.users set mfa_required_by = null where user_id = $1`, event.data.userId)];
     }
   },
   projectBatch(events: readonly Recorded<UsersEvent>[], s: string): SqlStatement[] {
@@ -59,7 +65,7 @@ export const usersProjector: Projector<UsersEvent> = {
     for (const event of events) {
       const userId = event.data.userId;
       if (event.type === 'UserRegistered') {
-        fold.create(userId, { user_id: userId, email: event.data.email, roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null });
+        fold.create(userId, { user_id: userId, email: event.data.email, roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null, mfa_required_by: null });
         continue;
       }
       const set = (column: keyof UserDraft, value: unknown) => fold.change(userId, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
@@ -69,6 +75,8 @@ export const usersProjector: Projector<UsersEvent> = {
         case 'UserLocked': if (locksUnknownDevices(event)) set('locked_until', event.data.until); break;
         case 'UserUnlocked': if (locksUnknownDevices(event)) set('locked_until', null); break;
         case 'UserDeleted': set('deleted', true); break;
+        case 'MfaPolicyApplied': set('mfa_required_by', event.data.deadline); break;
+        case 'MfaPolicyLifted': set('mfa_required_by', null); break;
         case 'RoleGranted':
         case 'RoleRevoked': {
           const role = event.data.role;
@@ -106,12 +114,13 @@ interface UserDraft extends Record<string, unknown> {
   locked_until: string | null;
   deleted: boolean;
   has_password: boolean;
+  mfa_required_by: string | null;
 }
 
 const userColumns: Column[] = [
   { name: 'user_id', type: 'text' }, { name: 'email', type: 'text' }, { name: 'roles', type: 'text[]' },
   { name: 'created_at', type: 'timestamptz' }, { name: 'locked_until', type: 'timestamptz' }, { name: 'deleted', type: 'boolean' },
-  { name: 'has_password', type: 'boolean' },
+  { name: 'has_password', type: 'boolean' }, { name: 'mfa_required_by', type: 'timestamptz' },
 ];
 
 export interface UserRow {

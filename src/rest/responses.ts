@@ -19,7 +19,7 @@ function meta(x: RestExchange, isAuthenticated: boolean): { is_authenticated: bo
   return { is_authenticated: isAuthenticated, ...(x.issuedToken ? { session_token: x.issuedToken } : {}) };
 }
 
-const authenticatorTypeOf = { TOTP: 'totp', RECOVERY_CODES: 'recovery_codes', WEBAUTHN: 'webauthn' } as const;
+const authenticatorTypeOf = { TOTP: 'totp', RECOVERY_CODES: 'recovery_codes', WEBAUTHN: 'webauthn', EMAIL: 'email' } as const;
 
 export function flowBody(flow: Flow): FlowBody {
   return {

@@ -84,6 +84,12 @@ export type WebAuthnCommand =
       data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; hasPassword: boolean; now: string };
     };
 
+/**
+ * An administrator's reset of every factor. `hasPassword`: false for a passkey-only account, whose passwordless
+ * passkeys are kept (its only way in).
+ */
+export type MfaResetCommand = { type: 'ResetMfa'; data: { userId: string; by: string; reason: string; hasPassword: boolean; now: string } };
+
 /** The claim of one credential id by one account, on the credential id's own stream. */
 export type WebAuthnClaimCommand =
   | { type: 'ClaimWebAuthnCredential'; data: { userId: string; authenticatorId: string; now: string } }

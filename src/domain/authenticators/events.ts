@@ -22,6 +22,13 @@ export type WebAuthnCredentialRenamed = DomainEvent<'WebAuthnCredentialRenamed',
 export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved', { userId: string; authenticatorId: string; at: string }>;
 
 /**
+ * An administrator reset the user's MFA (resetUserMfa): the removals follow as their own events (TotpDeactivated,
+ * WebAuthnCredentialRemoved, …) in the same append, and every recovery code is gone. `keptAuthenticatorIds`: the
+ * passkeys of an account without a password, kept because they are its only way in (README, "MFA reset").
+ */
+export type MfaReset = DomainEvent<'MfaReset', { userId: string; by: string; reason: string; keptAuthenticatorIds: string[]; at: string }>;
+
+/**
  * The claim stream of one credential id (`webauthn-credential-<hash>`): appended at expected version 0 in the
  * registration's transaction, so of two accounts racing to register one credential id exactly one commits. It also
  * maps a discoverable assertion's credential id to its account for passkey login. Claims are never released: a
@@ -36,12 +43,14 @@ export type AuthenticatorEvent =
   | TotpEnrollmentStarted | TotpActivated | TotpActivationRejected | TotpCodeAccepted | TotpCodeRejected | TotpDeactivated
   | RecoveryCodesGenerated | RecoveryCodeUsed | RecoveryCodeRejected
   | WebAuthnCredentialRegistered | WebAuthnAssertionAccepted | WebAuthnAssertionRejected | WebAuthnCloneSuspected
-  | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved;
+  | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved
+  | MfaReset;
 
 export const authenticatorEventTypes = [
   'TotpEnrollmentStarted', 'TotpActivated', 'TotpActivationRejected', 'TotpCodeAccepted', 'TotpCodeRejected', 'TotpDeactivated',
   'RecoveryCodesGenerated', 'RecoveryCodeUsed', 'RecoveryCodeRejected',
   'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
   'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
+  'MfaReset',
   'WebAuthnCredentialClaimed', 'WebAuthnCredentialReleased',
 ] as const satisfies readonly (AuthenticatorEvent | WebAuthnClaimEvent)['type'][];

@@ -1,7 +1,7 @@
 // Every factor of one user, folded from the authenticators stream.
 import type { AuthenticatorEvent } from './events.js';
 
-export type AuthenticatorType = 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN';
+export type AuthenticatorType = 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN' | 'EMAIL';
 
 export interface TotpState {
   status: 'none' | 'pending' | 'active';
@@ -90,6 +90,9 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
       return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, name: event.data.name }));
     case 'WebAuthnCredentialRemoved':
       return withoutOrphanedRecoveryCodes({ ...state, webauthn: state.webauthn.filter((c) => c.authenticatorId !== event.data.authenticatorId) });
+    case 'MfaReset':
+      // The removals that follow it take the factors; the codes and any setup in progress go with the reset itself.
+      return { ...state, recoveryCodes: null, totp: state.totp.status === 'active' ? { ...state.totp, pending: null } : initialAuthenticatorsState.totp };
     case 'TotpActivationRejected':
     case 'TotpCodeRejected':
     case 'RecoveryCodeRejected':
@@ -107,6 +110,14 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
  */
 function withoutOrphanedRecoveryCodes(state: AuthenticatorsState): AuthenticatorsState {
   return hasSecondFactor(state) ? state : { ...state, recoveryCodes: null };
+}
+
+/**
+ * A strong second factor (TOTP, WebAuthn): what MFA_REQUIRED_ROLES and an administrator's requirement ask for, and
+ * what AAL2 is made of. Recovery codes only back one up.
+ */
+export function hasStrongSecondFactor(state: AuthenticatorsState): boolean {
+  return state.totp.status === 'active' || state.webauthn.length > 0;
 }
 
 /** A real second factor: recovery codes only back one up. */
