@@ -22,6 +22,8 @@ export interface Config {
   sessionActivityIntervalSeconds: number;
   reauthenticationTtlSeconds: number;
   adminMfaGraceSeconds: number;
+  /** Email one-time codes: how many digits (6–8) and how long before another may be sent. */
+  emailCode: { digits: number; resendSeconds: number };
   /** Roles whose holders must have a strong second factor (TOTP or WebAuthn) once the grace period has run out. */
   mfaRequiredRoles: string[];
   /** TOTP codes are accepted this many 30-second steps either side of now (clock drift, typing time). */
@@ -256,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionActivityIntervalSeconds,
     reauthenticationTtlSeconds: read.int('REAUTHENTICATION_TTL_SECONDS', 300, 1, day),
     adminMfaGraceSeconds: read.int('ADMIN_MFA_GRACE_SECONDS', 7 * day, 0, 365 * day),
+    emailCode: { digits: read.int('EMAIL_CODE_DIGITS', 6, 6, 8), resendSeconds: read.int('EMAIL_CODE_RESEND_SECONDS', 60, 10, 3600) },
     mfaRequiredRoles: unknownRoles.length > 0 ? [...privilegedRoles] : mfaRequiredRoles,
     // crypto/totp.ts refuses a wider window (each extra step is another valid code): refuse it here, at start-up.
     totpWindow: read.int('TOTP_WINDOW', 1, 0, 10),

@@ -179,6 +179,7 @@ export async function listUsers(deps: Pick<Deps, 'db' | 'config'>, _admin: Admin
     if (row.totp) factorTypes.push('TOTP');
     if (Number(row.webauthn_count) > 0) factorTypes.push('WEBAUTHN');
     const strong = factorTypes.length > 0;
+    if (row.email_factor) factorTypes.push('EMAIL');
     const createdAt = new Date(row.created_at);
     const requiredBy = row.mfa_required_by ? new Date(row.mfa_required_by) : null;
     const deadline = strong ? null : mfaDeadline({

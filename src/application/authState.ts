@@ -57,7 +57,8 @@ export async function authStateOf(deps: AuthStateDeps, caller: Caller): Promise<
   const flows: Flow[] = caller.session.enrollOnly
     ? [{ id: 'MFA_ENROLL_REQUIRED', isPending: true, types: config.mfaSupportedTypes.filter((t) => t !== 'recovery_codes').map((t) => t.toUpperCase() as AuthenticatorType) }]
     : [{ id: 'REAUTHENTICATE', isPending: false, types: null }];
-  const types = availableFactorTypes(authenticators);
+  // Step-up takes the factors that give AAL2: an email code never does.
+  const types = availableFactorTypes(authenticators).filter((t) => t !== 'EMAIL');
   if (!caller.session.enrollOnly && types.length > 0) flows.push({ id: 'MFA_REAUTHENTICATE', isPending: false, types });
   // Asked once after the MFA step when device trust is on: answered with trustDevice, and it never blocks.
   if (config.mfaTrust.enabled && caller.session.trustPending) flows.push({ id: 'MFA_TRUST', isPending: true, types: null });

@@ -12,6 +12,7 @@ import './webauthn/passkeys.js';
 import './webauthn/management.js';
 import './devices.js';
 import './administration.js';
+import './emailCodes.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

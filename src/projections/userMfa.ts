@@ -10,6 +10,7 @@ const handles = [
   'UserRegistered', 'RoleGranted', 'RoleRevoked', 'MfaPolicyApplied', 'MfaPolicyLifted',
   'TotpActivated', 'TotpDeactivated', 'WebAuthnCredentialRegistered', 'WebAuthnCredentialRemoved',
   'TotpCodeAccepted', 'WebAuthnAssertionAccepted', 'RecoveryCodeUsed',
+  'EmailCodeActivated', 'EmailCodeRemoved', 'EmailCodeAccepted',
 ] as const;
 type UserMfaEvent = Handled<UserEvent | AuthenticatorEvent, typeof handles>;
 
@@ -24,6 +25,7 @@ export const userMfaProjector: Projector<UserMfaEvent> = {
       created_at      timestamptz not null,
       totp            boolean not null default false,
       webauthn_ids    text[] not null default '{}',
+      email           boolean not null default false,
       last_mfa_at     timestamptz,
       mfa_required_by timestamptz,
       -- role -> when granted: the role policy's grace period runs from the later of this and registration
@@ -51,9 +53,14 @@ export const userMfaProjector: Projector<UserMfaEvent> = {
         return set(`webauthn_ids = array_append(array_remove(webauthn_ids, $2), $2)`, event.data.authenticatorId);
       case 'WebAuthnCredentialRemoved':
         return set(`webauthn_ids = array_remove(webauthn_ids, $2)`, event.data.authenticatorId);
+      case 'EmailCodeActivated':
+        return set(`email = true`);
+      case 'EmailCodeRemoved':
+        return set(`email = false`);
       case 'TotpCodeAccepted':
       case 'WebAuthnAssertionAccepted':
       case 'RecoveryCodeUsed':
+      case 'EmailCodeAccepted':
         return set(`last_mfa_at = greatest(last_mfa_at, $2::timestamptz)`, event.data.at);
     }
   },
@@ -66,6 +73,7 @@ export interface UserMfaRow {
   created_at: Date;
   totp: boolean;
   webauthn_count: number;
+  email_factor: boolean;
   last_mfa_at: Date | null;
   mfa_required_by: Date | null;
   role_granted_at: Record<string, string>;
@@ -84,7 +92,7 @@ export interface UserListFilter {
 export async function listUsersWithMfa(q: Queryable, page: { first: number; after: string | null; filter: UserListFilter }): Promise<UserMfaRow[]> {
   const { role, email, withoutStrongFactor } = page.filter;
   return q.query<UserMfaRow>(
-    `select u.user_id, u.email, u.roles, u.created_at, u.locked_until, m.totp, cardinality(m.webauthn_ids) as webauthn_count,
+    `select u.user_id, u.email, u.roles, u.created_at, u.locked_until, m.totp, cardinality(m.webauthn_ids) as webauthn_count, m.email as email_factor,
             m.last_mfa_at, m.mfa_required_by, m.role_granted_at
        from ${liveSchema}.users u join ${liveSchema}.user_mfa m on m.user_id = u.user_id
       where not u.deleted and ($1::text is null or u.user_id > $1)

@@ -42,6 +42,7 @@ export function methodBody(m: SessionMethod, email: string): MethodBody | null {
     case 'recovery_code': return { method: 'mfa', at, type: 'recovery_codes' };
     case 'webauthn': return { method: 'mfa', at, type: 'webauthn' };
     case 'passkey': return { method: 'mfa', at, type: 'webauthn', passwordless: true };
+    case 'email': return { method: 'mfa', at, type: 'email' };
     case 'trust': return null;
   }
 }

@@ -84,6 +84,23 @@ export type WebAuthnCommand =
       data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; hasPassword: boolean; now: string };
     };
 
+/** Email codes: the handler has generated, hashed and matched the code; the decider sees only hashes and ids. */
+export type EmailCodeCommand =
+  | {
+      type: 'IssueEmailCode';
+      data: {
+        userId: string; codeId: string; purpose: 'enroll' | 'login'; codeHash: string; keyId: string; flowId: string | null; sessionId: string | null;
+        expiresAt: string; resendAfterSeconds: number; now: string;
+      };
+    }
+  | { type: 'ActivateEmailCode'; data: { userId: string; sessionId: string; matchedCodeId: string | null; now: string } }
+  | {
+      type: 'AuthenticateEmailCode';
+      /** `refused`: a password reset by email happened after the last strong sign-in (the mailbox would be both factors). */
+      data: { userId: string; flowId: string; matchedCodeId: string | null; refused: boolean; now: string };
+    }
+  | { type: 'RemoveEmailCode'; data: { userId: string; now: string } };
+
 /**
  * An administrator's reset of every factor. `hasPassword`: false for a passkey-only account, whose passwordless
  * passkeys are kept (its only way in).

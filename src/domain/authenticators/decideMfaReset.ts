@@ -12,6 +12,7 @@ export function decideMfaReset(command: MfaResetCommand, state: AuthenticatorsSt
   const kept = hasPassword ? [] : state.webauthn.filter((c) => c.isPasswordless).map((c) => c.authenticatorId);
   const events: AuthenticatorEvent[] = [{ type: 'MfaReset', data: { userId, by, reason, keptAuthenticatorIds: kept, at: now } }];
   if (state.totp.status === 'active') events.push({ type: 'TotpDeactivated', data: { userId, at: now } });
+  if (state.email.status === 'active') events.push({ type: 'EmailCodeRemoved', data: { userId, at: now } });
   for (const credential of state.webauthn) {
     if (kept.includes(credential.authenticatorId)) continue;
     events.push({ type: 'WebAuthnCredentialRemoved', data: { userId, authenticatorId: credential.authenticatorId, at: now } });

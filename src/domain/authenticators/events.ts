@@ -22,6 +22,23 @@ export type WebAuthnCredentialRenamed = DomainEvent<'WebAuthnCredentialRenamed',
 export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved', { userId: string; authenticatorId: string; at: string }>;
 
 /**
+ * Email one-time codes (the weaker factor: a session completed with one is AAL1). A code is issued for enrolment
+ * (proving the address, bound to the session that asked) or for one pending login (bound to its flow); it is stored
+ * only as an HMAC under a key derived from the server's secret keys (`keyId`), never in clear, and it is delivered
+ * through the notification outbox, sealed, never through an event.
+ */
+export type EmailCodeIssued = DomainEvent<'EmailCodeIssued', {
+  userId: string; codeId: string; purpose: 'enroll' | 'login'; codeHash: string; keyId: string;
+  flowId: string | null; sessionId: string | null; expiresAt: string; at: string;
+}>;
+export type EmailCodeActivated = DomainEvent<'EmailCodeActivated', { userId: string; codeId: string; at: string }>;
+export type EmailCodeAccepted = DomainEvent<'EmailCodeAccepted', { userId: string; codeId: string; purpose: 'login'; at: string }>;
+export type EmailCodeRejected = DomainEvent<'EmailCodeRejected', {
+  userId: string; reason: 'INVALID_CODE' | 'CODE_REPLAYED' | 'CODE_EXPIRED' | 'FACTOR_NOT_ALLOWED'; purpose: 'enroll' | 'login'; at: string;
+}>;
+export type EmailCodeRemoved = DomainEvent<'EmailCodeRemoved', { userId: string; at: string }>;
+
+/**
  * An administrator reset the user's MFA (resetUserMfa): the removals follow as their own events (TotpDeactivated,
  * WebAuthnCredentialRemoved, …) in the same append, and every recovery code is gone. `keptAuthenticatorIds`: the
  * passkeys of an account without a password, kept because they are its only way in (README, "MFA reset").
@@ -44,7 +61,8 @@ export type AuthenticatorEvent =
   | RecoveryCodesGenerated | RecoveryCodeUsed | RecoveryCodeRejected
   | WebAuthnCredentialRegistered | WebAuthnAssertionAccepted | WebAuthnAssertionRejected | WebAuthnCloneSuspected
   | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved
-  | MfaReset;
+  | MfaReset
+  | EmailCodeIssued | EmailCodeActivated | EmailCodeAccepted | EmailCodeRejected | EmailCodeRemoved;
 
 export const authenticatorEventTypes = [
   'TotpEnrollmentStarted', 'TotpActivated', 'TotpActivationRejected', 'TotpCodeAccepted', 'TotpCodeRejected', 'TotpDeactivated',
@@ -52,5 +70,6 @@ export const authenticatorEventTypes = [
   'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
   'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
   'MfaReset',
+  'EmailCodeIssued', 'EmailCodeActivated', 'EmailCodeAccepted', 'EmailCodeRejected', 'EmailCodeRemoved',
   'WebAuthnCredentialClaimed', 'WebAuthnCredentialReleased',
 ] as const satisfies readonly (AuthenticatorEvent | WebAuthnClaimEvent)['type'][];

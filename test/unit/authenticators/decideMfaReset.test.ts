@@ -50,3 +50,30 @@ describe('MFA policy', () => {
     expect(mfaRequirement({ ...user, roles: ['analyst'] }, false, new Date('2027-01-01T00:00:00.000Z'), policy)).toEqual({ deadline: null, enrollOnly: false });
   });
 });
+
+describe('email codes (decider)', () => {
+  const issued = (codeId: string, flowId: string, issuedAt = at): AuthenticatorEvent => ({
+    type: 'EmailCodeIssued', data: { userId: u, codeId, purpose: 'login', codeHash: 'h', keyId: 'k', flowId, sessionId: null, expiresAt: '2026-01-01T00:10:00.000Z', at: issuedAt },
+  });
+  const active: AuthenticatorEvent = { type: 'EmailCodeActivated', data: { userId: u, codeId: 'e0', at } };
+  const authenticate = (matchedCodeId: string | null, flowId = 'f1', now = '2026-01-01T00:01:00.000Z') =>
+    ({ type: 'AuthenticateEmailCode' as const, data: { userId: u, flowId, matchedCodeId, refused: false, now } });
+
+  it('a code already accepted is CODE_REPLAYED, whatever the flow state', () => {
+    const state = given([active, issued('c1', 'f1'), { type: 'EmailCodeAccepted', data: { userId: u, codeId: 'c1', purpose: 'login', at } }]);
+    expect(decideAuthenticators(authenticate('c1'), state)).toMatchObject([{ type: 'EmailCodeRejected', data: { reason: 'CODE_REPLAYED' } }]);
+  });
+
+  it('a code of another flow, a replaced code and an expired one are refused', () => {
+    const state = given([active, issued('c1', 'f1'), issued('c2', 'f1')]);
+    expect(decideAuthenticators(authenticate('c1'), state)[0]).toMatchObject({ data: { reason: 'INVALID_CODE' } });
+    expect(decideAuthenticators(authenticate('c2', 'f2'), state)[0]).toMatchObject({ data: { reason: 'INVALID_CODE' } });
+    expect(decideAuthenticators(authenticate('c2', 'f1', '2026-01-01T00:10:00.000Z'), state)[0]).toMatchObject({ data: { reason: 'CODE_EXPIRED' } });
+    expect(decideAuthenticators(authenticate('c2'), state)[0]).toMatchObject({ type: 'EmailCodeAccepted' });
+  });
+
+  it('an email code is never a strong factor and needs no recovery codes', () => {
+    const state = given([active]);
+    expect(hasSecondFactor(state)).toBe(false);
+  });
+});
