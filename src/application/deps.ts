@@ -1,7 +1,7 @@
 // What use cases are given: the parts of the running service, each use case naming the few it needs (Pick<Deps, …>).
 // The composition root (app.ts) builds one object that has them all.
 import type { Config } from '../config.js';
-import type { CodeDelivery } from './emailCodes.js';
+import type { CodeDelivery } from './codeDelivery.js';
 import type { DeviceTokens } from '../crypto/deviceTokens.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';

@@ -24,29 +24,11 @@ import type { Deps } from './deps.js';
 import { revokeAllDeviceTrustIn } from './devices.js';
 import { assertPendingFlowOpen } from './loginFlow.js';
 import type { RequestFacts } from './request.js';
+import type { CodeDelivery } from './codeDelivery.js';
 import { codeInputSchema } from './totpEnrollment.js';
 import { parseInput } from './validation.js';
 
-/** What a delivery is asked to send: the code in clear, only ever handed to the channel (sealed in its outbox). */
-export interface CodeMessage {
-  userId: string;
-  code: string;
-  purpose: 'enroll' | 'login';
-  expiresAt: Date;
-  /** The position of the EmailCodeIssued event (the notification's cause). */
-  causePosition: number;
-  correlationId?: string;
-}
-
-/**
- * How a one-time code reaches its owner. Email today (notifications/codeDelivery.ts, through the outbox); an SMS
- * gateway later is another implementation of this interface, chosen in app.ts: the factor itself does not change.
- */
-export interface CodeDelivery {
-  readonly channel: 'email';
-  /** Queues the code inside the caller's transaction: it goes out only if the code's issue commits. */
-  send(tx: Queryable, message: CodeMessage): Promise<void>;
-}
+export type { CodeDelivery, CodeMessage } from './codeDelivery.js';
 
 type EmailCodeDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'secrets' | 'codeDelivery'>;
 

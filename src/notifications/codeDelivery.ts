@@ -6,7 +6,7 @@
 // SMS later: write a CodeDelivery whose `send` queues to an SMS gateway (an outbox of its own, or this one with a
 // `channel` column and a worker branch), read the number from where the account keeps it, and pick the delivery by
 // factor in app.ts. The factor (events, decider, hashing, budget, expiry, single use) does not change.
-import type { CodeDelivery, CodeMessage } from '../application/emailCodes.js';
+import type { CodeDelivery, CodeMessage } from '../application/codeDelivery.js';
 import type { Deps } from '../application/deps.js';
 import { newId } from '../crypto/tokens.js';
 import type { Queryable } from '../db/index.js';
