@@ -1,7 +1,10 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseRootCertificates } from './crypto/webauthn/attestation.js';
 import { loadWebAuthnConfig, WebAuthnConfigError, type WebAuthnConfig } from './crypto/webauthn/config.js';
+import { normalizeAaguid, type AaguidPolicy } from './domain/authenticators/aaguidPolicy.js';
 
 export interface Config {
   port: number;
@@ -35,6 +38,8 @@ export interface Config {
   passkeySignupEnabled: boolean;
   /** Relying party and allowed origins (WEBAUTHN_*); the origins default to PUBLIC_ORIGIN. */
   webauthn: WebAuthnConfig;
+  /** WEBAUTHN_AAGUID_ALLOW / _BLOCK: enforced only with WEBAUTHN_ATTESTATION=direct (advisory otherwise). */
+  aaguid: AaguidPolicy;
   trackSessionActivity: boolean;
   /** SERVE_WEB: serve the reference web app (web/dist) at `/`; off for teams with their own frontend. */
   serveWeb: boolean;
@@ -266,7 +271,8 @@ export function loadConfig(env: Env = process.env): Config {
     passkeyLoginEnabled: read.bool('PASSKEY_LOGIN_ENABLED', true),
     mfaTrust: { enabled: read.bool('MFA_TRUST_ENABLED', false), ageSeconds: read.int('MFA_TRUST_COOKIE_AGE_SECONDS', 14 * day, 60, 400 * day) },
     passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),
-    webauthn: webauthnFrom(read, publicOrigin),
+    webauthn: { ...webauthnFrom(read, publicOrigin), ...attestationFrom(read) },
+    aaguid: aaguidPolicyFrom(read),
     trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),
     serveWeb: read.bool('SERVE_WEB', true),
     argon2,
@@ -326,6 +332,34 @@ function webauthnFrom(read: EnvReader, publicOrigin: string): WebAuthnConfig {
     read.refuse(variable, error.message);
     return fallback;
   }
+}
+
+/** WEBAUTHN_ATTESTATION (none|direct) and WEBAUTHN_ATTESTATION_ROOTS (a file of PEM root certificates). */
+function attestationFrom(read: EnvReader): Pick<WebAuthnConfig, 'attestation' | 'attestationRoots'> {
+  const attestation = read.oneOf('WEBAUTHN_ATTESTATION', ['none', 'direct'], 'none') as 'none' | 'direct';
+  const file = read.raw('WEBAUTHN_ATTESTATION_ROOTS');
+  let roots: string[] = [];
+  if (file !== undefined) {
+    try {
+      const pem = readFileSync(file, 'utf8');
+      if (parseRootCertificates(pem).length === 0) read.refuse('WEBAUTHN_ATTESTATION_ROOTS', `no PEM certificate in ${file}`);
+      else roots = [pem];
+    } catch (error) {
+      read.refuse('WEBAUTHN_ATTESTATION_ROOTS', `cannot read certificates from ${file}: ${(error as Error).message}`);
+    }
+  }
+  if (attestation === 'direct' && file === undefined) read.refuse('WEBAUTHN_ATTESTATION_ROOTS', 'is required with WEBAUTHN_ATTESTATION=direct (the roots attestations are verified against)');
+  return { attestation, attestationRoots: roots };
+}
+
+function aaguidPolicyFrom(read: EnvReader): AaguidPolicy {
+  const list = (name: string): string[] => {
+    const entries = read.list(name);
+    const bad = entries.filter((e) => normalizeAaguid(e) === null);
+    if (bad.length > 0) read.refuse(name, `not an AAGUID (32 hex digits, dashes optional): ${bad.map((b) => `"${b}"`).join(', ')}`);
+    return entries.map((e) => normalizeAaguid(e)).filter((e): e is string => e !== null);
+  };
+  return { enforced: read.raw('WEBAUTHN_ATTESTATION') === 'direct', allow: list('WEBAUTHN_AAGUID_ALLOW'), block: list('WEBAUTHN_AAGUID_BLOCK') };
 }
 
 function lockoutFrom(read: EnvReader, accountPoints: number): Config['lockout'] {

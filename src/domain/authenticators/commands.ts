@@ -59,6 +59,9 @@ export type WebAuthnCommand =
         };
         isPasswordless: boolean;
         name: string;
+        /** Whether a trusted root vouched for the AAGUID (direct attestation), and the AAGUID lists' verdict on it. */
+        attestationVerified: boolean;
+        refusal: 'AAGUID_BLOCKED' | 'AAGUID_NOT_ALLOWED' | null;
         /** A fresh set, used only when this key is the user's first factor (null: recovery codes are not offered). */
         recoveryCodeSet: RecoveryCodesGenerated | null;
         now: string;
@@ -74,6 +77,8 @@ export type WebAuthnCommand =
         verifiedPublicKey: string | null;
         check: AssertionCheck;
         purpose: WebAuthnPurpose;
+        /** AAGUIDs refused at authentication (the block list, when enforced). */
+        blockedAaguids: readonly string[];
         now: string;
       };
     }

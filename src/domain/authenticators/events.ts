@@ -11,9 +11,18 @@ export type TotpDeactivated = DomainEvent<'TotpDeactivated', { userId: string; a
 export type RecoveryCodesGenerated = DomainEvent<'RecoveryCodesGenerated', { userId: string; setId: string; codeHashes: string[]; codesCiphertext: string | null; keyId: string; at: string }>;
 export type RecoveryCodeUsed = DomainEvent<'RecoveryCodeUsed', { userId: string; setId: string; index: number; purpose: string; at: string }>;
 export type RecoveryCodeRejected = DomainEvent<'RecoveryCodeRejected', { userId: string; reason: 'INVALID_CODE' | 'CODE_REPLAYED'; purpose: string; at: string }>;
+/** `attestationVerified`: a `packed` attestation chained to a root of WEBAUTHN_ATTESTATION_ROOTS vouched for the AAGUID (absent: before issue 18, not verified). */
 export type WebAuthnCredentialRegistered = DomainEvent<'WebAuthnCredentialRegistered', {
   userId: string; authenticatorId: string; credentialId: string; publicKey: string; counter: number; transports: string[];
-  aaguid: string; backupEligible: boolean; backedUp: boolean; isPasswordless: boolean; name: string; at: string;
+  aaguid: string; backupEligible: boolean; backedUp: boolean; isPasswordless: boolean; name: string; attestationVerified?: boolean; at: string;
+}>;
+/**
+ * A security key refused by the AAGUID lists: at registration (never registered; `authenticatorId` null) or at
+ * authentication (registered before its AAGUID was blocked).
+ */
+export type WebAuthnCredentialRefused = DomainEvent<'WebAuthnCredentialRefused', {
+  userId: string; authenticatorId: string | null; aaguid: string; attestationVerified: boolean; reason: 'AAGUID_BLOCKED' | 'AAGUID_NOT_ALLOWED';
+  stage: 'registration' | 'authentication'; at: string;
 }>;
 export type WebAuthnAssertionAccepted = DomainEvent<'WebAuthnAssertionAccepted', { userId: string; authenticatorId: string; counter: number; backedUp: boolean; purpose: string; at: string }>;
 export type WebAuthnAssertionRejected = DomainEvent<'WebAuthnAssertionRejected', { userId: string; authenticatorId: string | null; reason: string; purpose: string; at: string }>;
@@ -61,7 +70,7 @@ export type AuthenticatorEvent =
   | RecoveryCodesGenerated | RecoveryCodeUsed | RecoveryCodeRejected
   | WebAuthnCredentialRegistered | WebAuthnAssertionAccepted | WebAuthnAssertionRejected | WebAuthnCloneSuspected
   | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved
-  | MfaReset
+  | MfaReset | WebAuthnCredentialRefused
   | EmailCodeIssued | EmailCodeActivated | EmailCodeAccepted | EmailCodeRejected | EmailCodeRemoved;
 
 export const authenticatorEventTypes = [
@@ -69,7 +78,7 @@ export const authenticatorEventTypes = [
   'RecoveryCodesGenerated', 'RecoveryCodeUsed', 'RecoveryCodeRejected',
   'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
   'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
-  'MfaReset',
+  'MfaReset', 'WebAuthnCredentialRefused',
   'EmailCodeIssued', 'EmailCodeActivated', 'EmailCodeAccepted', 'EmailCodeRejected', 'EmailCodeRemoved',
   'WebAuthnCredentialClaimed', 'WebAuthnCredentialReleased',
 ] as const satisfies readonly (AuthenticatorEvent | WebAuthnClaimEvent)['type'][];

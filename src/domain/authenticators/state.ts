@@ -35,6 +35,7 @@ export interface WebAuthnCredentialState {
   backedUp: boolean;
   isPasswordless: boolean;
   name: string;
+  attestationVerified?: boolean;
   createdAt: string;
   lastUsedAt: string | null;
 }
@@ -122,6 +123,7 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
     case 'EmailCodeAccepted':
       return { ...state, email: { ...state.email, loginCode: state.email.loginCode && { ...state.email.loginCode, used: true }, lastUsedAt: event.data.at } };
     case 'EmailCodeRejected':
+    case 'WebAuthnCredentialRefused':
       return state;
     case 'EmailCodeRemoved':
       return { ...state, email: initialAuthenticatorsState.email };

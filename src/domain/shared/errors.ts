@@ -31,6 +31,7 @@ export const errorCodes = [
   'CODE_EXPIRED',
   'EMAIL_CODE_NOT_PENDING',
   'FACTOR_NOT_ALLOWED',
+  'AUTHENTICATOR_NOT_ALLOWED',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -63,6 +64,7 @@ const defaultMessages: Partial<Record<ErrorCode, string>> = {
   EMAIL_TAKEN: 'This email cannot be used.',
   LAST_FACTOR_REQUIRED: 'This account must keep at least one strong second factor (TOTP or a security key).',
   FEATURE_DISABLED: 'This feature is turned off.',
+  AUTHENTICATOR_NOT_ALLOWED: 'This security key is not accepted here.',
   CODE_EXPIRED: 'This code has expired. Ask for a new one.',
   EMAIL_CODE_NOT_PENDING: 'No email code is waiting to be confirmed by this session.',
   FACTOR_NOT_ALLOWED: 'This sign-in method cannot be used now: the password was just reset by email. Use another factor.',
