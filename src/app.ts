@@ -17,6 +17,7 @@ import type { AfterAppend } from './eventstore/index.js';
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
 import { createDeviceTokens } from './crypto/deviceTokens.js';
+import { createEmailCodeDelivery } from './notifications/codeDelivery.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 import { createPersonalDataHashes } from './crypto/personalData.js';
@@ -95,6 +96,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     personalData,
     deviceTokens: createDeviceTokens(keys),
     auditSigner,
+    codeDelivery: undefined as unknown as App['codeDelivery'],
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());
@@ -102,6 +104,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     },
   };
   app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
+  app.codeDelivery = createEmailCodeDelivery(app);
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }

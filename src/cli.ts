@@ -33,8 +33,15 @@ const usage = `usage:
   tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
-  tessera users revoke-role --email E --role R
+  tessera users revoke-role --email E --role R [--reason R]
   tessera users unlock --email E        end every lock of the account (also the hard limit's)
+  tessera users list [--role R] [--without-factor] [--first N] [--after CURSOR]
+                                        users with their MFA status, as JSON lines
+  tessera users reset-mfa --email E --reason R
+                                        remove every factor and device trust, end every session (a passkey-only account keeps its passkeys)
+  tessera users require-mfa --email E --deadline ISO [--reason R]
+  tessera users lift-mfa --email E [--reason R]
+  tessera users sign-out --email E [--reason R]
   tessera users erase (--email E | --user ID) --reason R   delete the account and destroy its personal data key (R is kept in clear: no personal data)`;
 
 class UsageError extends Error {}
@@ -185,7 +192,13 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   if (command === 'users' && sub) {
-    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' }, reason: { type: 'string' }, user: { type: 'string' } } });
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' }, reason: { type: 'string' }, user: { type: 'string' },
+        deadline: { type: 'string' }, first: { type: 'string' }, after: { type: 'string' }, 'without-factor': { type: 'boolean' },
+      },
+    });
     return withApp((app) => runUserCommand(app, sub, values));
   }
   console.error(usage);

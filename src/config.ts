@@ -1,7 +1,10 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseRootCertificates } from './crypto/webauthn/attestation.js';
 import { loadWebAuthnConfig, WebAuthnConfigError, type WebAuthnConfig } from './crypto/webauthn/config.js';
+import { normalizeAaguid, type AaguidPolicy } from './domain/authenticators/aaguidPolicy.js';
 
 export interface Config {
   port: number;
@@ -22,15 +25,21 @@ export interface Config {
   sessionActivityIntervalSeconds: number;
   reauthenticationTtlSeconds: number;
   adminMfaGraceSeconds: number;
+  /** Email one-time codes: how many digits (6–8) and how long before another may be sent. */
+  emailCode: { digits: number; resendSeconds: number };
+  /** Roles whose holders must have a strong second factor (TOTP or WebAuthn) once the grace period has run out. */
+  mfaRequiredRoles: string[];
   /** TOTP codes are accepted this many 30-second steps either side of now (clock drift, typing time). */
   totpWindow: number;
-  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
+  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes' | 'email'>;
   passkeyLoginEnabled: boolean;
   /** "Trust this device" after an MFA step (allauth's MFA_TRUST_ENABLED), and for how long a trust lasts. */
   mfaTrust: { enabled: boolean; ageSeconds: number };
   passkeySignupEnabled: boolean;
   /** Relying party and allowed origins (WEBAUTHN_*); the origins default to PUBLIC_ORIGIN. */
   webauthn: WebAuthnConfig;
+  /** WEBAUTHN_AAGUID_ALLOW / _BLOCK: enforced only with WEBAUTHN_ATTESTATION=direct (advisory otherwise). */
+  aaguid: AaguidPolicy;
   trackSessionActivity: boolean;
   /** SERVE_WEB: serve the reference web app (web/dist) at `/`; off for teams with their own frontend. */
   serveWeb: boolean;
@@ -100,7 +109,11 @@ export class ConfigError extends Error {
   }
 }
 
-const factorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+const factorTypes = ['totp', 'webauthn', 'recovery_codes', 'email'] as const;
+/** Offered when MFA_SUPPORTED_TYPES is unset: email codes (the weaker factor) are off by default. */
+const defaultFactorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+/** The roles MFA_REQUIRED_ROLES may name (the same list as the domain's known roles). */
+const privilegedRoles = ['admin', 'auditor', 'analyst'] as const;
 const nodeEnvs = ['development', 'production', 'test'];
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const day = 86400;
@@ -192,9 +205,14 @@ export function loadConfig(env: Env = process.env): Config {
   const supported = read.list('MFA_SUPPORTED_TYPES').map((type) => type.toLowerCase());
   const unknown = supported.filter((type) => !(factorTypes as readonly string[]).includes(type));
   if (unknown.length > 0) read.refuse('MFA_SUPPORTED_TYPES', `unknown type ${unknown.map((t) => `"${t}"`).join(', ')} (known: ${factorTypes.join(', ')})`);
-  else if (supported.length > 0 && !supported.some((type) => type !== 'recovery_codes')) {
-    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes come with a second factor: list totp or webauthn too');
+  else if (supported.length > 0 && !supported.some((type) => type === 'totp' || type === 'webauthn')) {
+    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes and email come with a strong second factor: list totp or webauthn too');
   }
+
+  const requiredRolesRaw = read.raw('MFA_REQUIRED_ROLES');
+  const mfaRequiredRoles = requiredRolesRaw === undefined ? [...privilegedRoles] : read.list('MFA_REQUIRED_ROLES').map((r) => r.toLowerCase());
+  const unknownRoles = mfaRequiredRoles.filter((role) => !(privilegedRoles as readonly string[]).includes(role));
+  if (unknownRoles.length > 0) read.refuse('MFA_REQUIRED_ROLES', `unknown role ${unknownRoles.map((r) => `"${r}"`).join(', ')} (known: ${privilegedRoles.join(', ')})`);
 
   const publicOriginRaw = read.raw('PUBLIC_ORIGIN') ?? `http://localhost:${port}`;
   const publicOrigin = isOrigin(publicOriginRaw) ? new URL(publicOriginRaw).origin : `http://localhost:${port}`;
@@ -245,13 +263,16 @@ export function loadConfig(env: Env = process.env): Config {
     sessionActivityIntervalSeconds,
     reauthenticationTtlSeconds: read.int('REAUTHENTICATION_TTL_SECONDS', 300, 1, day),
     adminMfaGraceSeconds: read.int('ADMIN_MFA_GRACE_SECONDS', 7 * day, 0, 365 * day),
+    emailCode: { digits: read.int('EMAIL_CODE_DIGITS', 6, 6, 8), resendSeconds: read.int('EMAIL_CODE_RESEND_SECONDS', 60, 10, 3600) },
+    mfaRequiredRoles: unknownRoles.length > 0 ? [...privilegedRoles] : mfaRequiredRoles,
     // crypto/totp.ts refuses a wider window (each extra step is another valid code): refuse it here, at start-up.
     totpWindow: read.int('TOTP_WINDOW', 1, 0, 10),
-    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...factorTypes]) as Config['mfaSupportedTypes'],
+    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...defaultFactorTypes]) as Config['mfaSupportedTypes'],
     passkeyLoginEnabled: read.bool('PASSKEY_LOGIN_ENABLED', true),
     mfaTrust: { enabled: read.bool('MFA_TRUST_ENABLED', false), ageSeconds: read.int('MFA_TRUST_COOKIE_AGE_SECONDS', 14 * day, 60, 400 * day) },
     passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),
-    webauthn: webauthnFrom(read, publicOrigin),
+    webauthn: { ...webauthnFrom(read, publicOrigin), ...attestationFrom(read) },
+    aaguid: aaguidPolicyFrom(read),
     trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),
     serveWeb: read.bool('SERVE_WEB', true),
     argon2,
@@ -311,6 +332,34 @@ function webauthnFrom(read: EnvReader, publicOrigin: string): WebAuthnConfig {
     read.refuse(variable, error.message);
     return fallback;
   }
+}
+
+/** WEBAUTHN_ATTESTATION (none|direct) and WEBAUTHN_ATTESTATION_ROOTS (a file of PEM root certificates). */
+function attestationFrom(read: EnvReader): Pick<WebAuthnConfig, 'attestation' | 'attestationRoots'> {
+  const attestation = read.oneOf('WEBAUTHN_ATTESTATION', ['none', 'direct'], 'none') as 'none' | 'direct';
+  const file = read.raw('WEBAUTHN_ATTESTATION_ROOTS');
+  let roots: string[] = [];
+  if (file !== undefined) {
+    try {
+      const pem = readFileSync(file, 'utf8');
+      if (parseRootCertificates(pem).length === 0) read.refuse('WEBAUTHN_ATTESTATION_ROOTS', `no PEM certificate in ${file}`);
+      else roots = [pem];
+    } catch (error) {
+      read.refuse('WEBAUTHN_ATTESTATION_ROOTS', `cannot read certificates from ${file}: ${(error as Error).message}`);
+    }
+  }
+  if (attestation === 'direct' && file === undefined) read.refuse('WEBAUTHN_ATTESTATION_ROOTS', 'is required with WEBAUTHN_ATTESTATION=direct (the roots attestations are verified against)');
+  return { attestation, attestationRoots: roots };
+}
+
+function aaguidPolicyFrom(read: EnvReader): AaguidPolicy {
+  const list = (name: string): string[] => {
+    const entries = read.list(name);
+    const bad = entries.filter((e) => normalizeAaguid(e) === null);
+    if (bad.length > 0) read.refuse(name, `not an AAGUID (32 hex digits, dashes optional): ${bad.map((b) => `"${b}"`).join(', ')}`);
+    return entries.map((e) => normalizeAaguid(e)).filter((e): e is string => e !== null);
+  };
+  return { enforced: read.raw('WEBAUTHN_ATTESTATION') === 'direct', allow: list('WEBAUTHN_AAGUID_ALLOW'), block: list('WEBAUTHN_AAGUID_BLOCK') };
 }
 
 function lockoutFrom(read: EnvReader, accountPoints: number): Config['lockout'] {

@@ -1,9 +1,9 @@
 // What a frontend needs to draw the next screen (allauth's session response): who is signed in, at what level, and
 // which flows are open or pending. Transport-neutral: GraphQL's authState and the REST session endpoint map it.
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { availableFactorTypes, hasSecondFactor, type AuthenticatorType } from '../domain/authenticators/state.js';
+import { availableFactorTypes, hasStrongSecondFactor, type AuthenticatorType } from '../domain/authenticators/state.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { mfaRequirement } from '../domain/user/policy.js';
+import { mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import type { Caller, SessionView, UserView } from './caller.js';
 import { load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -53,11 +53,12 @@ export async function authStateOf(deps: AuthStateDeps, caller: Caller): Promise<
     load(deps.store, authenticatorsAggregate, caller.user.id),
     load(deps.store, userAggregate, caller.user.id),
   ]);
-  const requirement = mfaRequirement(user, hasSecondFactor(authenticators), deps.clock.now(), config.adminMfaGraceSeconds);
+  const requirement = mfaRequirement(user, hasStrongSecondFactor(authenticators), deps.clock.now(), mfaPolicyOf(config));
   const flows: Flow[] = caller.session.enrollOnly
     ? [{ id: 'MFA_ENROLL_REQUIRED', isPending: true, types: config.mfaSupportedTypes.filter((t) => t !== 'recovery_codes').map((t) => t.toUpperCase() as AuthenticatorType) }]
     : [{ id: 'REAUTHENTICATE', isPending: false, types: null }];
-  const types = availableFactorTypes(authenticators);
+  // Step-up takes the factors that give AAL2: an email code never does.
+  const types = availableFactorTypes(authenticators).filter((t) => t !== 'EMAIL');
   if (!caller.session.enrollOnly && types.length > 0) flows.push({ id: 'MFA_REAUTHENTICATE', isPending: false, types });
   // Asked once after the MFA step when device trust is on: answered with trustDevice, and it never blocks.
   if (config.mfaTrust.enabled && caller.session.trustPending) flows.push({ id: 'MFA_TRUST', isPending: true, types: null });

@@ -2,9 +2,9 @@
 // every transport. Ending an expired session and recording activity are events like any other.
 import { hashToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { hasSecondFactor } from '../domain/authenticators/state.js';
+import { hasStrongSecondFactor } from '../domain/authenticators/state.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { mfaRequirement, rolesRequiringMfa } from '../domain/user/policy.js';
+import { isMfaRequired, mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
@@ -97,7 +97,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
     // The row carries the user's wrapped key: opening the email, address and user agent costs no round trip.
     deps.personalData.prime(session.user_id, session.data_key);
     const clear = await deps.personalData.openDeep(deps.db, { email: session.email, ip: session.ip, userAgent: session.user_agent });
-    const enrollOnly = session.enroll_only || (session.aal < 2 && (await pastMfaDeadline(deps, session.user_id, session.roles, now)));
+    const enrollOnly = session.enroll_only || (session.aal < 2 && (await pastMfaDeadline(deps, session.user_id, { roles: session.roles, mfaRequiredBy: session.mfa_required_by ? new Date(session.mfa_required_by).toISOString() : null }, now)));
     return {
       kind: 'session',
       token,
@@ -127,14 +127,16 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
 }
 
 /**
- * A privileged user (admin) logged in with the password alone during the MFA grace period: once the deadline passes
- * without a second factor, that session is limited to enrolling one, like a login after the deadline, instead of
- * keeping its access until it ends. Only AAL1 sessions of such users pay for the two reads.
+ * A user the MFA policy covers (a role of MFA_REQUIRED_ROLES, or an administrator's requireMfa) logged in without a
+ * strong factor during the grace period: once the deadline passes without one, that session is limited to enrolling
+ * one, like a login after the deadline, instead of keeping its access until it ends. Only AAL1 sessions of such users
+ * pay for the two reads.
  */
-async function pastMfaDeadline(deps: CallerDeps, userId: string, roles: string[], now: Date): Promise<boolean> {
-  if (!rolesRequiringMfa.some((role) => roles.includes(role))) return false;
-  const [{ state: user }, { state: factors }] = await Promise.all([load(deps.store, userAggregate, userId), load(deps.store, authenticatorsAggregate, userId)]);
-  return mfaRequirement(user, hasSecondFactor(factors), now, deps.config.adminMfaGraceSeconds).enrollOnly;
+async function pastMfaDeadline(deps: CallerDeps, userId: string, user: { roles: string[]; mfaRequiredBy: string | null }, now: Date): Promise<boolean> {
+  const policy = mfaPolicyOf(deps.config);
+  if (!isMfaRequired(user, policy)) return false;
+  const [{ state }, { state: factors }] = await Promise.all([load(deps.store, userAggregate, userId), load(deps.store, authenticatorsAggregate, userId)]);
+  return mfaRequirement(state, hasStrongSecondFactor(factors), now, policy).enrollOnly;
 }
 
 /** The actor of the events a caller's request writes. */

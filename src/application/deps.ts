@@ -1,6 +1,7 @@
 // What use cases are given: the parts of the running service, each use case naming the few it needs (Pick<Deps, …>).
 // The composition root (app.ts) builds one object that has them all.
 import type { Config } from '../config.js';
+import type { CodeDelivery } from './codeDelivery.js';
 import type { DeviceTokens } from '../crypto/deviceTokens.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';
@@ -39,6 +40,8 @@ export interface Deps {
   personalData: PersonalDataVault;
   /** Signs the audit checkpoints (Ed25519, AUDIT_SIGNING_KEY). */
   auditSigner: CheckpointSigner;
+  /** Sends one-time codes (email now; SMS would be another implementation). */
+  codeDelivery: CodeDelivery;
 }
 
 /** Enough to run a command: the log and the time. */

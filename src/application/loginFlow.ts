@@ -29,7 +29,7 @@ export async function finishMfaStepIn(
     type: 'AuthenticateMfa', data: { method, outcome, sessionId, now: deps.clock.now().toISOString() },
   }, request);
   if (state.status !== 'completed') return null;
-  return startSessionIn(deps, tx, { userId: state.userId!, aal: 2, methods: state.methods, enrollOnly: false, sessionId, flowId, offerTrust: true }, request);
+  return startSessionIn(deps, tx, { userId: state.userId!, aal: state.aal, methods: state.methods, enrollOnly: false, sessionId, flowId, offerTrust: state.aal === 2 }, request);
 }
 
 /**

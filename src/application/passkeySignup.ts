@@ -76,8 +76,8 @@ export async function completePasskeySignup(
   if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
   const stored = await consumeChallenge(deps, { binding: bindings.ceremony(ceremonyToken), purpose: 'passkey_signup', userId: null });
   if (!stored || !stored.userId || !stored.email) throw new DomainError('CHALLENGE_INVALID', 'The passkey signup expired or was already used. Start again.');
-  const credential = await verifyNewCredential(deps, { response: parsed.credential, expectedChallenge: stored.challenge, requireUserVerification: true }, 'passkey');
   const userId = stored.userId;
+  const credential = await verifyNewCredential(deps, { response: parsed.credential, expectedChallenge: stored.challenge, requireUserVerification: true }, 'passkey', { userId, request: actingAs(request, userId) });
   const email = openPendingEmail(deps, stored.userId, stored.email);
   if (email === null) throw new DomainError('CHALLENGE_INVALID', 'The passkey signup expired or was already used. Start again.');
   const authenticatorId = newId();

@@ -2,12 +2,12 @@
 // answer nor its cost tells an attacker which emails exist. Every rejection is an event (PasswordRejected).
 import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { availableFactorTypes, hasSecondFactor } from '../domain/authenticators/state.js';
+import { availableFactorTypes, hasStrongSecondFactor } from '../domain/authenticators/state.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginCommand } from '../domain/login/commands.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { mfaRequirement } from '../domain/user/policy.js';
+import { mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import { findLoginTarget } from '../projections/users.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
 import { attemptIn, unknownAttempt } from './attempts.js';
@@ -73,7 +73,7 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   await deps.attempts.refund(attempt.key, request.clientAddress);
   const authenticators = (await factors!).state;
   const factorTypes = availableFactorTypes(authenticators);
-  const requirement = mfaRequirement(user, hasSecondFactor(authenticators), now, deps.config.adminMfaGraceSeconds);
+  const requirement = mfaRequirement(user, hasStrongSecondFactor(authenticators), now, mfaPolicyOf(deps.config));
   const pendingToken = newSessionToken();
   return deps.store.transactionWithRetry(async (tx) => {
     // The password was checked against the user stream as it was read. Hold that stream until commit: a password

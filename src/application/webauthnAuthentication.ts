@@ -134,7 +134,10 @@ export async function verifyAssertion<T>(
     const { check, credential } = await checkAgainst(loaded.state);
     const { events } = await handle(deps, tx, authenticatorsAggregate, userId, {
       type: 'AuthenticateWebAuthn',
-      data: { userId, credentialId, verifiedPublicKey: credential?.publicKey ?? null, check, purpose: ceremony.purpose, now: deps.clock.now().toISOString() },
+      data: {
+        userId, credentialId, verifiedPublicKey: credential?.publicKey ?? null, check, purpose: ceremony.purpose,
+        blockedAaguids: deps.config.aaguid.enforced ? deps.config.aaguid.block : [], now: deps.clock.now().toISOString(),
+      },
     }, request, { loaded });
     if (events[0]?.type === 'WebAuthnAssertionAccepted') return { accepted: true, result: await complete.accepted(tx) };
     const rejection = events.find((e) => e.type === 'WebAuthnAssertionRejected');

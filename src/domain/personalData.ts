@@ -26,6 +26,14 @@ export const personalFields: Record<string, PersonalFields> = {
   // A label the user chose ("Anna's iPhone"): often a name, so sealed like one.
   WebAuthnCredentialRegistered: { subject: 'userId', fields: ['name'] },
   WebAuthnCredentialRenamed: { subject: 'userId', fields: ['name'] },
+  // An administrator's free-text reason may name the person or quote their address: sealed under their key. (The
+  // reason of an erasure, UserErased, is the exception: it must outlive the key, so it is refused when it holds an
+  // address, see application/accountChanges.ts.)
+  MfaReset: { subject: 'userId', fields: ['reason'] },
+  MfaPolicyApplied: { subject: 'userId', fields: ['reason'] },
+  MfaPolicyLifted: { subject: 'userId', fields: ['reason'] },
+  UserSignedOut: { subject: 'userId', fields: ['reason'] },
+  RoleRevoked: { subject: 'userId', fields: ['reason'] },
 };
 
 /** The metadata fields sealed on every event that has a user. */

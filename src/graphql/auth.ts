@@ -41,7 +41,7 @@ builder.queryField('me', (t) =>
 
 const MfaConfigRef = builder.objectRef<Config>('MfaConfig').implement({
   fields: (t) => ({
-    supportedTypes: t.field({ type: [AuthenticatorTypeEnum], resolve: (c) => c.mfaSupportedTypes.map((s) => s.toUpperCase() as 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES') }),
+    supportedTypes: t.field({ type: [AuthenticatorTypeEnum], resolve: (c) => c.mfaSupportedTypes.map((s) => s.toUpperCase() as 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES' | 'EMAIL') }),
     passkeyLoginEnabled: t.exposeBoolean('passkeyLoginEnabled'),
     passkeySignupEnabled: t.exposeBoolean('passkeySignupEnabled'),
     trustEnabled: t.boolean({ description: '"Trust this device" is offered after an MFA step (flow MFA_TRUST).', resolve: (c) => c.mfaTrust.enabled }),

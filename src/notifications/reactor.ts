@@ -16,6 +16,7 @@ import { liveSchema } from '../projections/projector.js';
 export const notificationTriggers = [
   'PasswordChanged', 'EmailChanged', 'UserLocked', 'TotpActivated', 'TotpDeactivated', 'WebAuthnCredentialRegistered',
   'WebAuthnCredentialRemoved', 'RecoveryCodesGenerated', 'DeviceSeen',
+  'MfaReset', 'RoleRevoked', 'MfaPolicyApplied', 'MfaPolicyLifted', 'UserSignedOut',
 ] as const;
 
 type NotificationApp = Pick<Deps, 'store' | 'clock'>;
@@ -36,6 +37,11 @@ async function kindOf(tx: Queryable, event: RecordedEvent): Promise<SecurityNoti
       );
       return Number(row?.n ?? 0) > 0 ? 'recovery_codes_regenerated' : null;
     }
+    case 'MfaReset': return 'mfa_reset';
+    case 'RoleRevoked': return 'role_revoked';
+    case 'MfaPolicyApplied': return 'mfa_required';
+    case 'MfaPolicyLifted': return 'mfa_requirement_lifted';
+    case 'UserSignedOut': return 'signed_out_by_admin';
     case 'DeviceSeen':
       // A device became known to the account (a completed login there for the first time). The account's first
       // device is its signup, which is no news to anyone; the devices row of this event is already projected.
@@ -46,10 +52,13 @@ async function kindOf(tx: Queryable, event: RecordedEvent): Promise<SecurityNoti
 
 export function createNotificationReactor(app: NotificationApp): (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void> {
   return async (tx, events) => {
+    // An administrator's MFA reset is one notice, not one per factor it removed.
+    const reset = new Set(events.filter((e) => e.type === 'MfaReset').map((e) => (e.data as { userId: string }).userId));
     for (const event of events) {
       if (!(notificationTriggers as readonly string[]).includes(event.type)) continue;
       const userId = (event.data as { userId?: string }).userId;
       if (!userId) continue;
+      if (reset.has(userId) && (event.type === 'TotpDeactivated' || event.type === 'WebAuthnCredentialRemoved')) continue;
       const kind = await kindOf(tx, event);
       if (!kind) continue;
       const notificationId = newId();

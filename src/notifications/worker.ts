@@ -9,6 +9,7 @@ import type { App } from '../app.js';
 import type { Queryable } from '../db/index.js';
 import type { SecurityNotificationDeadLettered, SecurityNotificationKind } from '../domain/notification/events.js';
 import { streams } from '../domain/shared/streams.js';
+import { codeAad } from './codeDelivery.js';
 
 export interface OutboxRow {
   id: string;
@@ -18,6 +19,8 @@ export interface OutboxRow {
   recipient: string | null;
   created_at: Date | string;
   attempts: number;
+  /** A one-time code's message, opened from the row's sealed column just before sending; never logged. */
+  secret?: { code: string; expiresAt: string; purpose: string } | null;
   [key: string]: unknown;
 }
 
@@ -38,7 +41,21 @@ const subjects: Record<string, string> = {
   email_changed: 'The email address of your account was changed',
   account_locked: 'Your account was locked after too many failed sign-in attempts',
   new_device: 'New sign-in to your account from a device not seen before',
+  mfa_reset: 'An administrator reset the sign-in methods of your account',
+  role_revoked: 'An administrator removed a role from your account',
+  mfa_required: 'An administrator requires a second factor for your account',
+  mfa_requirement_lifted: 'An administrator no longer requires a second factor for your account',
+  signed_out_by_admin: 'An administrator signed your account out everywhere',
+  email_code: 'Your sign-in code',
 };
+
+function textOf(row: OutboxRow, subject: string): string {
+  if (row.kind === 'email_code' && row.secret) {
+    const what = row.secret.purpose === 'enroll' ? 'to confirm this address as a sign-in method' : 'to finish signing in';
+    return `Your code ${what} is ${row.secret.code}. It expires at ${row.secret.expiresAt}. If you did not ask for it, someone knows your password: change it now.`;
+  }
+  return `${subject} (${new Date(row.created_at).toISOString()}). If this was not you, secure your account now.`;
+}
 
 export type Deliver = (row: OutboxRow) => Promise<void>;
 
@@ -56,7 +73,7 @@ export function createDelivery(app: Pick<App, 'config' | 'logger' | 'db' | 'pers
       from: app.config.notificationFrom,
       to: row.recipient,
       subject,
-      text: `${subject} (${new Date(row.created_at).toISOString()}). If this was not you, secure your account now.`,
+      text: textOf(row, subject),
       headers: { 'X-Tessera-Notification-Id': row.notification_id },
     });
   };
@@ -68,7 +85,7 @@ export interface NotificationWorker {
   stop(): Promise<void>;
 }
 
-type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock' | 'personalData'>;
+type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock' | 'personalData'> & Partial<Pick<App, 'secrets'>>;
 
 export function startNotificationWorker(app: WorkerApp, options: { deliver?: Deliver; pollMs?: number; autoStart?: boolean } = {}): NotificationWorker {
   const deliver = options.deliver ?? createDelivery(app);
@@ -83,19 +100,23 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       const now = app.clock.now();
       // Never-tried rows first, then retries by due time; rows another worker holds are skipped, not waited for.
       const [row] = await tx.query<OutboxRow>(
-        `select id, notification_id, user_id, kind, recipient, created_at, attempts from notification_outbox
+        `select id, notification_id, user_id, kind, recipient, created_at, attempts, secret_ciphertext from notification_outbox
          where sent_at is null and dead_lettered_at is null and (next_attempt_at is null or next_attempt_at <= $1)
          order by next_attempt_at nulls first, id limit 1 for update skip locked`,
         [now.toISOString()],
       );
       if (!row) return 'none';
+      const sealed = row.secret_ciphertext as string | null | undefined;
+      delete row.secret_ciphertext;
       try {
+        row.secret = sealed && app.secrets ? JSON.parse(app.secrets.box.open(sealed, codeAad(row.notification_id))) : null;
         await deliver(row);
       } catch (error) {
         await recordFailure(tx, row, error, now);
         return 'failed';
       }
-      await tx.query(`update notification_outbox set sent_at = $2, attempts = attempts + 1 where id = $1`, [row.id, now.toISOString()]);
+      // Sent: the sealed code has done its job and is not kept.
+      await tx.query(`update notification_outbox set sent_at = $2, attempts = attempts + 1, secret_ciphertext = null where id = $1`, [row.id, now.toISOString()]);
       return 'sent';
     });
   }
@@ -118,7 +139,7 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       app.logger.warn({ ...log, nextAttemptAt }, 'security notification not delivered; will retry');
       return;
     }
-    await tx.query(`update notification_outbox set attempts = $2, last_error = $3, dead_lettered_at = $4 where id = $1`, [row.id, attempts, message, now.toISOString()]);
+    await tx.query(`update notification_outbox set attempts = $2, last_error = $3, dead_lettered_at = $4, secret_ciphertext = null where id = $1`, [row.id, attempts, message, now.toISOString()]);
     const stream = streams.notification(row.notification_id);
     const event: SecurityNotificationDeadLettered = {
       type: 'SecurityNotificationDeadLettered',

@@ -171,12 +171,14 @@ export interface SessionWithUserRow extends SessionRow {
   data_key: string | null;
   roles: string[];
   user_created_at: Date;
+  /** The administrator's deadline for a second factor (requireMfa), if any. */
+  mfa_required_by: Date | null;
 }
 
 /** The hot path of every authenticated request: the live session and its (not deleted) user, in one query. */
 export async function findActiveSessionWithUser(q: Queryable, tokenHash: string): Promise<SessionWithUserRow | undefined> {
   const [row] = await q.query<SessionWithUserRow>(
-    `select s.*, u.email, u.roles, u.created_at as user_created_at, k.wrapped_key as data_key
+    `select s.*, u.email, u.roles, u.created_at as user_created_at, u.mfa_required_by, k.wrapped_key as data_key
        from ${liveSchema}.sessions s join ${liveSchema}.users u on u.user_id = s.user_id and not u.deleted
        left join personal_data_keys k on k.subject_id = s.user_id
       where s.token_hash = $1 and s.ended_at is null`,

@@ -8,7 +8,7 @@ import { BatchFold, type Column } from './batch.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'UserErased'] as const;
+const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'UserErased', 'MfaPolicyApplied', 'MfaPolicyLifted'] as const;
 
 /** The stored envelope of a personal field (what a rebuild copies too), never the clear value. */
 export function sealedField(event: RecordedEvent, field: string): string | null {
@@ -31,7 +31,7 @@ function locksUnknownDevices(event: { data: { bucket?: string } }): boolean {
 
 export const usersProjector: Projector<UsersEvent> = {
   name: 'users',
-  version: 3,
+  version: 4,
   handles,
   tables: [{ name: 'users', orderBy: 'user_id' }],
   ddl: (s) => `
@@ -43,7 +43,9 @@ export const usersProjector: Projector<UsersEvent> = {
       created_at   timestamptz not null,
       locked_until timestamptz,
       deleted      boolean not null default false,
-      has_password boolean not null default true
+      has_password boolean not null default true,
+      -- an administrator's deadline for a second factor (requireMfa): read with the session on every request
+      mfa_required_by timestamptz
     );
     create index on ${s}.users (email_hash) where not deleted`,
   project(event: Recorded<UsersEvent>, s: string): SqlStatement[] {
@@ -68,6 +70,10 @@ export const usersProjector: Projector<UsersEvent> = {
         return [sql(`update ${s}.users set deleted = true, email = null, email_hash = null where user_id = $1`, event.data.userId)];
       case 'UserErased':
         return [sql(`update ${s}.users set email = null, email_hash = null where user_id = $1`, event.data.userId)];
+      case 'MfaPolicyApplied':
+        return [sql(`update ${s}.users set mfa_required_by = $2 where user_id = $1`, event.data.userId, event.data.deadline)];
+      case 'MfaPolicyLifted':
+        return [sql(`update ${s}.users set mfa_required_by = null where user_id = $1`, event.data.userId)];
     }
   },
   projectBatch(events: readonly Recorded<UsersEvent>[], s: string): SqlStatement[] {
@@ -75,7 +81,7 @@ export const usersProjector: Projector<UsersEvent> = {
     for (const event of events) {
       const userId = event.data.userId;
       if (event.type === 'UserRegistered') {
-        fold.create(userId, { user_id: userId, email: sealedField(event, 'email'), email_hash: emailHashOf(event), roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null });
+        fold.create(userId, { user_id: userId, email: sealedField(event, 'email'), email_hash: emailHashOf(event), roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null, mfa_required_by: null });
         continue;
       }
       const set = (column: keyof UserDraft, value: unknown) => fold.change(userId, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
@@ -86,6 +92,8 @@ export const usersProjector: Projector<UsersEvent> = {
         case 'UserUnlocked': if (locksUnknownDevices(event)) set('locked_until', null); break;
         case 'UserDeleted': set('deleted', true); set('email', null); set('email_hash', null); break;
         case 'UserErased': set('email', null); set('email_hash', null); break;
+        case 'MfaPolicyApplied': set('mfa_required_by', event.data.deadline); break;
+        case 'MfaPolicyLifted': set('mfa_required_by', null); break;
         case 'RoleGranted':
         case 'RoleRevoked': {
           const role = event.data.role;
@@ -124,12 +132,13 @@ interface UserDraft extends Record<string, unknown> {
   locked_until: string | null;
   deleted: boolean;
   has_password: boolean;
+  mfa_required_by: string | null;
 }
 
 const userColumns: Column[] = [
   { name: 'user_id', type: 'text' }, { name: 'email', type: 'text' }, { name: 'email_hash', type: 'text' }, { name: 'roles', type: 'text[]' },
   { name: 'created_at', type: 'timestamptz' }, { name: 'locked_until', type: 'timestamptz' }, { name: 'deleted', type: 'boolean' },
-  { name: 'has_password', type: 'boolean' },
+  { name: 'has_password', type: 'boolean' }, { name: 'mfa_required_by', type: 'timestamptz' },
 ];
 
 export interface UserRow {

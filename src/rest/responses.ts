@@ -19,7 +19,7 @@ function meta(x: RestExchange, isAuthenticated: boolean): { is_authenticated: bo
   return { is_authenticated: isAuthenticated, ...(x.issuedToken ? { session_token: x.issuedToken } : {}) };
 }
 
-const authenticatorTypeOf = { TOTP: 'totp', RECOVERY_CODES: 'recovery_codes', WEBAUTHN: 'webauthn' } as const;
+const authenticatorTypeOf = { TOTP: 'totp', RECOVERY_CODES: 'recovery_codes', WEBAUTHN: 'webauthn', EMAIL: 'email' } as const;
 
 export function flowBody(flow: Flow): FlowBody {
   return {
@@ -42,6 +42,7 @@ export function methodBody(m: SessionMethod, email: string): MethodBody | null {
     case 'recovery_code': return { method: 'mfa', at, type: 'recovery_codes' };
     case 'webauthn': return { method: 'mfa', at, type: 'webauthn' };
     case 'passkey': return { method: 'mfa', at, type: 'webauthn', passwordless: true };
+    case 'email': return { method: 'mfa', at, type: 'email' };
     case 'trust': return null;
   }
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const timestampSchema = z.number().describe('Seconds since the epoch (allauth: `new Date(value * 1000)`).');
 
-export const authenticatorTypeSchema = z.enum(['totp', 'recovery_codes', 'webauthn']);
+export const authenticatorTypeSchema = z.enum(['totp', 'recovery_codes', 'webauthn', 'email']);
 
 export const flowIdSchema = z.enum([
   'login', 'signup', 'mfa_authenticate', 'reauthenticate', 'mfa_reauthenticate', 'mfa_login_webauthn', 'mfa_signup_webauthn', 'mfa_trust',

@@ -189,6 +189,23 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     deactivateTotp: () => call(op.deactivateTotpMutation, 'deactivateTotp'),
     regenerateRecoveryCodes: () => call(op.regenerateRecoveryCodesMutation, 'regenerateRecoveryCodes'),
 
+    // Email one-time codes (a login completed with one is AAL1)
+    beginEmailCodeEnrollment: () => call(op.beginEmailCodeEnrollmentMutation, 'beginEmailCodeEnrollment'),
+    activateEmailCode: (code: string) => call(op.activateEmailCodeMutation, 'activateEmailCode', { input: { code } }),
+    removeEmailCode: () => call(op.removeEmailCodeMutation, 'removeEmailCode'),
+    /** During mfa_authenticate: mails a code, which authenticateMfa(code) then takes. */
+    requestEmailCode: () => call(op.requestEmailCodeMutation, 'requestEmailCode'),
+
+    // Administrators (admin role, AAL2)
+    users: (variables: { first?: number | null; after?: string | null; filter?: { role?: string | null; email?: string | null; withoutStrongFactor?: boolean | null } | null } = {}) =>
+      call(op.usersQuery, 'users', variables),
+    resetUserMfa: (userId: string, reason: string) => call(op.resetUserMfaMutation, 'resetUserMfa', { input: { userId, reason } }),
+    revokeRole: (userId: string, role: string, reason?: string | null) => call(op.revokeRoleMutation, 'revokeRole', { input: { userId, role, reason: reason ?? null } }),
+    requireMfa: (userId: string, deadline: Date | string, reason?: string | null) =>
+      call(op.requireMfaMutation, 'requireMfa', { input: { userId, deadline: typeof deadline === 'string' ? deadline : deadline.toISOString(), reason: reason ?? null } }),
+    liftMfaRequirement: (userId: string, reason?: string | null) => call(op.liftMfaRequirementMutation, 'liftMfaRequirement', { input: { userId, reason: reason ?? null } }),
+    signOutUser: (userId: string, reason?: string | null) => call(op.signOutUserMutation, 'signOutUser', { input: { userId, reason: reason ?? null } }),
+
     // WebAuthn: the raw ceremony steps (see webauthn.ts for the browser side)
     beginWebAuthnRegistration: (passwordless: boolean) =>
       call(op.beginWebAuthnRegistrationMutation, 'beginWebAuthnRegistration', { input: { passwordless } }),

@@ -196,3 +196,60 @@ export const revokeDeviceTrustMutation = graphql(`
 export const signOutEverywhereMutation = graphql(`
   mutation SignOutEverywhere { signOutEverywhere { __typename ... on SignOutEverywherePayload { endedSessionCount } ...ErrorFields } }
 `, [ErrorFields]);
+
+// Email one-time codes (the weaker factor: a login with one is AAL1)
+export const beginEmailCodeEnrollmentMutation = graphql(`
+  mutation BeginEmailCodeEnrollment { beginEmailCodeEnrollment { __typename ... on EmailCodeSent { expiresAt resendAfterSeconds } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const activateEmailCodeMutation = graphql(`
+  mutation ActivateEmailCode($input: ActivateEmailCodeInput!) {
+    activateEmailCode(input: $input) { __typename ... on ActivateEmailCodePayload { authenticators { ...AuthenticatorFields } } ...ErrorFields }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const removeEmailCodeMutation = graphql(`
+  mutation RemoveEmailCode { removeEmailCode { __typename ... on RemoveEmailCodePayload { authenticators { ...AuthenticatorFields } } ...ErrorFields } }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const requestEmailCodeMutation = graphql(`
+  mutation RequestEmailCode { requestEmailCode { __typename ... on EmailCodeSent { expiresAt resendAfterSeconds } ...ErrorFields } }
+`, [ErrorFields]);
+
+// The administrator's tools (admin at AAL2)
+export const usersQuery = graphql(`
+  query Users($first: Int, $after: String, $filter: UsersFilter) {
+    users(first: $first, after: $after, filter: $filter) {
+      __typename
+      ... on UserConnection {
+        nodes { id email roles createdAt lockedUntil mfa { factorTypes lastUsedAt requiredBy deadline } }
+        pageInfo { endCursor hasNextPage }
+      }
+      ...ErrorFields
+    }
+  }
+`, [ErrorFields]);
+
+export const resetUserMfaMutation = graphql(`
+  mutation ResetUserMfa($input: ResetUserMfaInput!) {
+    resetUserMfa(input: $input) { __typename ... on ResetUserMfaPayload { userId removedFactorCount keptPasskeyCount endedSessionCount } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const revokeRoleMutation = graphql(`
+  mutation RevokeRole($input: RevokeRoleInput!) { revokeRole(input: $input) { __typename ... on RevokeRolePayload { userId role revoked } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const requireMfaMutation = graphql(`
+  mutation RequireMfa($input: RequireMfaInput!) { requireMfa(input: $input) { __typename ... on RequireMfaPayload { userId deadline } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const liftMfaRequirementMutation = graphql(`
+  mutation LiftMfaRequirement($input: LiftMfaRequirementInput!) {
+    liftMfaRequirement(input: $input) { __typename ... on LiftMfaRequirementPayload { userId lifted } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const signOutUserMutation = graphql(`
+  mutation SignOutUser($input: SignOutUserInput!) { signOutUser(input: $input) { __typename ... on SignOutUserPayload { userId endedSessionCount } ...ErrorFields } }
+`, [ErrorFields]);

@@ -151,6 +151,21 @@ export function useAuth() {
       recoveryCodes: async () => flat(await client.recoveryCodes()),
       regenerateRecoveryCodes: async () => flat(await thenRefresh(client.regenerateRecoveryCodes())),
 
+      /** Mails a code to the account's address: `{ expiresAt, resendAfterSeconds }`; then `activateEmailCode(code)`. */
+      beginEmailCodeEnrollment: async () => flat(await client.beginEmailCodeEnrollment()),
+      activateEmailCode: async (code: string) => flat(await thenRefresh(client.activateEmailCode(code))),
+      removeEmailCode: async () => flat(await thenRefresh(client.removeEmailCode())),
+      /** During `mfa_authenticate` with type EMAIL: mails a code, then `authenticateMfa(code)`. The session will be AAL1. */
+      requestEmailCode: async () => flat(await client.requestEmailCode()),
+
+      /** Administrators (admin role, AAL2). */
+      users: async (variables: Parameters<typeof client.users>[0] = {}) => flat(await client.users(variables)),
+      resetUserMfa: async (userId: string, reason: string) => flat(await client.resetUserMfa(userId, reason)),
+      revokeRole: async (userId: string, role: string, reason?: string | null) => flat(await client.revokeRole(userId, role, reason)),
+      requireMfa: async (userId: string, deadline: Date | string, reason?: string | null) => flat(await client.requireMfa(userId, deadline, reason)),
+      liftMfaRequirement: async (userId: string, reason?: string | null) => flat(await client.liftMfaRequirement(userId, reason)),
+      signOutUser: async (userId: string, reason?: string | null) => flat(await client.signOutUser(userId, reason)),
+
       registerWebAuthn: async (options: { name: string; passwordless: boolean }) =>
         flat<{ recoveryCodes?: string[] | null }, TesseraError | WebAuthnError>(await thenRefresh(registerWebAuthnCeremony(client, options))),
       authenticateWebAuthn: async (purpose: 'MFA' | 'REAUTHENTICATE' = 'MFA') => {

@@ -12,12 +12,16 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
     case 'RegisterWebAuthn': {
       const d = command.data;
       if (state.webauthn.some((c) => c.credentialId === d.credential.id)) throw new DomainError('CREDENTIAL_ALREADY_REGISTERED');
+      if (d.refusal !== null) {
+        return [{ type: 'WebAuthnCredentialRefused', data: { userId: d.userId, authenticatorId: null, aaguid: d.credential.aaguid, attestationVerified: d.attestationVerified, reason: d.refusal, stage: 'registration', at: d.now } }];
+      }
       const registered: AuthenticatorEvent = {
         type: 'WebAuthnCredentialRegistered',
         data: {
           userId: d.userId, authenticatorId: d.authenticatorId, credentialId: d.credential.id, publicKey: d.credential.publicKey,
           counter: d.credential.counter, transports: d.credential.transports, aaguid: d.credential.aaguid,
-          backupEligible: d.credential.backupEligible, backedUp: d.credential.backedUp, isPasswordless: d.isPasswordless, name: d.name, at: d.now,
+          backupEligible: d.credential.backupEligible, backedUp: d.credential.backedUp, isPasswordless: d.isPasswordless, name: d.name,
+          ...(d.attestationVerified ? { attestationVerified: true } : {}), at: d.now,
         },
       };
       // Recovery codes come with the first factor, as with TOTP; a user who already holds a set keeps it.
@@ -38,6 +42,13 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
         return [
           { type: 'WebAuthnCloneSuspected', data: { userId: d.userId, authenticatorId: credential.authenticatorId, storedCounter: credential.counter, presentedCounter: d.check.newCounter, at: d.now } },
           rejected('CLONE_SUSPECTED'),
+        ];
+      }
+      // A key registered before its AAGUID was blocked: refused, and the refusal names the AAGUID.
+      if (d.blockedAaguids.includes(credential.aaguid)) {
+        return [
+          { type: 'WebAuthnCredentialRefused', data: { userId: d.userId, authenticatorId: credential.authenticatorId, aaguid: credential.aaguid, attestationVerified: credential.attestationVerified ?? false, reason: 'AAGUID_BLOCKED', stage: 'authentication', at: d.now } },
+          rejected('AAGUID_BLOCKED'),
         ];
       }
       // WebAuthn §6.1.3: backup eligibility is fixed at creation; a change means a different authenticator.

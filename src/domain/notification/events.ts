@@ -1,7 +1,10 @@
 import type { DomainEvent } from '../shared/decider.js';
 
 export type SecurityNotificationKind =
-  | 'factor_added' | 'factor_removed' | 'recovery_codes_regenerated' | 'password_changed' | 'email_changed' | 'account_locked' | 'new_device';
+  | 'factor_added' | 'factor_removed' | 'recovery_codes_regenerated' | 'password_changed' | 'email_changed' | 'account_locked' | 'new_device'
+  // an administrator's actions (issue 18)
+  | 'email_code'
+  | 'mfa_reset' | 'role_revoked' | 'mfa_required' | 'mfa_requirement_lifted' | 'signed_out_by_admin';
 
 /** One stream per notification (`notification-<id>`), so requesting one never races another writer's version. */
 export type SecurityNotificationRequested = DomainEvent<'SecurityNotificationRequested', {

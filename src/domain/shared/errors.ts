@@ -28,6 +28,10 @@ export const errorCodes = [
   'CREDENTIAL_ALREADY_REGISTERED',
   'CLONE_SUSPECTED',
   'FEATURE_DISABLED',
+  'CODE_EXPIRED',
+  'EMAIL_CODE_NOT_PENDING',
+  'FACTOR_NOT_ALLOWED',
+  'AUTHENTICATOR_NOT_ALLOWED',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -58,8 +62,12 @@ const defaultMessages: Partial<Record<ErrorCode, string>> = {
   NOT_FOUND: 'Not found.',
   FORBIDDEN: 'Not allowed.',
   EMAIL_TAKEN: 'This email cannot be used.',
-  LAST_FACTOR_REQUIRED: 'An administrator must keep at least one second factor.',
+  LAST_FACTOR_REQUIRED: 'This account must keep at least one strong second factor (TOTP or a security key).',
   FEATURE_DISABLED: 'This feature is turned off.',
+  AUTHENTICATOR_NOT_ALLOWED: 'This security key is not accepted here.',
+  CODE_EXPIRED: 'This code has expired. Ask for a new one.',
+  EMAIL_CODE_NOT_PENDING: 'No email code is waiting to be confirmed by this session.',
+  FACTOR_NOT_ALLOWED: 'This sign-in method cannot be used now: the password was just reset by email. Use another factor.',
   ALREADY_AUTHENTICATED: 'Already signed in.',
   ALREADY_EXISTS: 'This already exists.',
   NO_SECOND_FACTOR: 'Set up a second factor first.',

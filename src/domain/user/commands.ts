@@ -5,7 +5,10 @@ export type UserCommand =
   | { type: 'UpgradePasswordHash'; data: { passwordHash: string; now: string } }
   | { type: 'ChangeEmail'; data: { email: string; now: string } }
   | { type: 'GrantRole'; data: { role: string; now: string } }
-  | { type: 'RevokeRole'; data: { role: string; now: string } }
+  | { type: 'RevokeRole'; data: { role: string; by?: string; reason?: string; now: string } }
+  | { type: 'RequireMfa'; data: { deadline: string; by: string; reason: string | null; now: string } }
+  | { type: 'LiftMfaRequirement'; data: { by: string; reason: string | null; now: string } }
+  | { type: 'RecordSignOut'; data: { by: string; reason: string | null; sessionCount: number; now: string } }
   | { type: 'DeleteAccount'; data: { now: string } }
   | { type: 'EraseUser'; data: { by: string; reason: string; now: string } }
   | { type: 'RejectPassword'; data: { purpose: 'reauthenticate' | 'change_password'; now: string } }

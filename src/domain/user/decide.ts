@@ -34,7 +34,21 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return [{ type: 'RoleGranted', data: { userId, role: command.data.role, at: command.data.now } }];
     case 'RevokeRole':
       if (!state.roles.includes(command.data.role)) return [];
-      return [{ type: 'RoleRevoked', data: { userId, role: command.data.role, at: command.data.now } }];
+      return [{ type: 'RoleRevoked', data: {
+        userId, role: command.data.role,
+        ...(command.data.by !== undefined ? { by: command.data.by } : {}), ...(command.data.reason !== undefined ? { reason: command.data.reason } : {}),
+        at: command.data.now,
+      } }];
+    case 'RequireMfa': {
+      const { deadline, by, reason, now } = command.data;
+      if (state.mfaRequiredBy === deadline) return [];
+      return [{ type: 'MfaPolicyApplied', data: { userId, deadline, by, reason, at: now } }];
+    }
+    case 'LiftMfaRequirement':
+      if (state.mfaRequiredBy === null) return [];
+      return [{ type: 'MfaPolicyLifted', data: { userId, by: command.data.by, reason: command.data.reason, at: command.data.now } }];
+    case 'RecordSignOut':
+      return [{ type: 'UserSignedOut', data: { userId, by: command.data.by, reason: command.data.reason, sessionCount: command.data.sessionCount, at: command.data.now } }];
     case 'DeleteAccount':
       return [{ type: 'UserDeleted', data: { userId, at: command.data.now } }];
     case 'RejectPassword':

@@ -20,10 +20,14 @@ export interface UserState {
   roleGrantedAt: Record<string, string>;
   /** Locks by attempt bucket (a known device's id, or 'untrusted' for every unknown device): until when. */
   locks: Record<string, string>;
+  /** The deadline an administrator set for a strong second factor (requireMfa); null: none. */
+  mfaRequiredBy: string | null;
+  /** The latest password reset by email (PasswordReset via 'code' or 'link'): the mailbox alone set the password then. */
+  lastEmailResetAt: string | null;
 }
 
 export const initialUserState: UserState = {
-  exists: false, deleted: false, erased: false, userId: null, email: null, passwordHash: null, roles: [], createdAt: null, roleGrantedAt: {}, locks: {},
+  exists: false, deleted: false, erased: false, userId: null, email: null, passwordHash: null, roles: [], createdAt: null, roleGrantedAt: {}, locks: {}, mfaRequiredBy: null, lastEmailResetAt: null,
 };
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
@@ -52,7 +56,14 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     case 'UserErased':
       return { ...state, erased: true, email: null };
     case 'ReauthenticationRejected':
+    case 'UserSignedOut':
       return state;
+    case 'MfaPolicyApplied':
+      return { ...state, mfaRequiredBy: event.data.deadline };
+    case 'MfaPolicyLifted':
+      return { ...state, mfaRequiredBy: null };
+    case 'PasswordReset':
+      return event.data.via === 'code' || event.data.via === 'link' ? { ...state, lastEmailResetAt: event.data.at } : state;
   }
 }
 

@@ -2,6 +2,7 @@
 // the live ones, whatever the batch boundaries (the set-based projectBatch folds a batch per row), and equal what the
 // per-event statements alone produce.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operator, requireMfa, resetUserMfa } from '../../../src/application/administration.js';
 import { newId } from '../../../src/crypto/tokens.js';
 import { Projections } from '../../../src/projections/runner.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
@@ -14,7 +15,7 @@ let server: TestServer;
 beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
-const tables = { users: 'user_id', login_flows: 'flow_id', sessions: 'session_id' } as const;
+const tables = { users: 'user_id', login_flows: 'flow_id', sessions: 'session_id', user_mfa: 'user_id' } as const;
 
 async function snapshot(schema = 'proj'): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -66,6 +67,14 @@ async function history(): Promise<void> {
   await alice.gql(REVOKE_SESSIONS, { ids: [bobSession] }); // not hers: nothing
   await bob.gql(REVOKE_SESSIONS, { ids: [bobSession] });
 
+  // The MFA policy by user and an administrator's reset (user_mfa, users.mfa_required_by).
+  const cli = { clientAddress: '', userAgent: 'test', requestId: newId(), actor: 'operator' };
+  await requireMfa(server.app, operator, { userId: aliceId, deadline: new Date(server.clock.now().getTime() + HOUR).toISOString() }, cli);
+  await append(`user-${aliceId}`, 'MfaPolicyLifted', { userId: aliceId, by: 'operator', reason: null, at: server.clock.now().toISOString() });
+  await requireMfa(server.app, operator, { userId: bobId, deadline: new Date(server.clock.now().getTime() + 2 * HOUR).toISOString(), reason: 'payroll' }, cli);
+  await append(`authenticators-${bobId}`, 'TotpCodeAccepted', { userId: bobId, step: 1, purpose: 'login', at: server.clock.now().toISOString() });
+  await resetUserMfa(server.app, operator, { userId: bobId, reason: 'lost phone' }, cli);
+
   const carol = await signedUpUser(server, 'carol@example.com');
   server.clock.advance(2 * HOUR);
   await carol.gql(ME); // idle expiry
@@ -81,6 +90,7 @@ describe('projections rebuilt from the log', () => {
     expect((live.users as any[]).find((u) => u.email_hash === server.app.personalData.hashes.email('alice2@example.com')).roles).toEqual(['admin', 'analyst', 'auditor']);
     expect((live.login_flows as any[]).some((f) => f.failures === 2)).toBe(true);
     expect((live.sessions as any[]).some((s) => s.methods.length === 4)).toBe(true);
+    expect((live.user_mfa as any[]).some((u) => u.mfa_required_by !== null && u.last_mfa_at !== null && u.totp === false)).toBe(true);
 
     // Per-event statements only: the reference the batched path must match.
     const perEvent = new Projections(server.app.db, server.app.projections.projectors.map((p) => ({ ...p, projectBatch: undefined })), server.app.personalData);
