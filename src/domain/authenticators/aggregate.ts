@@ -4,14 +4,15 @@ import { createHash } from 'node:crypto';
 import type { Aggregate } from '../shared/decider.js';
 import { assertNever } from '../shared/errors.js';
 import { streams } from '../shared/streams.js';
-import type { RecoveryCodeCommand, TotpCommand, WebAuthnClaimCommand, WebAuthnCommand } from './commands.js';
+import type { FactorSuspensionCommand, RecoveryCodeCommand, TotpCommand, WebAuthnClaimCommand, WebAuthnCommand } from './commands.js';
+import { decideFactorSuspension } from './decideSuspension.js';
 import { decideRecoveryCodes } from './decideRecoveryCodes.js';
 import { decideTotp } from './decideTotp.js';
 import { decideWebAuthn, decideWebAuthnClaim } from './decideWebAuthn.js';
 import type { AuthenticatorEvent, WebAuthnClaimEvent } from './events.js';
 import { evolveAuthenticators, initialAuthenticatorsState, type AuthenticatorsState, type WebAuthnClaimState } from './state.js';
 
-export type AuthenticatorsCommand = TotpCommand | RecoveryCodeCommand | WebAuthnCommand;
+export type AuthenticatorsCommand = TotpCommand | RecoveryCodeCommand | WebAuthnCommand | FactorSuspensionCommand;
 
 export function decideAuthenticators(command: AuthenticatorsCommand, state: AuthenticatorsState): AuthenticatorEvent[] {
   switch (command.type) {
@@ -21,6 +22,8 @@ export function decideAuthenticators(command: AuthenticatorsCommand, state: Auth
       return decideRecoveryCodes(command, state);
     case 'RegisterWebAuthn': case 'AuthenticateWebAuthn': case 'RenameWebAuthn': case 'RemoveWebAuthn':
       return decideWebAuthn(command, state);
+    case 'SuspendFactor': case 'RestoreFactor':
+      return decideFactorSuspension(command, state);
     default:
       return assertNever(command);
   }

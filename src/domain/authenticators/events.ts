@@ -21,6 +21,16 @@ export type WebAuthnCloneSuspected = DomainEvent<'WebAuthnCloneSuspected', { use
 export type WebAuthnCredentialRenamed = DomainEvent<'WebAuthnCredentialRenamed', { userId: string; authenticatorId: string; name: string; at: string }>;
 export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved', { userId: string; authenticatorId: string; at: string }>;
 
+/** Which factor a suspension names: the TOTP, one key (its authenticator id), or the recovery codes. */
+export type SuspendableFactor = 'totp' | 'webauthn' | 'recovery_codes';
+/**
+ * "This wasn't me" on the notice of a factor's addition (issue 17): the factor is refused by the MFA step, passkey login
+ * and reauthentication until restored. `notificationId`: the notice whose key was used.
+ */
+export type FactorSuspended = DomainEvent<'FactorSuspended', { userId: string; factor: SuspendableFactor; authenticatorId: string | null; notificationId: string; at: string }>;
+/** The owner, signed in with another factor, confirmed it (`owner`), or an administrator restored it (`admin`). */
+export type FactorRestored = DomainEvent<'FactorRestored', { userId: string; factor: SuspendableFactor; authenticatorId: string | null; by: 'owner' | 'admin'; at: string }>;
+
 /**
  * The claim stream of one credential id (`webauthn-credential-<hash>`): appended at expected version 0 in the
  * registration's transaction, so of two accounts racing to register one credential id exactly one commits. It also
@@ -36,12 +46,12 @@ export type AuthenticatorEvent =
   | TotpEnrollmentStarted | TotpActivated | TotpActivationRejected | TotpCodeAccepted | TotpCodeRejected | TotpDeactivated
   | RecoveryCodesGenerated | RecoveryCodeUsed | RecoveryCodeRejected
   | WebAuthnCredentialRegistered | WebAuthnAssertionAccepted | WebAuthnAssertionRejected | WebAuthnCloneSuspected
-  | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved;
+  | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved | FactorSuspended | FactorRestored;
 
 export const authenticatorEventTypes = [
   'TotpEnrollmentStarted', 'TotpActivated', 'TotpActivationRejected', 'TotpCodeAccepted', 'TotpCodeRejected', 'TotpDeactivated',
   'RecoveryCodesGenerated', 'RecoveryCodeUsed', 'RecoveryCodeRejected',
   'WebAuthnCredentialRegistered', 'WebAuthnAssertionAccepted', 'WebAuthnAssertionRejected', 'WebAuthnCloneSuspected',
-  'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
+  'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved', 'FactorSuspended', 'FactorRestored',
   'WebAuthnCredentialClaimed', 'WebAuthnCredentialReleased',
 ] as const satisfies readonly (AuthenticatorEvent | WebAuthnClaimEvent)['type'][];

@@ -12,6 +12,8 @@ export interface TotpState {
   lastUsedStep: number;
   createdAt: string | null;
   lastUsedAt: string | null;
+  /** Suspended by "this wasn't me": refused until restored. */
+  suspended?: boolean;
 }
 
 export interface RecoveryCodesState {
@@ -22,6 +24,7 @@ export interface RecoveryCodesState {
   keyId: string;
   createdAt: string;
   lastUsedAt: string | null;
+  suspended?: boolean;
 }
 
 export interface WebAuthnCredentialState {
@@ -37,6 +40,7 @@ export interface WebAuthnCredentialState {
   name: string;
   createdAt: string;
   lastUsedAt: string | null;
+  suspended?: boolean;
 }
 
 export interface AuthenticatorsState {
@@ -90,6 +94,13 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
       return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, name: event.data.name }));
     case 'WebAuthnCredentialRemoved':
       return withoutOrphanedRecoveryCodes({ ...state, webauthn: state.webauthn.filter((c) => c.authenticatorId !== event.data.authenticatorId) });
+    case 'FactorSuspended':
+    case 'FactorRestored': {
+      const suspended = event.type === 'FactorSuspended';
+      if (event.data.factor === 'totp') return state.totp.status === 'active' ? { ...state, totp: { ...state.totp, suspended } } : state;
+      if (event.data.factor === 'recovery_codes') return state.recoveryCodes ? { ...state, recoveryCodes: { ...state.recoveryCodes, suspended } } : state;
+      return updateCredential(state, event.data.authenticatorId ?? '', (c) => ({ ...c, suspended }));
+    }
     case 'TotpActivationRejected':
     case 'TotpCodeRejected':
     case 'RecoveryCodeRejected':
@@ -119,14 +130,31 @@ export function unusedRecoveryCodeCount(state: AuthenticatorsState): number {
   return set ? set.codeHashes.length - new Set(set.usedIndexes).size : 0;
 }
 
-/** The types a user can answer the MFA step with, in the order frontends offer them. */
+/**
+ * The types a user can answer the MFA step with, in the order frontends offer them. A suspended factor is not offered;
+ * it still counts as a second factor (hasSecondFactor), so suspending it never turns a login into a password alone.
+ */
 export function availableFactorTypes(state: AuthenticatorsState): AuthenticatorType[] {
   if (!hasSecondFactor(state)) return [];
   const types: AuthenticatorType[] = [];
-  if (state.totp.status === 'active') types.push('TOTP');
-  if (state.webauthn.length > 0) types.push('WEBAUTHN');
-  if (unusedRecoveryCodeCount(state) > 0) types.push('RECOVERY_CODES');
+  if (state.totp.status === 'active' && !state.totp.suspended) types.push('TOTP');
+  if (state.webauthn.some((c) => !c.suspended)) types.push('WEBAUTHN');
+  if (unusedRecoveryCodeCount(state) > 0 && !state.recoveryCodes?.suspended && hasUsableSecondFactor(state)) types.push('RECOVERY_CODES');
   return types;
+}
+
+/** A second factor that is not suspended. */
+export function hasUsableSecondFactor(state: AuthenticatorsState): boolean {
+  return (state.totp.status === 'active' && !state.totp.suspended) || state.webauthn.some((c) => !c.suspended);
+}
+
+/** The suspended factors, as the admin's restore command and the owner's confirmation name them. */
+export function suspendedFactors(state: AuthenticatorsState): Array<{ factor: 'totp' | 'webauthn' | 'recovery_codes'; authenticatorId: string | null; name: string }> {
+  const list: Array<{ factor: 'totp' | 'webauthn' | 'recovery_codes'; authenticatorId: string | null; name: string }> = [];
+  if (state.totp.status === 'active' && state.totp.suspended) list.push({ factor: 'totp', authenticatorId: null, name: 'TOTP' });
+  for (const c of state.webauthn) if (c.suspended) list.push({ factor: 'webauthn', authenticatorId: c.authenticatorId, name: c.name });
+  if (state.recoveryCodes?.suspended) list.push({ factor: 'recovery_codes', authenticatorId: null, name: 'Recovery codes' });
+  return list;
 }
 
 /** Who holds a credential id (its claim stream); null: nobody, never or since the holder's deletion. */
