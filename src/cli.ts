@@ -34,7 +34,11 @@ const usage = `usage:
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
   tessera users revoke-role --email E --role R
-  tessera users unlock --email E        end every lock of the account (also the hard limit's)`;
+  tessera users unlock --email E        end every lock of the account (also the hard limit's)
+  tessera users suspended-factors --email E
+                                        the factors "this wasn't me" suspended
+  tessera users restore-factor --email E --factor totp|webauthn|recovery_codes [--id AUTHENTICATOR_ID]
+                                        assisted recovery: restore a suspended factor and end the account's lock`;
 
 class UsageError extends Error {}
 
@@ -181,7 +185,7 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   if (command === 'users' && sub) {
-    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' }, factor: { type: 'string' }, id: { type: 'string' } } });
     return withApp((app) => runUserCommand(app, sub, values));
   }
   console.error(usage);

@@ -2,7 +2,7 @@
 // answer nor its cost tells an attacker which emails exist. Every rejection is an event (PasswordRejected).
 import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { availableFactorTypes, hasSecondFactor } from '../domain/authenticators/state.js';
+import { availableFactorTypes, hasSecondFactor, hasUsableSecondFactor } from '../domain/authenticators/state.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginCommand } from '../domain/login/commands.js';
 import { DomainError } from '../domain/shared/errors.js';
@@ -16,12 +16,15 @@ import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
 import { actingAs, type RequestFacts } from './request.js';
 import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
+import { issueFlowToken, requestEmailVerificationIn } from './emailVerification.js';
 
 export type PasswordLoginResult =
   | { kind: 'session'; session: IssuedSession; userId: string; mfaDeadline: Date | null; enrollOnly: boolean }
-  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date };
+  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date }
+  /** ACCOUNT_EMAIL_VERIFICATION=mandatory and the address is not verified: a code was sent, the VERIFY_EMAIL flow waits. */
+  | { kind: 'verify_email'; pending: IssuedToken; userId: string };
 
-type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts'>;
+type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts' | 'secrets'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
   // The account, and what this device is to it (its own attempt bucket if known; trusted to skip the MFA step?).
@@ -68,6 +71,14 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   }
   await deps.attempts.refund(attempt.key, request.clientAddress);
   const authenticators = (await factors!).state;
+  // "This wasn't me" was used: the password may be the attacker's, so only a reset by email opens the account again.
+  if (user.resetRequired) throw new DomainError('PASSWORD_RESET_REQUIRED');
+  // Assisted recovery, or every second factor suspended: never the password alone.
+  if (user.assistedRecovery || (hasSecondFactor(authenticators) && !hasUsableSecondFactor(authenticators))) throw new DomainError('ACCOUNT_LOCKED');
+  if (deps.config.emailVerification === 'mandatory' && !user.emailVerified) {
+    await deps.store.transactionWithRetry((tx) => requestEmailVerificationIn(deps, tx, userId, null, asActor));
+    return { kind: 'verify_email', pending: issueFlowToken(deps, 'verify_email', userId), userId };
+  }
   const factorTypes = availableFactorTypes(authenticators);
   const requirement = mfaRequirement(user, hasSecondFactor(authenticators), now, deps.config.adminMfaGraceSeconds);
   const pendingToken = newSessionToken();

@@ -1,7 +1,8 @@
-// `tessera users create|grant-role|revoke-role|unlock`: operators' commands, written as events like any other change, through the same
+// `tessera users create|grant-role|revoke-role|unlock|suspended-factors|restore-factor`: operators' commands, written as events like any other change, through the same
 // use cases as every other transport.
 import type { App } from '../app.js';
 import { unlockUser } from '../application/lockout.js';
+import { restoreFactorByAdmin, suspendedFactorsOf } from '../application/compromise.js';
 import { grantRole, revokeRole } from '../application/roles.js';
 import type { RequestFacts } from '../application/request.js';
 import { createAccount } from '../application/signup.js';
@@ -9,7 +10,9 @@ import { emailSchema, parseInput } from '../application/validation.js';
 import { newSessionToken } from '../crypto/tokens.js';
 import { findUserByEmail } from '../projections/users.js';
 
-export async function runUserCommand(app: App, sub: string, options: { email?: string; password?: string; role?: string; admin?: boolean }): Promise<void> {
+export async function runUserCommand(
+  app: App, sub: string, options: { email?: string; password?: string; role?: string; admin?: boolean; factor?: string; id?: string },
+): Promise<void> {
   const request: RequestFacts = { clientAddress: '', userAgent: 'tessera-cli', requestId: `cli-${Date.now()}`, actor: 'system' };
   if (!options.email) throw new Error('--email is required');
   const email = parseInput(emailSchema, options.email);
@@ -34,6 +37,21 @@ export async function runUserCommand(app: App, sub: string, options: { email?: s
     const user = await findUserByEmail(app.db, email);
     if (!user) throw new Error(`no user with email ${email}`);
     console.log(JSON.stringify({ userId: user.user_id, unlocked: await unlockUser(app, user.user_id, request) }));
+    return;
+  }
+  if (sub === 'suspended-factors' || sub === 'restore-factor') {
+    const user = await findUserByEmail(app.db, email);
+    if (!user) throw new Error(`no user with email ${email}`);
+    if (sub === 'suspended-factors') {
+      console.log(JSON.stringify({ userId: user.user_id, suspended: await suspendedFactorsOf(app, user.user_id) }));
+      return;
+    }
+    // Assisted recovery (README): only after the owner's identity is established by other means than the mailbox.
+    const factor = options.factor;
+    if (factor !== 'totp' && factor !== 'webauthn' && factor !== 'recovery_codes') throw new Error('--factor must be totp, webauthn or recovery_codes');
+    if (factor === 'webauthn' && !options.id) throw new Error('--id is required for webauthn (see suspended-factors)');
+    await restoreFactorByAdmin(app, user.user_id, { factor, authenticatorId: factor === 'webauthn' ? options.id! : null }, request);
+    console.log(JSON.stringify({ userId: user.user_id, restored: { factor, id: options.id ?? null } }));
     return;
   }
   throw new Error(`unknown users command: ${sub}`);

@@ -104,7 +104,7 @@ builder.mutationField('login', (t) =>
     args: { input: t.arg({ type: CredentialsInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const result = await passwordLogin(ctx.deps, parseInput(credentialsSchema, args.input), ctx.request);
-      return adoptToken(ctx, result.kind === 'mfa_pending' ? result.pending : result.session);
+      return adoptToken(ctx, result.kind === 'session' ? result.session : result.pending);
     },
   }),
 );

@@ -17,6 +17,7 @@ export const authenticationMutations: ReadonlySet<string> = new Set([
   'signup', 'login', 'authenticateMfa', 'mfaReauthenticate', 'reauthenticate', 'authenticateWebAuthn', 'loginWithPasskey',
   'changePassword', 'activateTotp', 'deactivateTotp', 'regenerateRecoveryCodes', 'registerWebAuthn', 'changeEmail', 'deleteAccount',
   'beginPasskeySignup', 'completePasskeySignup', 'beginWebAuthnAuthentication', 'beginWebAuthnRegistration',
+  'requestPasswordReset', 'resetPassword', 'verifyEmail', 'resendEmailVerification', 'reportCompromise', 'confirmSuspendedFactor',
 ]);
 
 /** The header cookie clients send so a cross-site form cannot post to us (yoga's CSRF prevention). */

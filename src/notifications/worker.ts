@@ -9,6 +9,9 @@ import type { App } from '../app.js';
 import type { Queryable } from '../db/index.js';
 import type { SecurityNotificationDeadLettered, SecurityNotificationKind } from '../domain/notification/events.js';
 import { streams } from '../domain/shared/streams.js';
+import { deriveCode, deriveLinkSecret } from '../crypto/recoveryTokens.js';
+import { linkKeyOf } from '../application/passwordReset.js';
+import { compromiseKeyOf } from './reactor.js';
 
 export interface OutboxRow {
   id: string;
@@ -18,6 +21,8 @@ export interface OutboxRow {
   recipient: string | null;
   created_at: Date | string;
   attempts: number;
+  /** Derivation inputs for a code or link (issue 17): never the code or key itself. */
+  payload?: { nonce?: string; keyId?: string; reportKeyId?: string } | null;
   [key: string]: unknown;
 }
 
@@ -38,11 +43,66 @@ const subjects: Record<string, string> = {
   email_changed: 'The email address of your account was changed',
   account_locked: 'Your account was locked after too many failed sign-in attempts',
   new_device: 'New sign-in to your account from a device not seen before',
+  password_reset: 'Your password was reset',
+  email_change_requested: 'Someone asked to change the email address of your account',
+  password_reset_requested: 'Reset your password',
+  email_verification: 'Confirm your email address',
+  signup_attempted: 'Someone tried to sign up with your email address',
 };
+
+type MailApp = Pick<App, 'config' | 'logger'> & Partial<Pick<App, 'secrets'>>;
+
+/**
+ * The body of one mail. Codes and keys are derived here, at send time, from the row's nonce and the server key: the
+ * outbox never holds them (crypto/recoveryTokens.ts).
+ */
+export function mailText(app: MailApp, row: OutboxRow, subject: string): string {
+  const urls = app.config.frontendUrls;
+  const keys = app.secrets?.keys;
+  const payload = row.payload ?? {};
+  const lines: string[] = [];
+  const at = new Date(row.created_at).toISOString();
+  switch (row.kind) {
+    case 'password_reset_requested': {
+      if (!keys || !payload.nonce) break;
+      const code = deriveCode(keys, 'password_reset', payload.nonce, payload.keyId);
+      const key = linkKeyOf(row.user_id, deriveLinkSecret(keys, 'password_reset', payload.nonce, payload.keyId));
+      lines.push(
+        `Someone (hopefully you) asked to reset the password of your account (${at}).`,
+        `Your code: ${code} (valid 15 minutes; enter it at ${urls.account_reset_password}).`,
+        `Or follow this link within 24 hours: ${urls.account_reset_password_from_key.replace('{key}', encodeURIComponent(key))}`,
+        'If you did not ask, ignore this mail: your password stays as it is.',
+      );
+      return lines.join('\n');
+    }
+    case 'email_verification': {
+      if (!keys || !payload.nonce) break;
+      lines.push(
+        `Your code to confirm this email address: ${deriveCode(keys, 'email_verification', payload.nonce, payload.keyId)}`,
+        `It is valid 15 minutes; enter it at ${urls.account_confirm_email}.`,
+        'If you did not ask for it, ignore this mail.',
+      );
+      return lines.join('\n');
+    }
+    case 'signup_attempted':
+      return `${subject} (${at}). You already have an account: if this was you, sign in or reset your password at ${urls.account_reset_password}. If not, nothing changed.`;
+    default:
+      break;
+  }
+  lines.push(`${subject} (${at}).`);
+  if (keys && payload.reportKeyId) {
+    const key = compromiseKeyOf(keys, row.notification_id, payload.reportKeyId);
+    lines.push(`If this was not you, follow this link within 24 hours: ${urls.account_compromised.replace('{key}', encodeURIComponent(key))}`);
+    lines.push('It signs everyone out, undoes this change where it can, and asks for a new password before the next sign-in.');
+  } else {
+    lines.push('If this was not you, secure your account now.');
+  }
+  return lines.join('\n');
+}
 
 export type Deliver = (row: OutboxRow) => Promise<void>;
 
-export function createDelivery(app: Pick<App, 'config' | 'logger'>, transport?: Transporter): Deliver {
+export function createDelivery(app: MailApp, transport?: Transporter): Deliver {
   const smtp = transport ?? (app.config.smtpUrl ? nodemailer.createTransport(app.config.smtpUrl) : null);
   return async (row) => {
     const subject = subjects[row.kind] ?? 'Security notice';
@@ -54,7 +114,7 @@ export function createDelivery(app: Pick<App, 'config' | 'logger'>, transport?: 
       from: app.config.notificationFrom,
       to: row.recipient,
       subject,
-      text: `${subject} (${new Date(row.created_at).toISOString()}). If this was not you, secure your account now.`,
+      text: mailText(app, row, subject),
       headers: { 'X-Tessera-Notification-Id': row.notification_id },
     });
   };
@@ -66,7 +126,7 @@ export interface NotificationWorker {
   stop(): Promise<void>;
 }
 
-type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock'>;
+type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock'> & Partial<Pick<App, 'secrets'>>;
 
 export function startNotificationWorker(app: WorkerApp, options: { deliver?: Deliver; pollMs?: number; autoStart?: boolean } = {}): NotificationWorker {
   const deliver = options.deliver ?? createDelivery(app);
@@ -81,7 +141,7 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       const now = app.clock.now();
       // Never-tried rows first, then retries by due time; rows another worker holds are skipped, not waited for.
       const [row] = await tx.query<OutboxRow>(
-        `select id, notification_id, user_id, kind, recipient, created_at, attempts from notification_outbox
+        `select id, notification_id, user_id, kind, recipient, created_at, attempts, payload from notification_outbox
          where sent_at is null and dead_lettered_at is null and (next_attempt_at is null or next_attempt_at <= $1)
          order by next_attempt_at nulls first, id limit 1 for update skip locked`,
         [now.toISOString()],
