@@ -196,3 +196,26 @@ export const revokeDeviceTrustMutation = graphql(`
 export const signOutEverywhereMutation = graphql(`
   mutation SignOutEverywhere { signOutEverywhere { __typename ... on SignOutEverywherePayload { endedSessionCount } ...ErrorFields } }
 `, [ErrorFields]);
+
+// Account recovery (issue 17)
+export const requestPasswordResetMutation = graphql(`
+  mutation RequestPasswordReset($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const resetPasswordMutation = graphql(`
+  mutation ResetPassword($input: ResetPasswordInput!) { resetPassword(input: $input) { __typename ... on RecoveryOkPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const verifyEmailMutation = graphql(`
+  mutation VerifyEmail($input: VerifyEmailInput!) { verifyEmail(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const resendEmailVerificationMutation = graphql(`
+  mutation ResendEmailVerification { resendEmailVerification { __typename ... on RecoveryOkPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const reportCompromiseMutation = graphql(`
+  mutation ReportCompromise($input: ReportCompromiseInput!) {
+    reportCompromise(input: $input) { __typename ... on ReportCompromisePayload { suspendedFactorCount emailRestored assistedRecovery } ...ErrorFields }
+  }
+`, [ErrorFields]);
