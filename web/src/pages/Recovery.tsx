@@ -18,6 +18,13 @@ function usePending(): [boolean, (run: () => Promise<void>) => Promise<void>] {
   }];
 }
 
+/** A mailed code is not an authenticator's: its own words for a wrong or expired one. */
+function mailedCodeError(error: TesseraError | null): TesseraError | string | null {
+  if (error?.code === 'INVALID_CODE') return 'That code is not right, or was already used. Check the latest mail and try again.';
+  if (error?.code === 'FLOW_EXPIRED') return 'That code has expired. Ask for a new one.';
+  return error;
+}
+
 const passwordHint = 'At least 8 characters; a few unusual words make a strong one.';
 
 /** /password/reset: ask for a code, then enter it with the new password. */
@@ -62,7 +69,7 @@ export function PasswordResetPage() {
   if (sentTo) {
     return (
       <Card title="Enter the code" narrow lead={<>If <strong>{sentTo}</strong> has an account, we mailed it a code (valid 15 minutes) and a link.</>}>
-        <ErrorMessage error={error} />
+        <ErrorMessage error={mailedCodeError(error)} />
         <form onSubmit={reset}>
           <Field label="Code from the mail" name="code" autoComplete="one-time-code" required maxLength={16} spellCheck={false}
             autoCapitalize="characters" value={code} onChange={(e) => setCode(e.target.value)} />
@@ -76,7 +83,7 @@ export function PasswordResetPage() {
   }
   return (
     <Card title="Reset your password" narrow lead="Enter your account's email address. We will mail you a code and a link.">
-      <ErrorMessage error={error} />
+      <ErrorMessage error={mailedCodeError(error)} />
       <form onSubmit={request}>
         <Field label="Email" type="email" name="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
         <button type="submit" disabled={busy}>{busy ? 'Sending…' : 'Send code'}</button>
@@ -113,7 +120,7 @@ export function PasswordResetKeyPage() {
   }
   return (
     <Card title="Choose a new password" narrow lead="This link works once, for 24 hours.">
-      <ErrorMessage error={error} />
+      <ErrorMessage error={mailedCodeError(error)} />
       <form onSubmit={submit}>
         <Field label="New password" type="password" name="new-password" autoComplete="new-password" required minLength={8}
           hint={passwordHint} value={password} onChange={(e) => setPassword(e.target.value)} />
@@ -126,7 +133,7 @@ export function PasswordResetKeyPage() {
 
 /** /email/verify: the code mailed at signup, at a login (mandatory verification) or for an email change. */
 export function VerifyEmailPage() {
-  const { verifyEmail, resendEmailVerification } = useAuth();
+  const { verifyEmail, resendEmailVerification, isAuthenticated } = useAuth();
   const navigate = useNavigate();
   const [code, setCode] = useState('');
   const [error, setError] = useState<TesseraError | null>(null);
@@ -139,7 +146,8 @@ export function VerifyEmailPage() {
     return pending(async () => {
       const result = await verifyEmail(code);
       if (!result.ok) return setError(result.error);
-      if (result.authState?.isAuthenticated) navigate('/', { replace: true });
+      // The code of a VERIFY_EMAIL flow signs in (mandatory verification): on to the account. Signed in already: done here.
+      if (!isAuthenticated && result.authState?.isAuthenticated) navigate('/', { replace: true });
       else setNotice('Your email address is confirmed.');
     });
   };
@@ -151,7 +159,7 @@ export function VerifyEmailPage() {
   });
   return (
     <Card title="Confirm your email address" narrow lead="We mailed you a code. It is valid for 15 minutes.">
-      <ErrorMessage error={error} />
+      <ErrorMessage error={mailedCodeError(error)} />
       {notice && <Notice>{notice}</Notice>}
       <form onSubmit={submit}>
         <Field label="Code from the mail" name="code" autoComplete="one-time-code" required maxLength={16} spellCheck={false}
@@ -194,7 +202,7 @@ export function CompromisedPage() {
   }
   return (
     <Card title="This wasn't me" narrow lead="Use this if the notice we mailed you describes something you did not do.">
-      <ErrorMessage error={error} />
+      <ErrorMessage error={mailedCodeError(error)} />
       <p>Confirming will:</p>
       <ul>
         <li>end every session of your account, on every device,</li>
