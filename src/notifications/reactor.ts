@@ -87,7 +87,10 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
         await app.store.append(streams.notification(notificationId), [{
           type: 'SecurityNotificationRequested',
           data: { notificationId, userId, kind: mail.kind, causeType: event.type, causePosition: event.position, at: at.toISOString(), ...report },
-        }], { expectedVersion: 0, metadata: { actor: 'system', causationId: String(event.position), correlationId: event.metadata.correlationId }, now: at, tx });
+        }], { expectedVersion: 0, metadata: {
+            actor: 'system', causationId: String(event.position), correlationId: event.metadata.correlationId,
+            ...(event.metadata.clientRequestId ? { clientRequestId: event.metadata.clientRequestId } : {}),
+          }, now: at, tx });
         const payload = mail.payload || report.keyId ? { ...(mail.payload ?? {}), ...(report.keyId ? { reportKeyId: report.keyId } : {}) } : null;
         await tx.query(
           `insert into notification_outbox (notification_id, user_id, kind, recipient, created_at, payload) values ($1, $2, $3, $4, $5, $6::text::jsonb)`,

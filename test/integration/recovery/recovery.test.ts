@@ -95,6 +95,19 @@ describe('password reset', () => {
     expect((await login(s.appClient(), 'link@example.com', NEW_PASSWORD)).__typename).toBe('AuthPayload');
   });
 
+  it('over REST, the code of the pending password_reset_by_code flow resets (allauth\'s {key, password})', async () => {
+    await signup(s.appClient(), 'rest-code@example.com');
+    const rest = restApp(s);
+    expect((await rest.post('/auth/password/request', { email: 'rest-code@example.com' })).status).toBe(401);
+    const code = codeIn(await resetMail('rest-code@example.com'));
+    const wrong = await rest.post('/auth/password/reset', { key: 'WRONG234', password: NEW_PASSWORD });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors[0]).toMatchObject({ code: 'invalid_or_expired_key', param: 'key' });
+    const reset = await rest.post('/auth/password/reset', { key: code, password: NEW_PASSWORD });
+    expect(reset.status).toBe(401);
+    expect((await restApp(s).post('/auth/login', { email: 'rest-code@example.com', password: NEW_PASSWORD })).status).toBe(200);
+  });
+
   it('never bypasses MFA: an account with TOTP still gets the MFA step after a reset, and its old session is gone', async () => {
     const user = await userWithTotp(s, 'mfa-reset@example.com');
     await s.appClient().gql(REQUEST_RESET, { email: 'mfa-reset@example.com' });
