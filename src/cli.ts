@@ -42,7 +42,11 @@ const usage = `usage:
   tessera users require-mfa --email E --deadline ISO [--reason R]
   tessera users lift-mfa --email E [--reason R]
   tessera users sign-out --email E [--reason R]
-  tessera users erase (--email E | --user ID) --reason R   delete the account and destroy its personal data key (R is kept in clear: no personal data)`;
+  tessera users erase (--email E | --user ID) --reason R   delete the account and destroy its personal data key (R is kept in clear: no personal data)
+  tessera users suspended-factors --email E
+                                        the factors "this wasn't me" suspended
+  tessera users restore-factor --email E --factor totp|webauthn|recovery_codes [--id AUTHENTICATOR_ID]
+                                        assisted recovery: restore a suspended factor and end the account's lock`;
 
 class UsageError extends Error {}
 
@@ -196,7 +200,7 @@ async function main(argv: string[]): Promise<void> {
       args: rest,
       options: {
         email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, admin: { type: 'boolean' }, reason: { type: 'string' }, user: { type: 'string' },
-        deadline: { type: 'string' }, first: { type: 'string' }, after: { type: 'string' }, 'without-factor': { type: 'boolean' },
+        deadline: { type: 'string' }, first: { type: 'string' }, after: { type: 'string' }, 'without-factor': { type: 'boolean' }, factor: { type: 'string' }, id: { type: 'string' },
       },
     });
     return withApp((app) => runUserCommand(app, sub, values));

@@ -87,11 +87,27 @@ export interface Config {
     /** …or once this many seconds have passed since the last one while events arrive. */
     checkpointSeconds: number;
   };
+  /**
+   * ACCOUNT_EMAIL_VERIFICATION (allauth's name): `none` sends no code; `optional` (default) sends one and lets the
+   * account in meanwhile; `mandatory` lets nobody in until the address is verified, and signup does not reveal taken
+   * addresses (allauth's ACCOUNT_PREVENT_ENUMERATION). An email change waits for its code under optional and mandatory.
+   */
+  emailVerification: 'none' | 'optional' | 'mandatory';
+  /**
+   * FRONTEND_URLS (allauth's HEADLESS_FRONTEND_URLS): the pages links in mails lead to. `{key}` is replaced by the key.
+   * Defaults to the reference web app at PUBLIC_ORIGIN.
+   */
+  frontendUrls: Record<FrontendUrlName, string>;
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
 
 type Env = Record<string, string | undefined>;
+
+export const frontendUrlNames = ['account_confirm_email', 'account_reset_password', 'account_reset_password_from_key', 'account_compromised'] as const;
+export type FrontendUrlName = (typeof frontendUrlNames)[number];
+/** The pages that take a key in their URL. */
+const keyedFrontendUrls: readonly FrontendUrlName[] = ['account_reset_password_from_key', 'account_compromised'];
 
 export interface ConfigProblem {
   variable: string;
@@ -298,6 +314,8 @@ export function loadConfig(env: Env = process.env): Config {
       checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
       checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),
     },
+    emailVerification: read.oneOf('ACCOUNT_EMAIL_VERIFICATION', ['none', 'optional', 'mandatory'], 'optional') as Config['emailVerification'],
+    frontendUrls: frontendUrlsFrom(read, publicOrigin),
     guards: true,
   };
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);
@@ -360,6 +378,40 @@ function aaguidPolicyFrom(read: EnvReader): AaguidPolicy {
     return entries.map((e) => normalizeAaguid(e)).filter((e): e is string => e !== null);
   };
   return { enforced: read.raw('WEBAUTHN_ATTESTATION') === 'direct', allow: list('WEBAUTHN_AAGUID_ALLOW'), block: list('WEBAUTHN_AAGUID_BLOCK') };
+}
+
+/**
+ * FRONTEND_URLS: `name=url` pairs separated by commas, e.g.
+ * `account_reset_password_from_key=https://app.example.com/reset/{key},account_compromised=https://app.example.com/x/{key}`.
+ * Names not given keep the reference web app's page.
+ */
+function frontendUrlsFrom(read: EnvReader, publicOrigin: string): Record<FrontendUrlName, string> {
+  const urls: Record<FrontendUrlName, string> = {
+    account_confirm_email: `${publicOrigin}/email/verify`,
+    account_reset_password: `${publicOrigin}/password/reset`,
+    account_reset_password_from_key: `${publicOrigin}/password/reset/key/{key}`,
+    account_compromised: `${publicOrigin}/account/compromised/{key}`,
+  };
+  for (const entry of read.list('FRONTEND_URLS')) {
+    const at = entry.indexOf('=');
+    const name = entry.slice(0, at).trim() as FrontendUrlName;
+    const url = entry.slice(at + 1).trim();
+    if (at <= 0 || !(frontendUrlNames as readonly string[]).includes(name)) {
+      read.refuse('FRONTEND_URLS', `"${entry}": expected name=url with a name among ${frontendUrlNames.join(', ')}`);
+      continue;
+    }
+    const parsed = URL.canParse(url.replace('{key}', 'key')) ? new URL(url.replace('{key}', 'key')) : null;
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      read.refuse('FRONTEND_URLS', `${name}: must be an http(s) URL, got "${url}"`);
+      continue;
+    }
+    if (keyedFrontendUrls.includes(name) && !url.includes('{key}')) {
+      read.refuse('FRONTEND_URLS', `${name}: must contain {key}, where the key goes`);
+      continue;
+    }
+    urls[name] = url;
+  }
+  return urls;
 }
 
 function lockoutFrom(read: EnvReader, accountPoints: number): Config['lockout'] {

@@ -16,8 +16,10 @@ import { assertPasswordPolicy } from './signup.js';
 import type { Queryable } from '../db/index.js';
 import { z } from 'zod';
 import { parseInput } from './validation.js';
+import { requestEmailVerificationIn } from './emailVerification.js';
+import { findUserByEmail } from '../projections/users.js';
 
-type AccountDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords' | 'attempts' | 'db' | 'personalData'>;
+type AccountDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'passwords' | 'attempts' | 'db' | 'personalData' | 'secrets'>;
 
 /** Changing the password ends every other session of the user, in the same transaction. */
 export async function changePassword(
@@ -39,10 +41,21 @@ export async function changePassword(
   });
 }
 
-/** The new address is claimed and the old one released in one transaction, so an address is never owned twice. */
+/**
+ * With ACCOUNT_EMAIL_VERIFICATION optional or mandatory, the change waits for the new address's code (verifyEmail,
+ * which then claims it): a code goes to the new address and a notice, with its "this wasn't me" link, to the current
+ * one; the user is answered with the address unchanged. With none, the change is immediate. Either way the new
+ * address is claimed and the old one released in one transaction, so an address is never owned twice.
+ */
 export async function changeEmail(deps: AccountDeps, caller: Caller, email: string, request: RequestFacts): Promise<UserView> {
   const auth = await requireAccountChange(deps, caller);
   const userId = auth.user.id;
+  if (deps.config.emailVerification !== 'none') {
+    if (email === auth.user.email) return auth.user;
+    if (await findUserByEmail(deps.db, deps.personalData.hashes.email(email))) throw new DomainError('EMAIL_TAKEN');
+    await deps.store.transactionWithRetry((tx) => requestEmailVerificationIn(deps, tx, userId, email, request));
+    return auth.user;
+  }
   await deps.store.transactionWithRetry(async (tx) => {
     const loaded = await load(deps.store, userAggregate, userId, tx);
     if (loaded.state.email === email) return;

@@ -10,6 +10,7 @@ import type { Deps } from './deps.js';
 
 export const flowIds = [
   'LOGIN', 'SIGNUP', 'MFA_AUTHENTICATE', 'REAUTHENTICATE', 'MFA_REAUTHENTICATE', 'MFA_LOGIN_WEBAUTHN', 'MFA_SIGNUP_WEBAUTHN', 'MFA_TRUST', 'MFA_ENROLL_REQUIRED',
+  'VERIFY_EMAIL', 'PASSWORD_RESET_BY_CODE',
 ] as const;
 
 export type FlowId = (typeof flowIds)[number];
@@ -46,6 +47,14 @@ export async function authStateOf(deps: AuthStateDeps, caller: Caller): Promise<
     return {
       isAuthenticated: false, user: null, session: null, mfaEnrollmentDeadline: null,
       flows: expired ? anonymousFlows(deps) : [{ id: 'MFA_AUTHENTICATE', isPending: true, types: caller.flow.types as AuthenticatorType[], expiresAt: caller.flow.expiresAt }],
+    };
+  }
+  if (caller.kind === 'flow') {
+    // The same answer whether or not the flow's subject is an account: nothing here may tell them apart.
+    const id: FlowId = caller.flow.flow === 'verify_email' ? 'VERIFY_EMAIL' : 'PASSWORD_RESET_BY_CODE';
+    return {
+      isAuthenticated: false, user: null, session: null, mfaEnrollmentDeadline: null,
+      flows: [...anonymousFlows(deps), { id, isPending: true, types: null, expiresAt: caller.flow.expiresAt }],
     };
   }
   if (caller.kind === 'anonymous') return { isAuthenticated: false, user: null, session: null, flows: anonymousFlows(deps), mfaEnrollmentDeadline: null };

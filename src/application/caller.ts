@@ -1,5 +1,6 @@
 // Who is calling: a bearer token or cookie resolved to a live session or a pending login, on every request and for
 // every transport. Ending an expired session and recording activity are events like any other.
+import { isFlowToken, readFlowToken, type PendingFlowKind } from '../crypto/recoveryTokens.js';
 import { hashToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import { hasStrongSecondFactor } from '../domain/authenticators/state.js';
@@ -49,17 +50,27 @@ export interface PendingLoginView {
   expiresAt: Date;
 }
 
+/** A pending VERIFY_EMAIL or PASSWORD_RESET_BY_CODE flow (signed token): grants nothing but the flow's next step. */
+export interface PendingAccountFlowView {
+  flow: PendingFlowKind;
+  /** The account, or an id that names none (an unknown or taken address): the caller cannot tell which. */
+  subject: string;
+  expiresAt: Date;
+}
+
 export type Caller =
   | { kind: 'anonymous' }
+  | { kind: 'flow'; token: string; flow: PendingAccountFlowView }
   | { kind: 'pending'; token: string; flow: PendingLoginView }
   | { kind: 'session'; token: string; session: SessionView; user: UserView };
 
 export type SessionCaller = Extract<Caller, { kind: 'session' }>;
 export type PendingCaller = Extract<Caller, { kind: 'pending' }>;
+export type FlowCaller = Extract<Caller, { kind: 'flow' }>;
 
 export const anonymous: Caller = { kind: 'anonymous' };
 
-type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'personalData'>;
+type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'personalData'> & { secrets?: Deps['secrets'] };
 
 /** Runs a session command that a racing request may have written first (it then decided the same thing). */
 async function tolerateRace(run: () => Promise<unknown>): Promise<void> {
@@ -69,6 +80,10 @@ async function tolerateRace(run: () => Promise<unknown>): Promise<void> {
 }
 
 export async function resolveCaller(deps: CallerDeps, token: string, request: RequestFacts): Promise<Caller> {
+  if (isFlowToken(token)) {
+    const claim = deps.secrets ? readFlowToken(deps.secrets.keys, token, deps.clock.now()) : null;
+    return claim ? { kind: 'flow', token, flow: claim } : anonymous;
+  }
   const tokenHash = hashToken(token);
   const now = deps.clock.now();
   const { config } = deps;

@@ -5,6 +5,7 @@ import { newId } from '../crypto/tokens.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginMethod } from '../domain/login/events.js';
 import { DomainError } from '../domain/shared/errors.js';
+import { userAggregate } from '../domain/user/aggregate.js';
 import { findPendingFlowIdsOfUser } from '../projections/loginFlows.js';
 import type { PendingLoginView } from './caller.js';
 import { handle, load } from './commandHandler.js';
@@ -62,6 +63,11 @@ export async function abandonPendingLoginsIn(deps: WriteDeps, tx: Queryable, use
  * that starts and completes at once (LoginStarted method passkey, LoginCompleted aal 2), and its AAL2 session.
  */
 export async function completePasskeyLoginIn(deps: FlowDeps, tx: Queryable, userId: string, request: RequestFacts): Promise<IssuedSession> {
+  // After "this wasn't me" a passkey opens nothing until the password is reset (and an account in assisted recovery
+  // nothing at all): refused here, so the assertion's acceptance rolls back with it.
+  const { state: user } = await load(deps.store, userAggregate, userId, tx);
+  if (user.assistedRecovery) throw new DomainError('ACCOUNT_LOCKED');
+  if (user.resetRequired) throw new DomainError('PASSWORD_RESET_REQUIRED');
   const flowId = newId();
   const sessionId = newId();
   const asUser = actingAs(request, userId);

@@ -2,7 +2,7 @@
 // answer nor its cost tells an attacker which emails exist. Every rejection is an event (PasswordRejected).
 import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { availableFactorTypes, hasStrongSecondFactor } from '../domain/authenticators/state.js';
+import { availableFactorTypes, hasSecondFactor, hasStrongSecondFactor, hasUsableSecondFactor } from '../domain/authenticators/state.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginCommand } from '../domain/login/commands.js';
 import { DomainError } from '../domain/shared/errors.js';
@@ -16,12 +16,15 @@ import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
 import { actingAs, inLoginFlow, type RequestFacts } from './request.js';
 import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
+import { issueFlowToken, requestEmailVerificationIn } from './emailVerification.js';
 
 export type PasswordLoginResult =
   | { kind: 'session'; session: IssuedSession; userId: string; mfaDeadline: Date | null; enrollOnly: boolean }
-  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date };
+  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date }
+  /** ACCOUNT_EMAIL_VERIFICATION=mandatory and the address is not verified: a code was sent, the VERIFY_EMAIL flow waits. */
+  | { kind: 'verify_email'; pending: IssuedToken; userId: string };
 
-type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts' | 'personalData'>;
+type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts' | 'personalData' | 'secrets'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
   // Every request of this login (this one, the MFA step, an abandon) is filed under the flow's id.
@@ -72,6 +75,14 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   }
   await deps.attempts.refund(attempt.key, request.clientAddress);
   const authenticators = (await factors!).state;
+  // "This wasn't me" was used: the password may be the attacker's, so only a reset by email opens the account again.
+  if (user.resetRequired) throw new DomainError('PASSWORD_RESET_REQUIRED');
+  // Assisted recovery, or every second factor suspended: never the password alone.
+  if (user.assistedRecovery || (hasSecondFactor(authenticators) && !hasUsableSecondFactor(authenticators))) throw new DomainError('ACCOUNT_LOCKED');
+  if (deps.config.emailVerification === 'mandatory' && !user.emailVerified) {
+    await deps.store.transactionWithRetry((tx) => requestEmailVerificationIn(deps, tx, userId, null, asActor));
+    return { kind: 'verify_email', pending: issueFlowToken(deps, 'verify_email', userId), userId };
+  }
   const factorTypes = availableFactorTypes(authenticators);
   const requirement = mfaRequirement(user, hasStrongSecondFactor(authenticators), now, mfaPolicyOf(deps.config));
   const pendingToken = newSessionToken();

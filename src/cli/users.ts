@@ -1,12 +1,14 @@
-// `tessera users create|grant-role|revoke-role|unlock|list|reset-mfa|require-mfa|lift-mfa|sign-out`: operators'
-// commands, written as events like any other change, through the same use cases as every other transport. The acting
-// administrator of the events is 'operator' (whoever runs the CLI holds the server's configuration).
+// `tessera users create|grant-role|revoke-role|unlock|list|reset-mfa|require-mfa|lift-mfa|sign-out|erase|
+// suspended-factors|restore-factor`: operators' commands, written as events like any other change, through the same use
+// cases as every other transport. The acting administrator of the events is 'operator' (whoever runs the CLI holds the
+// server's configuration).
 import type { App } from '../app.js';
 import {
   liftMfaRequirement, listUsers, operator, requireMfa, resetUserMfa, revokeRoleAsAdministrator, signOutUser,
 } from '../application/administration.js';
 import { unlockUser } from '../application/lockout.js';
 import { eraseUser } from '../application/accountChanges.js';
+import { restoreFactorByAdmin, suspendedFactorsOf } from '../application/compromise.js';
 import { grantRole } from '../application/roles.js';
 import type { RequestFacts } from '../application/request.js';
 import { createAccount } from '../application/signup.js';
@@ -15,7 +17,7 @@ import { newSessionToken } from '../crypto/tokens.js';
 import { findUserByEmail } from '../projections/users.js';
 
 export interface UserCommandOptions {
-  email?: string; password?: string; role?: string; admin?: boolean; reason?: string; deadline?: string; user?: string;
+  email?: string; password?: string; role?: string; admin?: boolean; reason?: string; deadline?: string; user?: string; factor?: string; id?: string;
   first?: string; after?: string; 'without-factor'?: boolean;
 }
 
@@ -83,6 +85,18 @@ export async function runUserCommand(app: App, sub: string, options: UserCommand
       if (!options.reason) throw new Error('--reason is required (it is kept in clear: no personal data in it)');
       console.log(JSON.stringify(await eraseUser(app, operator.by, { userId, reason: options.reason }, request)));
       return;
+    case 'suspended-factors':
+      console.log(JSON.stringify({ userId, suspended: await suspendedFactorsOf(app, userId) }));
+      return;
+    case 'restore-factor': {
+      // Assisted recovery (README): only after the owner's identity is established by other means than the mailbox.
+      const factor = options.factor;
+      if (factor !== 'totp' && factor !== 'webauthn' && factor !== 'recovery_codes') throw new Error('--factor must be totp, webauthn or recovery_codes');
+      if (factor === 'webauthn' && !options.id) throw new Error('--id is required for webauthn (see suspended-factors)');
+      await restoreFactorByAdmin(app, userId, { factor, authenticatorId: factor === 'webauthn' ? options.id! : null }, request);
+      console.log(JSON.stringify({ userId, restored: { factor, id: options.id ?? null } }));
+      return;
+    }
     default:
       throw new Error(`unknown users command: ${sub}`);
   }

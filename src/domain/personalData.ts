@@ -26,6 +26,8 @@ export const personalFields: Record<string, PersonalFields> = {
   // A label the user chose ("Anna's iPhone"): often a name, so sealed like one.
   WebAuthnCredentialRegistered: { subject: 'userId', fields: ['name'] },
   WebAuthnCredentialRenamed: { subject: 'userId', fields: ['name'] },
+  // The address an email change waits for (issue 17): mailed its code, and shown nowhere else.
+  EmailVerificationRequested: { subject: 'userId', fields: ['newEmail'] },
   // An administrator's free-text reason may name the person or quote their address: sealed under their key. (The
   // reason of an erasure, UserErased, is the exception: it must outlive the key, so it is refused when it holds an
   // address, see application/accountChanges.ts.)

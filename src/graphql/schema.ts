@@ -13,6 +13,7 @@ import './webauthn/management.js';
 import './devices.js';
 import './administration.js';
 import './emailCodes.js';
+import './recovery.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

@@ -95,7 +95,7 @@ export function createGraphQLHandler(app: App) {
       const clientRequestId = clientRequestIdOf(request.headers.get('x-request-id'));
       const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
       const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
-      const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(request.headers.get('authorization') ?? '')?.[1];
+      const bearer = /^Bearer ([A-Za-z0-9_.-]{16,200})$/.exec(request.headers.get('authorization') ?? '')?.[1];
       const token = bearer ?? cookies.read(request.headers.get('cookie'), sessionCookieName);
       const toSet: CookieInstruction[] = [];
       pendingCookies.set(request, toSet);

@@ -10,6 +10,9 @@ import type { Queryable } from '../db/index.js';
 import type { SecurityNotificationDeadLettered, SecurityNotificationKind } from '../domain/notification/events.js';
 import { streams } from '../domain/shared/streams.js';
 import { codeAad } from './codeDelivery.js';
+import { deriveCode, deriveLinkSecret } from '../crypto/recoveryTokens.js';
+import { linkKeyOf } from '../application/passwordReset.js';
+import { compromiseKeyOf } from './reactor.js';
 
 export interface OutboxRow {
   id: string;
@@ -21,6 +24,8 @@ export interface OutboxRow {
   attempts: number;
   /** A one-time code's message, opened from the row's sealed column just before sending; never logged. */
   secret?: { code: string; expiresAt: string; purpose: string } | null;
+  /** Derivation inputs for a code or link (issue 17): never the code or key itself. */
+  payload?: { nonce?: string; keyId?: string; reportKeyId?: string } | null;
   [key: string]: unknown;
 }
 
@@ -47,19 +52,71 @@ const subjects: Record<string, string> = {
   mfa_requirement_lifted: 'An administrator no longer requires a second factor for your account',
   signed_out_by_admin: 'An administrator signed your account out everywhere',
   email_code: 'Your sign-in code',
+  password_reset: 'Your password was reset',
+  email_change_requested: 'Someone asked to change the email address of your account',
+  password_reset_requested: 'Reset your password',
+  email_verification: 'Confirm your email address',
+  signup_attempted: 'Someone tried to sign up with your email address',
 };
 
-function textOf(row: OutboxRow, subject: string): string {
-  if (row.kind === 'email_code' && row.secret) {
-    const what = row.secret.purpose === 'enroll' ? 'to confirm this address as a sign-in method' : 'to finish signing in';
-    return `Your code ${what} is ${row.secret.code}. It expires at ${row.secret.expiresAt}. If you did not ask for it, someone knows your password: change it now.`;
+type MailApp = Pick<App, 'config' | 'logger'> & Partial<Pick<App, 'secrets'>>;
+
+/**
+ * The body of one mail. Codes and keys are derived here, at send time, from the row's nonce and the server key: the
+ * outbox never holds them (crypto/recoveryTokens.ts).
+ */
+export function mailText(app: MailApp, row: OutboxRow, subject: string): string {
+  const urls = app.config.frontendUrls;
+  const keys = app.secrets?.keys;
+  const payload = row.payload ?? {};
+  const lines: string[] = [];
+  const at = new Date(row.created_at).toISOString();
+  switch (row.kind) {
+    case 'email_code': {
+      if (!row.secret) break;
+      const what = row.secret.purpose === 'enroll' ? 'to confirm this address as a sign-in method' : 'to finish signing in';
+      return `Your code ${what} is ${row.secret.code}. It expires at ${row.secret.expiresAt}. If you did not ask for it, someone knows your password: change it now.`;
+    }
+    case 'password_reset_requested': {
+      if (!keys || !payload.nonce) break;
+      const code = deriveCode(keys, 'password_reset', payload.nonce, payload.keyId);
+      const key = linkKeyOf(row.user_id, deriveLinkSecret(keys, 'password_reset', payload.nonce, payload.keyId));
+      lines.push(
+        `Someone (hopefully you) asked to reset the password of your account (${at}).`,
+        `Your code: ${code} (valid 15 minutes; enter it at ${urls.account_reset_password}).`,
+        `Or follow this link within 24 hours: ${urls.account_reset_password_from_key.replace('{key}', encodeURIComponent(key))}`,
+        'If you did not ask, ignore this mail: your password stays as it is.',
+      );
+      return lines.join('\n');
+    }
+    case 'email_verification': {
+      if (!keys || !payload.nonce) break;
+      lines.push(
+        `Your code to confirm this email address: ${deriveCode(keys, 'email_verification', payload.nonce, payload.keyId)}`,
+        `It is valid 15 minutes; enter it at ${urls.account_confirm_email}.`,
+        'If you did not ask for it, ignore this mail.',
+      );
+      return lines.join('\n');
+    }
+    case 'signup_attempted':
+      return `${subject} (${at}). You already have an account: if this was you, sign in or reset your password at ${urls.account_reset_password}. If not, nothing changed.`;
+    default:
+      break;
   }
-  return `${subject} (${new Date(row.created_at).toISOString()}). If this was not you, secure your account now.`;
+  lines.push(`${subject} (${at}).`);
+  if (keys && payload.reportKeyId) {
+    const key = compromiseKeyOf(keys, row.notification_id, payload.reportKeyId);
+    lines.push(`If this was not you, follow this link within 24 hours: ${urls.account_compromised.replace('{key}', encodeURIComponent(key))}`);
+    lines.push('It signs everyone out, undoes this change where it can, and asks for a new password before the next sign-in.');
+  } else {
+    lines.push('If this was not you, secure your account now.');
+  }
+  return lines.join('\n');
 }
 
 export type Deliver = (row: OutboxRow) => Promise<void>;
 
-export function createDelivery(app: Pick<App, 'config' | 'logger' | 'db' | 'personalData'>, transport?: Transporter): Deliver {
+export function createDelivery(app: MailApp & Pick<App, 'db' | 'personalData'>, transport?: Transporter): Deliver {
   const smtp = transport ?? (app.config.smtpUrl ? nodemailer.createTransport(app.config.smtpUrl) : null);
   return async (sealedRow) => {
     // The recipient is sealed under the user's key: opened only to hand it to the mail server (null once erased).
@@ -73,7 +130,7 @@ export function createDelivery(app: Pick<App, 'config' | 'logger' | 'db' | 'pers
       from: app.config.notificationFrom,
       to: row.recipient,
       subject,
-      text: textOf(row, subject),
+      text: mailText(app, row, subject),
       headers: { 'X-Tessera-Notification-Id': row.notification_id },
     });
   };
@@ -100,7 +157,7 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       const now = app.clock.now();
       // Never-tried rows first, then retries by due time; rows another worker holds are skipped, not waited for.
       const [row] = await tx.query<OutboxRow>(
-        `select id, notification_id, user_id, kind, recipient, created_at, attempts, secret_ciphertext from notification_outbox
+        `select id, notification_id, user_id, kind, recipient, created_at, attempts, payload, secret_ciphertext from notification_outbox
          where sent_at is null and dead_lettered_at is null and (next_attempt_at is null or next_attempt_at <= $1)
          order by next_attempt_at nulls first, id limit 1 for update skip locked`,
         [now.toISOString()],

@@ -88,11 +88,31 @@ describe('loadConfig', () => {
     [{ NOTIFICATION_POLL_MS: '0' }, 'NOTIFICATION_POLL_MS', /10 to/],
     [{ NOTIFICATION_MAX_ATTEMPTS: '0' }, 'NOTIFICATION_MAX_ATTEMPTS', /1 to 100/],
     [{ REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX', /spaces/],
+    [{ ACCOUNT_EMAIL_VERIFICATION: 'required' }, 'ACCOUNT_EMAIL_VERIFICATION', /none, optional, mandatory/],
+    [{ FRONTEND_URLS: 'account_reset=https://app.example.com/r' }, 'FRONTEND_URLS', /name=url/],
+    [{ FRONTEND_URLS: 'account_compromised=https://app.example.com/x' }, 'FRONTEND_URLS', /\{key\}/],
+    [{ FRONTEND_URLS: 'account_confirm_email=javascript:alert(1)' }, 'FRONTEND_URLS', /http\(s\) URL/],
   ];
   it.each(refused)('refuses %j, naming %s', (env, variable, reason) => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.variable)).toEqual([variable]);
     expect(problems[0]!.problem).toMatch(reason);
+  });
+
+  it('email verification is optional by default, and links in mail lead to the web app unless FRONTEND_URLS says otherwise', () => {
+    const config = loadConfig({ PUBLIC_ORIGIN: 'https://auth.example.com' });
+    expect(config.emailVerification).toBe('optional');
+    expect(config.frontendUrls.account_reset_password_from_key).toBe('https://auth.example.com/password/reset/key/{key}');
+    expect(config.frontendUrls.account_compromised).toBe('https://auth.example.com/account/compromised/{key}');
+    const custom = loadConfig({
+      ACCOUNT_EMAIL_VERIFICATION: 'mandatory',
+      FRONTEND_URLS: 'account_reset_password_from_key=https://app.example.com/reset/{key}, account_confirm_email=https://app.example.com/verify',
+    });
+    expect(custom.emailVerification).toBe('mandatory');
+    expect(custom.frontendUrls).toMatchObject({
+      account_reset_password_from_key: 'https://app.example.com/reset/{key}', account_confirm_email: 'https://app.example.com/verify',
+      account_compromised: 'http://localhost:4000/account/compromised/{key}',
+    });
   });
 
   it('names every bad variable in one error', () => {

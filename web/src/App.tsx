@@ -11,6 +11,7 @@ import { MfaVerifyPage } from './pages/MfaVerify';
 import { ReauthenticatePage } from './pages/Reauthenticate';
 import { SecurityPage } from './pages/Security';
 import { SignupPage } from './pages/Signup';
+import { CompromisedPage, PasswordResetKeyPage, PasswordResetPage, VerifyEmailPage } from './pages/Recovery';
 
 export function App() {
   return (
@@ -21,6 +22,10 @@ export function App() {
             <Route path="/login" element={<LoginPage />} />
             <Route path="/signup" element={<SignupPage />} />
             <Route path="/mfa/verify" element={<MfaVerifyPage />} />
+            <Route path="/password/reset" element={<PasswordResetPage />} />
+            <Route path="/password/reset/key/:key" element={<PasswordResetKeyPage />} />
+            <Route path="/email/verify" element={<VerifyEmailPage />} />
+            <Route path="/account/compromised/:key" element={<CompromisedPage />} />
             <Route path="/mfa/setup" element={<Protected allowEnrollment><MfaSetupPage /></Protected>} />
             <Route path="/reauthenticate" element={<Protected allowReauthentication><ReauthenticatePage /></Protected>} />
             <Route path="/settings/security" element={<Protected><SecurityPage /></Protected>} />
@@ -64,6 +69,7 @@ function Protected(props: { children: ReactNode; allowEnrollment?: boolean; allo
   if (status.kind === 'unknown') return <p className="loading" role="status">Loading…</p>;
   if (status.kind === 'anonymous') return <Navigate to={`/login?next=${encodeURIComponent(here)}`} replace />;
   if (flow?.id === 'mfa_authenticate') return <Navigate to="/mfa/verify" replace />;
+  if (flow?.id === 'verify_email') return <Navigate to="/email/verify" replace />;
   if (flow?.id === 'mfa_enroll_required' && !props.allowEnrollment) return <Navigate to="/mfa/setup" replace />;
   if (flow?.id === 'reauthenticate' && !props.allowReauthentication) {
     return <Navigate to={`/reauthenticate?next=${encodeURIComponent(here)}`} state={location.state} replace />;

@@ -254,6 +254,27 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       if (result.ok) sessionEnded();
       return result;
     },
+
+    // Account recovery
+    /** Mails a code and a link if the address has an account; answers with the password_reset_by_code flow either way. */
+    requestPasswordReset: (email: string) => call(op.requestPasswordResetMutation, 'requestPasswordReset', { input: { email } }),
+    /** With the code (and the address, or inside the pending flow) or the link's key. Signs nobody in. */
+    async resetPassword(input: { email?: string | null; code?: string | null; key?: string | null; newPassword: string }) {
+      const result = await call(op.resetPasswordMutation, 'resetPassword', {
+        input: { email: input.email ?? null, code: input.code ?? null, key: input.key ?? null, newPassword: input.newPassword },
+      });
+      if (result.ok) sessionEnded();
+      return result;
+    },
+    /** The code of the verify_email flow (may sign in, under mandatory verification) or of a pending email change. */
+    verifyEmail: (code: string) => call(op.verifyEmailMutation, 'verifyEmail', { input: { code } }),
+    resendEmailVerification: () => call(op.resendEmailVerificationMutation, 'resendEmailVerification'),
+    /** "This wasn't me": the key from a security notice's link. Every session of the account ends, this one too. */
+    async reportCompromise(key: string) {
+      const result = await call(op.reportCompromiseMutation, 'reportCompromise', { input: { key } });
+      if (result.ok && status.kind === 'authenticated') sessionEnded();
+      return result;
+    },
   };
   return client;
 }

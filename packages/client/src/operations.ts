@@ -253,3 +253,26 @@ export const liftMfaRequirementMutation = graphql(`
 export const signOutUserMutation = graphql(`
   mutation SignOutUser($input: SignOutUserInput!) { signOutUser(input: $input) { __typename ... on SignOutUserPayload { userId endedSessionCount } ...ErrorFields } }
 `, [ErrorFields]);
+
+// Account recovery (issue 17)
+export const requestPasswordResetMutation = graphql(`
+  mutation RequestPasswordReset($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const resetPasswordMutation = graphql(`
+  mutation ResetPassword($input: ResetPasswordInput!) { resetPassword(input: $input) { __typename ... on RecoveryOkPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const verifyEmailMutation = graphql(`
+  mutation VerifyEmail($input: VerifyEmailInput!) { verifyEmail(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const resendEmailVerificationMutation = graphql(`
+  mutation ResendEmailVerification { resendEmailVerification { __typename ... on RecoveryOkPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const reportCompromiseMutation = graphql(`
+  mutation ReportCompromise($input: ReportCompromiseInput!) {
+    reportCompromise(input: $input) { __typename ... on ReportCompromisePayload { suspendedFactorCount emailRestored assistedRecovery } ...ErrorFields }
+  }
+`, [ErrorFields]);

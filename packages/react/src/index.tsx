@@ -188,6 +188,14 @@ export function useAuth() {
       revokeDeviceTrust: async (ids: string[]) => flat(await thenRefresh(client.revokeDeviceTrust(ids))),
       /** Ends every session (this one too) and all device trust: `{ endedSessionCount }`, and the user is signed out. */
       signOutEverywhere: async () => flat(await client.signOutEverywhere()),
+
+      // Account recovery (issue 17): pendingFlow.id 'password_reset_by_code' or 'verify_email' while a mailed code is awaited.
+      requestPasswordReset: async (email: string) => flat(await client.requestPasswordReset(email)),
+      resetPassword: async (input: { email?: string | null; code?: string | null; key?: string | null; newPassword: string }) =>
+        flat(await client.resetPassword(input)),
+      verifyEmail: async (code: string) => flat(await thenRefresh(client.verifyEmail(code))),
+      resendEmailVerification: async () => flat(await client.resendEmailVerification()),
+      reportCompromise: async (key: string) => flat(await client.reportCompromise(key)),
     };
   }, [client, config, status, me, refreshMe]);
 }

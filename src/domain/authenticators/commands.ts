@@ -1,6 +1,6 @@
 // Commands on the authenticators stream for TOTP and recovery codes. The handler has done the slow and secret work
 // (sealing, HMAC, TOTP matching) and passes the results in as facts, so the deciders stay pure.
-import type { RecoveryCodesGenerated } from './events.js';
+import type { RecoveryCodesGenerated, SuspendableFactor } from './events.js';
 
 export type MfaPurpose = 'login' | 'reauthentication';
 
@@ -116,3 +116,8 @@ export type MfaResetCommand = { type: 'ResetMfa'; data: { userId: string; by: st
 export type WebAuthnClaimCommand =
   | { type: 'ClaimWebAuthnCredential'; data: { userId: string; authenticatorId: string; now: string } }
   | { type: 'ReleaseWebAuthnCredential'; data: { userId: string; now: string } };
+
+/** Suspending a factor ("this wasn't me") and restoring it (the owner at AAL2 with another factor, or an administrator). */
+export type FactorSuspensionCommand =
+  | { type: 'SuspendFactor'; data: { userId: string; factor: SuspendableFactor; authenticatorId: string | null; notificationId: string; now: string } }
+  | { type: 'RestoreFactor'; data: { userId: string; factor: SuspendableFactor; authenticatorId: string | null; by: 'owner' | 'admin'; now: string } };

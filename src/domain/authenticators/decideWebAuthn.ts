@@ -37,6 +37,8 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
       if (!d.check.verified) return [rejected(d.check.reason)];
       // Not this user's key (another account's, or removed since the check): never accepted on anyone else's key.
       if (credential === null || credential.publicKey !== d.verifiedPublicKey) return [rejected('CREDENTIAL_NOT_FOUND')];
+      // Suspended by "this wasn't me": refused for the MFA step, passkey login and reauthentication alike.
+      if (credential.suspended) throw new DomainError('FACTOR_SUSPENDED');
       // WebAuthn §6.1.1: a counter that did not increase means two authenticators may hold this key.
       if (counterRegressed(credential.counter, d.check.newCounter)) {
         return [

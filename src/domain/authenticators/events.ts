@@ -30,6 +30,16 @@ export type WebAuthnCloneSuspected = DomainEvent<'WebAuthnCloneSuspected', { use
 export type WebAuthnCredentialRenamed = DomainEvent<'WebAuthnCredentialRenamed', { userId: string; authenticatorId: string; name: string; at: string }>;
 export type WebAuthnCredentialRemoved = DomainEvent<'WebAuthnCredentialRemoved', { userId: string; authenticatorId: string; at: string }>;
 
+/** Which factor a suspension names: the TOTP, one key (its authenticator id), or the recovery codes. */
+export type SuspendableFactor = 'totp' | 'webauthn' | 'recovery_codes';
+/**
+ * "This wasn't me" on the notice of a factor's addition (issue 17): the factor is refused by the MFA step, passkey login
+ * and reauthentication until restored. `notificationId`: the notice whose key was used.
+ */
+export type FactorSuspended = DomainEvent<'FactorSuspended', { userId: string; factor: SuspendableFactor; authenticatorId: string | null; notificationId: string; at: string }>;
+/** The owner, signed in with another factor, confirmed it (`owner`), or an administrator restored it (`admin`). */
+export type FactorRestored = DomainEvent<'FactorRestored', { userId: string; factor: SuspendableFactor; authenticatorId: string | null; by: 'owner' | 'admin'; at: string }>;
+
 /**
  * Email one-time codes (the weaker factor: a session completed with one is AAL1). A code is issued for enrolment
  * (proving the address, bound to the session that asked) or for one pending login (bound to its flow); it is stored
@@ -71,7 +81,8 @@ export type AuthenticatorEvent =
   | WebAuthnCredentialRegistered | WebAuthnAssertionAccepted | WebAuthnAssertionRejected | WebAuthnCloneSuspected
   | WebAuthnCredentialRenamed | WebAuthnCredentialRemoved
   | MfaReset | WebAuthnCredentialRefused
-  | EmailCodeIssued | EmailCodeActivated | EmailCodeAccepted | EmailCodeRejected | EmailCodeRemoved;
+  | EmailCodeIssued | EmailCodeActivated | EmailCodeAccepted | EmailCodeRejected | EmailCodeRemoved
+  | FactorSuspended | FactorRestored;
 
 export const authenticatorEventTypes = [
   'TotpEnrollmentStarted', 'TotpActivated', 'TotpActivationRejected', 'TotpCodeAccepted', 'TotpCodeRejected', 'TotpDeactivated',
@@ -80,5 +91,6 @@ export const authenticatorEventTypes = [
   'WebAuthnCredentialRenamed', 'WebAuthnCredentialRemoved',
   'MfaReset', 'WebAuthnCredentialRefused',
   'EmailCodeIssued', 'EmailCodeActivated', 'EmailCodeAccepted', 'EmailCodeRejected', 'EmailCodeRemoved',
+  'FactorSuspended', 'FactorRestored',
   'WebAuthnCredentialClaimed', 'WebAuthnCredentialReleased',
 ] as const satisfies readonly (AuthenticatorEvent | WebAuthnClaimEvent)['type'][];

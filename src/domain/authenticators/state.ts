@@ -12,6 +12,8 @@ export interface TotpState {
   lastUsedStep: number;
   createdAt: string | null;
   lastUsedAt: string | null;
+  /** Suspended by "this wasn't me": refused until restored. */
+  suspended?: boolean;
 }
 
 export interface RecoveryCodesState {
@@ -22,6 +24,7 @@ export interface RecoveryCodesState {
   keyId: string;
   createdAt: string;
   lastUsedAt: string | null;
+  suspended?: boolean;
 }
 
 export interface WebAuthnCredentialState {
@@ -38,6 +41,7 @@ export interface WebAuthnCredentialState {
   attestationVerified?: boolean;
   createdAt: string;
   lastUsedAt: string | null;
+  suspended?: boolean;
 }
 
 export interface EmailCodeState {
@@ -130,6 +134,13 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
     case 'MfaReset':
       // The removals that follow it take the factors; the codes and any setup in progress go with the reset itself.
       return { ...state, recoveryCodes: null, totp: state.totp.status === 'active' ? { ...state.totp, pending: null } : initialAuthenticatorsState.totp };
+    case 'FactorSuspended':
+    case 'FactorRestored': {
+      const suspended = event.type === 'FactorSuspended';
+      if (event.data.factor === 'totp') return state.totp.status === 'active' ? { ...state, totp: { ...state.totp, suspended } } : state;
+      if (event.data.factor === 'recovery_codes') return state.recoveryCodes ? { ...state, recoveryCodes: { ...state.recoveryCodes, suspended } } : state;
+      return updateCredential(state, event.data.authenticatorId ?? '', (c) => ({ ...c, suspended }));
+    }
     case 'TotpActivationRejected':
     case 'TotpCodeRejected':
     case 'RecoveryCodeRejected':
@@ -168,17 +179,33 @@ export function unusedRecoveryCodeCount(state: AuthenticatorsState): number {
 }
 
 /**
- * The types a user can answer the MFA step with, in the order frontends offer them. An email code alone is a second
- * step too (a password login of a user with only an email code still asks for one), but never a strong factor.
+ * The types a user can answer the MFA step with, in the order frontends offer them. A suspended factor is not offered;
+ * it still counts as a second factor (hasSecondFactor), so suspending it never turns a login into a password alone. An
+ * email code alone is a second step too (a password login of a user with only an email code still asks for one), but
+ * never a strong factor.
  */
 export function availableFactorTypes(state: AuthenticatorsState): AuthenticatorType[] {
   const types: AuthenticatorType[] = [];
-  if (state.totp.status === 'active') types.push('TOTP');
-  if (state.webauthn.length > 0) types.push('WEBAUTHN');
-  if (hasSecondFactor(state) && unusedRecoveryCodeCount(state) > 0) types.push('RECOVERY_CODES');
+  if (state.totp.status === 'active' && !state.totp.suspended) types.push('TOTP');
+  if (state.webauthn.some((c) => !c.suspended)) types.push('WEBAUTHN');
+  if (unusedRecoveryCodeCount(state) > 0 && !state.recoveryCodes?.suspended && hasUsableSecondFactor(state)) types.push('RECOVERY_CODES');
   // The weaker factor, offered last: a login completed with it is AAL1.
   if (state.email.status === 'active') types.push('EMAIL');
   return types;
+}
+
+/** A second factor that is not suspended. */
+export function hasUsableSecondFactor(state: AuthenticatorsState): boolean {
+  return (state.totp.status === 'active' && !state.totp.suspended) || state.webauthn.some((c) => !c.suspended);
+}
+
+/** The suspended factors, as the admin's restore command and the owner's confirmation name them. */
+export function suspendedFactors(state: AuthenticatorsState): Array<{ factor: 'totp' | 'webauthn' | 'recovery_codes'; authenticatorId: string | null; name: string }> {
+  const list: Array<{ factor: 'totp' | 'webauthn' | 'recovery_codes'; authenticatorId: string | null; name: string }> = [];
+  if (state.totp.status === 'active' && state.totp.suspended) list.push({ factor: 'totp', authenticatorId: null, name: 'TOTP' });
+  for (const c of state.webauthn) if (c.suspended) list.push({ factor: 'webauthn', authenticatorId: c.authenticatorId, name: c.name });
+  if (state.recoveryCodes?.suspended) list.push({ factor: 'recovery_codes', authenticatorId: null, name: 'Recovery codes' });
+  return list;
 }
 
 /** Who holds a credential id (its claim stream); null: nobody, never or since the holder's deletion. */

@@ -14,7 +14,7 @@ export type SessionStarted = DomainEvent<'SessionStarted', {
 export type SessionActivityRecorded = DomainEvent<'SessionActivityRecorded', { sessionId: string; userId: string; ip: string; at: string }>;
 export type SessionReauthenticated = DomainEvent<'SessionReauthenticated', { sessionId: string; userId: string; method: SessionMethod['method']; tokenHash: string; aal: 1 | 2; at: string }>;
 export type SessionTokenRotated = DomainEvent<'SessionTokenRotated', { sessionId: string; userId: string; tokenHash: string; aal: 1 | 2; reason: string; at: string }>;
-export type SessionRevoked = DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: 'logout' | 'revoked' | 'password_changed' | 'account_deleted' | 'signed_out_everywhere' | 'mfa_reset' | 'signed_out_by_admin'; at: string }>;
+export type SessionRevoked = DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: 'logout' | 'revoked' | 'password_changed' | 'account_deleted' | 'signed_out_everywhere' | 'mfa_reset' | 'signed_out_by_admin' | 'password_reset' | 'compromise_reported'; at: string }>;
 export type SessionExpired = DomainEvent<'SessionExpired', { sessionId: string; userId: string; reason: 'idle' | 'absolute'; at: string }>;
 
 export type SessionEvent = SessionStarted | SessionActivityRecorded | SessionReauthenticated | SessionTokenRotated | SessionRevoked | SessionExpired;

@@ -32,6 +32,9 @@ export const errorCodes = [
   'EMAIL_CODE_NOT_PENDING',
   'FACTOR_NOT_ALLOWED',
   'AUTHENTICATOR_NOT_ALLOWED',
+  'INVALID_KEY',
+  'PASSWORD_RESET_REQUIRED',
+  'FACTOR_SUSPENDED',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -72,6 +75,9 @@ const defaultMessages: Partial<Record<ErrorCode, string>> = {
   ALREADY_EXISTS: 'This already exists.',
   NO_SECOND_FACTOR: 'Set up a second factor first.',
   LAST_SIGN_IN_METHOD: 'This is the only way into the account: add another before removing it.',
+  INVALID_KEY: 'This link is not valid, has expired, or was already used.',
+  PASSWORD_RESET_REQUIRED: 'Reset your password by email before you sign in again.',
+  FACTOR_SUSPENDED: 'This sign-in method is suspended. Use another one, or ask an administrator.',
 };
 
 export function assertNever(value: never): never {

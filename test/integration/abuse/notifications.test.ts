@@ -8,7 +8,9 @@ import { signedUpUser, startTestServer, type TestServer } from '../../helpers/se
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startTestServer({ env: { ATTEMPTS_PER_IP: '100000' } });
+  // No verification codes (none): this suite counts the security notices of each trigger; codes and recovery mails are
+  // test/integration/recovery/recovery.test.ts's.
+  s = await startTestServer({ env: { ATTEMPTS_PER_IP: '100000', ACCOUNT_EMAIL_VERIFICATION: 'none' } });
 });
 afterAll(async () => {
   await s.close();

@@ -6,6 +6,9 @@ import { operator, requireMfa, resetUserMfa } from '../../../src/application/adm
 import { newId } from '../../../src/crypto/tokens.js';
 import { Projections } from '../../../src/projections/runner.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
+import { deriveCode } from '../../../src/crypto/recoveryTokens.js';
+
+const VERIFY_EMAIL = `mutation($code: String!) { verifyEmail(input: { code: $code }) { __typename ... on Error { code } } }`;
 import {
   AUTH_STATE, CHANGE_EMAIL, CHANGE_PASSWORD, eventsOfType, giveTotpFactor, HOUR, login, LOGOUT, ME, MINUTE, PASSWORD, REAUTHENTICATE,
   REVOKE_SESSIONS, userIdOf,
@@ -37,6 +40,11 @@ async function history(): Promise<void> {
   await alice.gql(REAUTHENTICATE, { password: PASSWORD });
   await alice.gql(REAUTHENTICATE, { password: PASSWORD });
   await alice.gql(CHANGE_EMAIL, { email: 'alice2@example.com' });
+  // The change waits for the new address's code (ACCOUNT_EMAIL_VERIFICATION optional): a wrong code, then the right
+  // one, derived here from the request's nonce as the mail worker derives it.
+  await alice.gql(VERIFY_EMAIL, { code: 'WRONG234' });
+  const [requested] = (await eventsOfType(server, 'EmailVerificationRequested')).filter((e: any) => e.data.newEmail === 'alice2@example.com');
+  await alice.gql(VERIFY_EMAIL, { code: deriveCode(server.app.secrets.keys, 'email_verification', (requested as any).data.nonce, (requested as any).data.keyId) });
   await alice.gql(REAUTHENTICATE, { password: PASSWORD });
   await alice.gql(CHANGE_PASSWORD, { current: PASSWORD, next: 'alice new passphrase' });
   await append(`user-${aliceId}`, 'RoleGranted', { userId: aliceId, role: 'auditor', at: server.clock.now().toISOString() });
