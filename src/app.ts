@@ -2,6 +2,7 @@
 // logger, the budget behind the lockout gate. Use cases take the parts they need of it (application/deps.ts).
 import type { Deps } from './application/deps.js';
 import { createLockoutGate, createLockoutReactor } from './application/lockout.js';
+import { ensureAnalytics } from './application/analytics.js';
 import type { Config } from './config.js';
 import { openDatabase, openPostgres, type Db } from './db/index.js';
 import { grantAppPrivileges } from './db/roles.js';
@@ -87,6 +88,9 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     },
   };
   app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
+  // The analysis tables and their SQL views (asynchronous: `tessera serve` runs their projector).
+  const analyticsState = await ensureAnalytics(app);
+  if (analyticsState !== 'ready') logger.info({ analytics: analyticsState }, 'analysis tables prepared');
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }
