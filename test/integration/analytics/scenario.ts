@@ -35,13 +35,31 @@ export class Script {
     };
   }
 
+  private shared: Queryable | null = null;
+
+  private tx<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.shared ? fn(this.shared) : this.app.store.transaction(fn);
+  }
+
+  /** Every step of `fn` in one transaction: the projector then sees all of it in one batch (deterministic evidence). */
+  async together(fn: () => Promise<void>): Promise<void> {
+    await this.app.store.transaction(async (tx) => {
+      this.shared = tx;
+      try {
+        await fn();
+      } finally {
+        this.shared = null;
+      }
+    });
+  }
+
   lastSession(userId: string): string {
     return this.sessions.get(userId)!;
   }
 
   /** Signup: the account, its first session and its first device, in one transaction. */
   async signup(userId: string, when: string): Promise<void> {
-    await this.app.store.transaction(async (tx) => {
+    await this.tx(async (tx) => {
       await this.append(tx, `user-${userId}`, when, [{ type: 'UserRegistered', data: { userId, email: `${userId}@example.com`, passwordHash: 'argon2-hash', at: when } }]);
       const started = this.sessionStarted(userId, ['password'], when);
       await this.append(tx, `session-${started.data.sessionId}`, when, [started]);
@@ -52,7 +70,7 @@ export class Script {
   /** A completed login: `methods` as the session records them ('password', 'totp', …, 'passkey', 'trust'). */
   async login(userId: string, methods: string[], when: string, options: { newDevice?: boolean; recoveryCode?: boolean } = {}): Promise<string> {
     const flowId = randomUUID();
-    await this.app.store.transaction(async (tx) => {
+    await this.tx(async (tx) => {
       const flow: Array<{ type: string; data: Record<string, unknown> }> = [
         { type: 'LoginStarted', data: { flowId, userId, method: methods[0] === 'passkey' ? 'passkey' : 'password', at: when } },
       ];
@@ -78,7 +96,7 @@ export class Script {
 
   async wrongPassword(userId: string, when: string, metadata?: EventMetadata): Promise<void> {
     const flowId = randomUUID();
-    await this.app.store.transaction(async (tx) => {
+    await this.tx(async (tx) => {
       await this.append(tx, `login-${flowId}`, when, [
         { type: 'LoginStarted', data: { flowId, userId, method: 'password', at: when } },
         { type: 'PasswordRejected', data: { flowId, userId, at: when } },
@@ -89,7 +107,7 @@ export class Script {
   /** A correct password, then `failures` wrong TOTP codes, and the pending login expires. */
   async wrongCodes(userId: string, failures: number, when: string, expiredAt: string, metadata?: EventMetadata): Promise<void> {
     const flowId = randomUUID();
-    await this.app.store.transaction(async (tx) => {
+    await this.tx(async (tx) => {
       await this.append(tx, `login-${flowId}`, when, [
         { type: 'LoginStarted', data: { flowId, userId, method: 'password', at: when } },
         { type: 'PasswordVerified', data: { flowId, userId, at: when } },
@@ -97,19 +115,19 @@ export class Script {
       ], metadata);
     });
     for (let i = 0; i < failures; i++) {
-      await this.app.store.transaction(async (tx) => {
+      await this.tx(async (tx) => {
         await this.append(tx, `authenticators-${userId}`, when, [{ type: 'TotpCodeRejected', data: { userId, reason: 'INVALID_CODE', purpose: 'login', at: when } }], metadata);
         await this.append(tx, `login-${flowId}`, when, [{ type: 'MfaFailed', data: { flowId, userId, method: 'totp', reason: 'INVALID_CODE', at: when } }], metadata);
       });
     }
-    await this.app.store.transaction(async (tx) => {
+    await this.tx(async (tx) => {
       await this.append(tx, `login-${flowId}`, expiredAt, [{ type: 'LoginExpired', data: { flowId, userId, at: expiredAt } }]);
     });
   }
 
   async abandoned(userId: string, when: string): Promise<void> {
     const flowId = randomUUID();
-    await this.app.store.transaction(async (tx) => {
+    await this.tx(async (tx) => {
       await this.append(tx, `login-${flowId}`, when, [
         { type: 'LoginStarted', data: { flowId, userId, method: 'password', at: when } },
         { type: 'LoginAbandoned', data: { flowId, userId, at: when } },
@@ -118,7 +136,7 @@ export class Script {
   }
 
   async one(stream: string, type: string, data: Record<string, unknown>, when: string): Promise<void> {
-    await this.app.store.transaction((tx) => this.append(tx, stream, when, [{ type, data: { ...data, at: when } }]));
+    await this.tx((tx) => this.append(tx, stream, when, [{ type, data: { ...data, at: when } }]));
   }
 
   activity(userId: string, sessionId: string, when: string): Promise<void> {
