@@ -173,6 +173,9 @@ export function useAuth() {
       revokeDeviceTrust: async (ids: string[]) => flat(await thenRefresh(client.revokeDeviceTrust(ids))),
       /** Ends every session (this one too) and all device trust: `{ endedSessionCount }`, and the user is signed out. */
       signOutEverywhere: async () => flat(await client.signOutEverywhere()),
+
+      /** Analysts at AAL2: `{ series, lag, … }` for a range, bucket (HOUR, DAY, WEEK) and time zone. */
+      sessionAnalytics: async (range: Parameters<TesseraClient['sessionAnalytics']>[0]) => flat(await client.sessionAnalytics(range)),
     };
   }, [client, config, status, me, refreshMe]);
 }
