@@ -62,7 +62,7 @@ export async function detectAttacks(deps: DetectionDeps, tx: Queryable, events: 
     consider('credential_stuffing', 'everywhere', at);
   }
   const detected: SuspiciousActivityDetected['data'][] = [];
-  for (const candidate of candidates.values()) {
+  for (const candidate of await plausible(tx, schema, [...candidates.values()], t)) {
     const windowStart = new Date(Date.parse(candidate.end) - t.windowSeconds * 1000).toISOString();
     const [already] = await tx.query(
       `select 1 from ${schema}.detections where kind = $1 and subject = $2 and window_end > $3 limit 1`,
@@ -97,6 +97,34 @@ export async function detectAttacks(deps: DetectionDeps, tx: Queryable, events: 
     detected.push(data);
   }
   return detected;
+}
+
+/**
+ * One grouped query per kind over the widest window of the batch keeps only the subjects that may cross their
+ * threshold, so a batch of thousands of failures costs a few queries, not a few per failure; the exact check follows.
+ */
+async function plausible(tx: Queryable, s: string, candidates: readonly Candidate[], t: DetectionThresholds): Promise<Candidate[]> {
+  const kept: Candidate[] = [];
+  const groups: Array<{ kind: SuspiciousActivityKind; prefix: string; column: string; where: string; having: string; threshold: number }> = [
+    { kind: 'password_spraying', prefix: 'network:', column: 'network', where: `kind = 'password'`, having: 'count(distinct account)', threshold: t.sprayAccounts },
+    { kind: 'distributed_guessing', prefix: 'account:', column: 'account', where: `kind = 'password'`, having: 'count(distinct network)', threshold: t.guessingAddresses },
+    { kind: 'mfa_failures_after_password', prefix: 'account:', column: 'account', where: `kind = 'mfa'`, having: 'count(*)', threshold: t.mfaFailures },
+  ];
+  for (const group of groups) {
+    const mine = candidates.filter((c) => c.kind === group.kind);
+    if (mine.length === 0) continue;
+    const ends = mine.map((c) => Date.parse(c.end));
+    const rows = await tx.query<{ subject: string }>(
+      `select ${group.column} as subject from ${s}.attempts
+        where ${group.where} and outcome = 'failure' and ${group.column} = any($1::text[]) and at > $2 and at <= $3
+        group by 1 having ${group.having} >= $4`,
+      [mine.map((c) => c.subject.slice(group.prefix.length)), new Date(Math.min(...ends) - t.windowSeconds * 1000).toISOString(), new Date(Math.max(...ends)).toISOString(), group.threshold],
+    );
+    const passing = new Set(rows.map((r) => `${group.prefix}${r.subject}`));
+    kept.push(...mine.filter((c) => passing.has(c.subject)));
+  }
+  kept.push(...candidates.filter((c) => c.kind === 'credential_stuffing'));
+  return kept;
 }
 
 async function evidenceFor(tx: Queryable, s: string, c: Candidate, windowStart: string, t: DetectionThresholds): Promise<Evidence | null> {
