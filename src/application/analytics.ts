@@ -354,34 +354,35 @@ export async function analyticsSeries(db: Queryable, query: AnalyticsQuery): Pro
        from generate_series(date_trunc($3, $1::timestamptz at time zone $4), date_trunc($3, ($2::timestamptz - interval '1 microsecond') at time zone $4), ('1 ' || $3)::interval) as b`,
     [from, to, unit, tz],
   );
-  const counters = await db.query<{ local: string; metric: string; key: string; n: string | number }>(
-    `select date_trunc($3, hour at time zone $4)::text as local, metric, key, sum(n) as n
-       from ${d}.hourly where hour >= date_trunc($3, $1::timestamptz at time zone $4) at time zone $4 and hour < $2
-        and metric not in ('users_delta', 'mfa_users_delta')
-      group by 1, 2, 3`,
-    [from, to, unit, tz],
-  );
-  const distinct = unit === 'hour' || utc(tz)
-    ? await db.query<{ local: string; kind: string; n: string | number }>(
-        `select (bucket at time zone $4)::text as local, kind, n from ${d}.distinct_counts
-          where unit = $3 and bucket >= date_trunc($3, $1::timestamptz at time zone $4) at time zone $4 and bucket < $2`,
-        [from, to, unit, tz],
-      )
-    : await db.query<{ local: string; kind: string; n: string | number }>(
-        `select date_trunc($3, bucket at time zone $4)::text as local, kind, count(distinct id) as n from ${d}.seen
-          where unit = 'hour' and bucket >= date_trunc($3, $1::timestamptz at time zone $4) at time zone $4 and bucket < $2 group by 1, 2`,
-        [from, to, unit, tz],
-      );
+  // In UTC, days and weeks are sums of the daily counters; otherwise (and for hours) of the hourly ones.
+  const counterTable = unit !== 'hour' && utc(tz) ? { table: 'daily', time: 'day' } : { table: 'hourly', time: 'hour' };
   // Adoption: the totals before the first bucket, then each bucket's deltas.
   const firstStart = buckets[0] ? new Date(buckets[0].start).toISOString() : from;
-  const base = await db.query<{ metric: string; key: string; n: string | number }>(
-    `select metric, key, sum(n) as n from ${d}.hourly where metric in ('users_delta', 'mfa_users_delta') and hour < $1 group by 1, 2`, [firstStart],
-  );
-  const deltas = await db.query<{ local: string; metric: string; key: string; n: string | number }>(
-    `select date_trunc($3, hour at time zone $4)::text as local, metric, key, sum(n) as n
-       from ${d}.hourly where metric in ('users_delta', 'mfa_users_delta') and hour >= $1 and hour < $2 group by 1, 2, 3`,
-    [firstStart, to, unit, tz],
-  );
+  // Independent reads, sent together (postgres.js runs them on the pool's connections side by side).
+  const [counters, distinct, base] = await Promise.all([
+    db.query<{ local: string; metric: string; key: string; n: string | number }>(
+      `select date_trunc($3, ${counterTable.time} at time zone $4)::text as local, metric, key, sum(n) as n
+         from ${d}.${counterTable.table}
+        where ${counterTable.time} >= date_trunc($3, $1::timestamptz at time zone $4) at time zone $4 and ${counterTable.time} < $2
+        group by 1, 2, 3`,
+      [from, to, unit, tz],
+    ),
+    unit === 'hour' || utc(tz)
+      ? db.query<{ local: string; kind: string; n: string | number }>(
+          `select (bucket at time zone $4)::text as local, kind, n from ${d}.distinct_counts
+            where unit = $3 and bucket >= date_trunc($3, $1::timestamptz at time zone $4) at time zone $4 and bucket < $2`,
+          [from, to, unit, tz],
+        )
+      : db.query<{ local: string; kind: string; n: string | number }>(
+          `select date_trunc($3, bucket at time zone $4)::text as local, kind, count(distinct id) as n from ${d}.seen
+            where unit = 'hour' and bucket >= date_trunc($3, $1::timestamptz at time zone $4) at time zone $4 and bucket < $2 group by 1, 2`,
+          [from, to, unit, tz],
+        ),
+    db.query<{ metric: string; key: string; n: string | number }>(
+      `select metric, key, sum(n) as n from ${d}.${counterTable.table} where metric in ('users_delta', 'mfa_users_delta') and ${counterTable.time} < $1 group by 1, 2`, [firstStart],
+    ),
+  ]);
+  const deltas = counters.filter((r) => r.metric === 'users_delta' || r.metric === 'mfa_users_delta');
   const running = { users: 0, any: 0, totp: 0, webauthn: 0 };
   const addDelta = (metric: string, key: string, n: number): void => {
     if (metric === 'users_delta') running.users += n;

@@ -39,6 +39,13 @@ export function analyticsDdl(s: string): string {
       n      bigint not null,
       primary key (metric, hour, key)
     );
+    create table ${s}.daily (
+      metric text not null,
+      key    text not null,
+      day    timestamptz not null,
+      n      bigint not null,
+      primary key (metric, day, key)
+    );
     create table ${s}.seen (
       unit   text not null,
       kind   text not null,
@@ -98,7 +105,7 @@ export function analyticsDdl(s: string): string {
 }
 
 /** The tables, with the columns that order them, for rebuild-equals-live comparisons. */
-export const analyticsTables = ['hourly', 'seen', 'distinct_counts', 'user_state', 'failure_streaks', 'attempts', 'detections'] as const;
+export const analyticsTables = ['hourly', 'daily', 'seen', 'distinct_counts', 'user_state', 'failure_streaks', 'attempts', 'detections'] as const;
 
 interface UserState {
   [column: string]: unknown;
@@ -346,6 +353,23 @@ export async function analyticsStatements(
        select metric, key, hour, n from jsonb_to_recordset($1::text::jsonb) as r(metric text, key text, hour timestamptz, n bigint)
        on conflict (metric, hour, key) do update set n = ${s}.hourly.n + excluded.n`,
       JSON.stringify([...hourly.values()]),
+    ));
+  }
+  if (hourly.size > 0) {
+    // The same counters per UTC day: a month of days is 30 rows per counter to read, not 720.
+    const daily = new Map<string, { metric: string; key: string; day: string; n: number }>();
+    for (const row of hourly.values()) {
+      const day = dayOf(row.hour);
+      const id = `${row.metric}\u0000${row.key}\u0000${day}`;
+      const known = daily.get(id);
+      if (known) known.n += row.n;
+      else daily.set(id, { metric: row.metric, key: row.key, day, n: row.n });
+    }
+    statements.push(sql(
+      `insert into ${s}.daily (metric, key, day, n)
+       select metric, key, day, n from jsonb_to_recordset($1::text::jsonb) as r(metric text, key text, day timestamptz, n bigint)
+       on conflict (metric, day, key) do update set n = ${s}.daily.n + excluded.n`,
+      JSON.stringify([...daily.values()]),
     ));
   }
   if (presence.size > 0) {
