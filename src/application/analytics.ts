@@ -25,7 +25,7 @@ export type AnalyticsDeps = Pick<Deps, 'db' | 'store' | 'config' | 'logger' | 's
 export const analyticsLockKey = 7316019;
 
 const pseudonymsByKeys = new WeakMap<object, AddressPseudonyms>();
-function pseudonymsOf(deps: Pick<Deps, 'secrets'>): AddressPseudonyms {
+export function pseudonymsOf(deps: Pick<Deps, 'secrets'>): AddressPseudonyms {
   let p = pseudonymsByKeys.get(deps.secrets.keys);
   if (!p) pseudonymsByKeys.set(deps.secrets.keys, (p = createAddressPseudonyms(deps.secrets.keys)));
   return p;

@@ -17,6 +17,8 @@ import type { RecordedEvent } from '../eventstore/index.js';
 import type { AddressPseudonymizer } from '../projections/analyticsStore.js';
 import { networkOf, canonicalAddress } from '../crypto/pseudonyms.js';
 import type { Deps } from './deps.js';
+import { DomainError } from '../domain/shared/errors.js';
+import { analyticsDataSchema } from '../projections/analyticsStore.js';
 
 type DetectionDeps = Pick<Deps, 'store' | 'logger'> & { config: { analytics: { detection: DetectionThresholds } } };
 
@@ -187,4 +189,23 @@ async function evidenceFor(tx: Queryable, s: string, c: Candidate, windowStart: 
 async function clearAddresses(deps: Pick<Deps, 'store'>, tx: Queryable, positions: readonly number[]): Promise<string[]> {
   const events = await deps.store.readPositions(positions, tx);
   return [...new Set(events.map((e) => e.metadata.ip).filter((ip): ip is string => typeof ip === 'string'))].sort();
+}
+
+/**
+ * The optional answer to a spray (DETECT_THROTTLE_SECONDS > 0, off by default): attempts from any address of the
+ * offending /24 or /64 are refused with RATE_LIMITED until the detection's `throttledUntil`. The lookup is by the
+ * network's pseudonym, so the range is never stored in clear.
+ */
+export function createRangeThrottle(deps: Pick<Deps, 'db' | 'clock'>, pseudonyms: AddressPseudonymizer): (clientAddress: string) => Promise<void> {
+  return async (clientAddress) => {
+    const pseudonym = pseudonyms.of(clientAddress);
+    if (!pseudonym) return;
+    const now = deps.clock.now();
+    const [row] = await deps.db.query<{ until: Date | string | null }>(
+      `select max(throttled_until) as until from ${analyticsDataSchema}.detections where throttled_network = $1 and throttled_until > $2`,
+      [pseudonym.network, now.toISOString()],
+    );
+    if (!row?.until) return;
+    throw new DomainError('RATE_LIMITED', undefined, { retryAfterSeconds: Math.max(1, Math.ceil((new Date(row.until).getTime() - now.getTime()) / 1000)) });
+  };
 }

@@ -112,3 +112,36 @@ describe('attack detection', () => {
     expect(row).toEqual({ failures: 30, successes: 500, accounts: 30 });
   });
 });
+
+describe('attack detection: throttling the spraying range (DETECT_THROTTLE_SECONDS)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { ...fastArgon, DETECT_THROTTLE_SECONDS: '600', TRUST_PROXY: '127.0.0.1,::1' }, now: new Date(at(1, 9)) });
+  });
+  afterAll(() => server?.close());
+
+  const login = (from: string) => server.appClient().gql(
+    `mutation { login(input: { email: "nobody@example.com", password: "not the password" }) { __typename ... on AuthError { code retryAfterSeconds } } }`,
+    undefined, { headers: { 'x-forwarded-for': from } },
+  );
+
+  it('after a spray, every address of its /24 gets RATE_LIMITED until the throttle ends; other networks do not', async () => {
+    const script = new Script(server.app, server.clock);
+    for (let i = 0; i < 25; i++) await script.signup(userIdOf(i), at(1, 9, i));
+    await script.together(async () => {
+      for (let i = 0; i < 25; i++) await script.wrongPassword(userIdOf(i), at(1, 10, i), ip('203.0.113.9'));
+    });
+    for (const deadline = Date.now() + 30_000; ;) {
+      await catchUpAnalytics(server.app);
+      if ((await analyticsLag(server.app.db)).events === 0 || Date.now() > deadline) break;
+    }
+    const [event] = await server.app.db.query<{ data: SuspiciousActivityDetected['data'] }>(`select data from events where type = 'SuspiciousActivityDetected'`);
+    expect(event!.data).toMatchObject({ kind: 'password_spraying', throttledUntil: new Date(Date.parse(at(1, 10, 24)) + 600_000).toISOString() });
+    expect(event!.data.throttledNetwork).toMatch(/^[\w-]{22}$/);
+    server.clock.set(new Date(at(1, 10, 30)));
+    expect((await login('203.0.113.77')).data.login).toEqual({ __typename: 'AuthError', code: 'RATE_LIMITED', retryAfterSeconds: 240 });
+    expect((await login('198.51.100.1')).data.login).toMatchObject({ __typename: 'AuthError', code: 'INVALID_CREDENTIALS' });
+    server.clock.set(new Date(at(1, 10, 35)));
+    expect((await login('203.0.113.77')).data.login).toMatchObject({ __typename: 'AuthError', code: 'INVALID_CREDENTIALS' });
+  });
+});
