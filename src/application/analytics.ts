@@ -320,7 +320,7 @@ export interface AnalyticsPoint {
 /** At most this many buckets per query: a year of days, or two weeks of hours… a year of hours is refused. */
 export const maxBuckets = 2000;
 
-export function validateAnalyticsQuery(q: AnalyticsQuery): void {
+export function validateAnalyticsQuery(q: AnalyticsQuery, options: { series?: boolean } = {}): void {
   if (!(q.to.getTime() > q.from.getTime())) throw new DomainError('VALIDATION_FAILED', 'to: must be after from', { field: 'to' });
   try {
     new Intl.DateTimeFormat('en', { timeZone: q.timeZone });
@@ -328,7 +328,7 @@ export function validateAnalyticsQuery(q: AnalyticsQuery): void {
     throw new DomainError('VALIDATION_FAILED', 'timeZone: must be an IANA time zone name such as Europe/Berlin', { field: 'timeZone' });
   }
   const seconds = { hour: 3600, day: 86400, week: 604800 }[q.bucket];
-  if ((q.to.getTime() - q.from.getTime()) / 1000 / seconds > maxBuckets) {
+  if (options.series !== false && (q.to.getTime() - q.from.getTime()) / 1000 / seconds > maxBuckets) {
     throw new DomainError('VALIDATION_FAILED', `to: at most ${maxBuckets} buckets per query`, { field: 'to' });
   }
 }

@@ -1,4 +1,5 @@
 // Auditors and analysts: their own fields, behind their roles (DESIGN.md §5).
+import { Kind, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import { z } from 'zod';
 import type { AuditBreak, LogVerification } from '../eventstore/verifyLog.js';
 import type { Checkpoint } from '../eventstore/checkpoints.js';
@@ -313,6 +314,15 @@ const AnalyticsLagRef = builder.objectRef<AnalyticsLag>('AnalyticsLag').implemen
   }),
 });
 
+/** Whether a selection (through inline fragments and named ones) asks for `field`. */
+function selects(set: SelectionSetNode | undefined, field: string, fragments: Record<string, FragmentDefinitionNode>): boolean {
+  return (set?.selections ?? []).some((s) => {
+    if (s.kind === Kind.FIELD) return s.name.value === field;
+    if (s.kind === Kind.INLINE_FRAGMENT) return selects(s.selectionSet, field, fragments);
+    return selects(fragments[s.name.value]?.selectionSet, field, fragments);
+  });
+}
+
 const seriesOf = new WeakMap<AnalyticsArgs, Promise<AnalyticsPoint[]>>();
 
 const MethodCountRef = builder.objectRef<{ method: string; count: number }>('MethodCount').implement({
@@ -375,10 +385,11 @@ builder.queryField('sessionAnalytics', (t) =>
       bucket: t.arg({ type: AnalyticsBucketRef, defaultValue: 'DAY', required: true }),
       timeZone: t.arg.string({ defaultValue: 'UTC', required: true, description: 'IANA time zone whose midnights bound days and weeks.' }),
     },
-    resolve: (_root, args) => {
+    resolve: (_root, args, _ctx, info) => {
       if (args.to.getTime() <= args.from.getTime()) throw new DomainError('VALIDATION_FAILED', 'to: must be after from', { field: 'to' });
       const query = { from: args.from, to: args.to, bucket: args.bucket.toLowerCase() as AnalyticsBucket, timeZone: args.timeZone };
-      validateAnalyticsQuery(query);
+      // The bucket limit is for the series: the totals alone may span any range.
+      validateAnalyticsQuery(query, { series: selects(info.fieldNodes[0]?.selectionSet, 'series', info.fragments) });
       return query;
     },
   }),
