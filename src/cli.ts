@@ -215,18 +215,18 @@ async function main(argv: string[]): Promise<void> {
     const config = loadConfig();
     const url = config.migrationDatabaseUrl ?? config.databaseUrl;
     if (url === undefined) throw new UsageError('analytics grant-role needs MIGRATION_DATABASE_URL or DATABASE_URL (PostgreSQL)');
-    // The views must exist: open the app once (migrations, analysis tables), then grant as the administrator.
-    await withApp(async () => {});
-    const admin = openPostgres(url, { max: 1 });
-    try {
-      console.log(`${role}: ${await grantAnalyticsRole(admin, role)}, may read the analytics views`);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('role name must match')) throw new UsageError(error.message);
-      throw error;
-    } finally {
-      await admin.close();
-    }
-    return;
+    // The role through the administrator's connection; the grants through the app's, which owns the views.
+    return withApp(async (app) => {
+      const admin = openPostgres(url, { max: 1 });
+      try {
+        console.log(`${role}: ${await grantAnalyticsRole(app, admin, role)}, may read the analytics views`);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('role name must match')) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        await admin.close();
+      }
+    });
   }
   if (command === 'analytics' && sub === 'rebuild') {
     return withApp(async (app) => {

@@ -155,6 +155,8 @@ async function applyGrants(tx: Queryable): Promise<string[]> {
     `select g.role_name from analytics_grants g join pg_roles r on r.rolname = g.role_name order by 1`,
   );
   for (const { role_name: role } of roles) {
+    // Names come from grantAnalyticsRole, which checked them; a name that is not a plain identifier is never spliced in.
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) continue;
     await tx.query(`grant usage on schema ${analyticsViewSchema} to ${role}`);
     await tx.query(`grant select on all tables in schema ${analyticsViewSchema} to ${role}`);
   }
@@ -264,12 +266,14 @@ export async function compareAnalyticsWithReplay(deps: AnalyticsDeps): Promise<A
 }
 
 /**
- * `tessera analytics grant-role NAME`: a login role (created if missing, like `db ensure-role`) that may read the views
- * and nothing else. Idempotent; remembered in analytics_grants so a rebuild grants it again.
+ * `tessera analytics grant-role NAME`: a login role (created if missing, like `db ensure-role`, through the
+ * administrator's connection) that may read the views and nothing else. The grants go through the app's own connection:
+ * the app builds the views, so it owns them (under MIGRATION_DATABASE_URL the tables' owner does not). Idempotent;
+ * remembered in analytics_grants so a rebuild grants it again.
  */
-export async function grantAnalyticsRole(admin: Db, role: string): Promise<'created' | 'exists'> {
+export async function grantAnalyticsRole(deps: Pick<Deps, 'db'>, admin: Db, role: string): Promise<'created' | 'exists'> {
   const outcome = await ensureRole(admin, role);
-  await admin.transaction(async (tx) => {
+  await deps.db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock($1)`, [analyticsLockKey]);
     await tx.query(`insert into analytics_grants (role_name) values ($1) on conflict (role_name) do nothing`, [role]);
     const [views] = await tx.query(`select 1 from information_schema.schemata where schema_name = $1`, [analyticsViewSchema]);

@@ -91,8 +91,8 @@ describe('session analytics: series, views and CSV equal a table written by hand
     admin = (await adminUrl())!;
     const adminDb = openPostgres(server.database.url!, { max: 1 });
     try {
-      expect(await grantAnalyticsRole(adminDb, role)).toBe('created');
-      expect(await grantAnalyticsRole(adminDb, role)).toBe('exists');
+      expect(await grantAnalyticsRole(server.app, adminDb, role)).toBe('created');
+      expect(await grantAnalyticsRole(server.app, adminDb, role)).toBe('exists');
     } finally {
       await adminDb.close();
     }
