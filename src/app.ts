@@ -2,6 +2,8 @@
 // logger, the budget behind the lockout gate. Use cases take the parts they need of it (application/deps.ts).
 import type { Deps } from './application/deps.js';
 import { createLockoutGate, createLockoutReactor } from './application/lockout.js';
+import { ensureAnalytics, pseudonymsOf } from './application/analytics.js';
+import { createRangeThrottle } from './application/attackDetection.js';
 import type { Config } from './config.js';
 import { openDatabase, openPostgres, type Db } from './db/index.js';
 import { grantAppPrivileges } from './db/roles.js';
@@ -14,7 +16,7 @@ import { allProjectors, Projections } from './projections/index.js';
 import { createPasswordHasher } from './crypto/password.js';
 import { Redis } from 'ioredis';
 import type { AfterAppend } from './eventstore/index.js';
-import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
+import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, throttledAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
 import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createEmailCodeDelivery } from './notifications/codeDelivery.js';
@@ -105,6 +107,11 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   };
   app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
   app.codeDelivery = createEmailCodeDelivery(app);
+  // Attack detection may throttle a spraying range for a while (DETECT_THROTTLE_SECONDS; off by default).
+  if (config.analytics.detection.throttleSeconds > 0) app.attempts = throttledAttemptBudget(app.attempts, createRangeThrottle(app, pseudonymsOf(app)));
+  // The analysis tables and their SQL views (asynchronous: `tessera serve` runs their projector).
+  const analyticsState = await ensureAnalytics(app);
+  if (analyticsState !== 'ready') logger.info({ analytics: analyticsState }, 'analysis tables prepared');
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }

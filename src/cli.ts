@@ -15,6 +15,7 @@ import { startServer } from './graphql/server.js';
 import { defaultWebRoot } from './http/staticFiles.js';
 import { runUserCommand } from './cli/users.js';
 import { listDeadLetters, startNotificationWorker } from './notifications/worker.js';
+import { analyticsCsv, analyticsSeries, grantAnalyticsRole, rebuildAnalytics, startAnalyticsProjector, type AnalyticsBucket } from './application/analytics.js';
 
 const usage = `usage:
   tessera serve                         start the GraphQL server
@@ -30,6 +31,11 @@ const usage = `usage:
   tessera audit public-key              the public key that verifies the checkpoints (PEM)
   tessera db ensure-role --role NAME [--password P]
                                         create a login role if it does not exist (MIGRATION_DATABASE_URL or DATABASE_URL)
+  tessera analytics export --from ISO --to ISO [--bucket hour|day|week] [--time-zone Z] [--format csv] [--out FILE]
+                                        the analysts' series as CSV (one line per bucket)
+  tessera analytics grant-role NAME     a role that may read the analytics.* views and nothing else (idempotent;
+                                        MIGRATION_DATABASE_URL or DATABASE_URL)
+  tessera analytics rebuild             replay the log into fresh analysis tables, recreate the views and their grants
   tessera notifications dead-letters    security notifications never delivered, as JSON lines
   tessera users create --email E [--password P] [--admin]
   tessera users grant-role --email E --role R
@@ -88,6 +94,8 @@ async function serve(): Promise<void> {
   const notifications = startNotificationWorker(app);
   // Signed checkpoints every AUDIT_CHECKPOINT_EVERY events or AUDIT_CHECKPOINT_SECONDS while events arrive.
   const checkpointer = startCheckpointer(app);
+  // The analysis tables, asynchronously from the log under one leader (application/analytics.ts).
+  const analytics = startAnalyticsProjector(app);
   app.logger.info({ url: `${running.url}/`, graphql: `${running.url}/graphql`, web: app.config.serveWeb, database: app.db.kind }, 'tessera listening');
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -98,6 +106,7 @@ async function serve(): Promise<void> {
     await running.close();
     await notifications.stop();
     await checkpointer.stop();
+    await analytics.stop();
     await app.close();
     process.exit(0);
   };
@@ -121,6 +130,8 @@ async function main(argv: string[]): Promise<void> {
       const started = Date.now();
       const result = await app.projections.rebuild({ onProgress: (n) => n % 20000 === 0 && console.log(`${n} events`) });
       console.log(`rebuilt ${app.projections.projectors.length} projections from ${result.events} events in ${Date.now() - started} ms`);
+      const analytics = await rebuildAnalytics(app);
+      console.log(`rebuilt the analysis tables from ${analytics.events} events; views granted to: ${analytics.grants.join(', ') || 'nobody'}`);
     });
   }
   if (command === 'audit' && sub === 'verify') {
@@ -189,6 +200,54 @@ async function main(argv: string[]): Promise<void> {
       await admin.close();
     }
     return;
+  }
+  if (command === 'analytics' && sub === 'export') {
+    const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, 'time-zone': { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } } });
+    const date = (name: string, value: string | undefined): Date => {
+      const parsed = value === undefined ? new Date(Number.NaN) : new Date(value);
+      if (Number.isNaN(parsed.getTime())) throw new UsageError(`analytics export needs --${name} as an ISO 8601 date-time`);
+      return parsed;
+    };
+    if ((values.format ?? 'csv') !== 'csv') throw new UsageError('analytics export: --format must be csv');
+    const bucket = (values.bucket ?? 'day').toLowerCase();
+    if (!['hour', 'day', 'week'].includes(bucket)) throw new UsageError('analytics export: --bucket must be hour, day or week');
+    const query = { from: date('from', values.from), to: date('to', values.to), bucket: bucket as AnalyticsBucket, timeZone: values['time-zone'] ?? 'UTC' };
+    return withApp(async (app) => {
+      let csv: string;
+      try {
+        csv = analyticsCsv(await analyticsSeries(app.db, query));
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && (error as { code: string }).code === 'VALIDATION_FAILED') throw new UsageError(`analytics export: ${error.message}`);
+        throw error;
+      }
+      if (values.out === undefined) process.stdout.write(csv);
+      else fs.writeFileSync(values.out, csv, { mode: 0o600 });
+    });
+  }
+  if (command === 'analytics' && sub === 'grant-role') {
+    const role = rest[0];
+    if (role === undefined || role.startsWith('-')) throw new UsageError('analytics grant-role needs NAME');
+    const config = loadConfig();
+    const url = config.migrationDatabaseUrl ?? config.databaseUrl;
+    if (url === undefined) throw new UsageError('analytics grant-role needs MIGRATION_DATABASE_URL or DATABASE_URL (PostgreSQL)');
+    // The role through the administrator's connection; the grants through the app's, which owns the views.
+    return withApp(async (app) => {
+      const admin = openPostgres(url, { max: 1 });
+      try {
+        console.log(`${role}: ${await grantAnalyticsRole(app, admin, role)}, may read the analytics views`);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('role name must match')) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        await admin.close();
+      }
+    });
+  }
+  if (command === 'analytics' && sub === 'rebuild') {
+    return withApp(async (app) => {
+      const result = await rebuildAnalytics(app);
+      console.log(`rebuilt the analysis tables from ${result.events} events; views granted to: ${result.grants.join(', ') || 'nobody'}`);
+    });
   }
   if (command === 'notifications' && sub === 'dead-letters') {
     return withApp(async (app) => {

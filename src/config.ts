@@ -81,6 +81,14 @@ export interface Config {
   allauthCompatEnabled: boolean;
   /** Owner connection for migrations (issue 14): the app itself then runs under a role that does not own the tables. */
   migrationDatabaseUrl: string | undefined;
+  /** Asynchronous analysis projections and attack detection (issue 19). */
+  analytics: {
+    /** Poll interval of the analytics projector (it is also woken by every append). */
+    pollMs: number;
+    /** Events applied per transaction of the analytics projector. */
+    batchSize: number;
+    detection: DetectionThresholds;
+  };
   audit: {
     /** A signed checkpoint once this many events wait below the horizon… */
     checkpointEvery: number;
@@ -213,6 +221,23 @@ function isAddressOrCidr(entry: string): boolean {
   return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
+/** Thresholds of attack detection over failure events (application/attackDetection.ts), within one sliding window. */
+export interface DetectionThresholds {
+  windowSeconds: number;
+  /** Password spraying: distinct accounts failing from one address or one /24 (IPv4) or /64 (IPv6). */
+  sprayAccounts: number;
+  /** Credential stuffing: distinct accounts failing, from at least this many addresses, none more than the per-account rate. */
+  stuffingAccounts: number;
+  stuffingAddresses: number;
+  stuffingMaxPerAccount: number;
+  /** Distributed guessing: distinct addresses (not in one /24 or /64) failing on one account. */
+  guessingAddresses: number;
+  /** MFA failures after a correct password on one account (a stolen password). */
+  mfaFailures: number;
+  /** 0: detect only. Otherwise refuse attempts from the offending range for this long (off by default). */
+  throttleSeconds: number;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
   const port = read.int('PORT', 4000, 0, 65535);
@@ -310,6 +335,20 @@ export function loadConfig(env: Env = process.env): Config {
     notificationMaxAttempts: read.int('NOTIFICATION_MAX_ATTEMPTS', 8, 1, 100),
     allauthCompatEnabled: read.bool('ALLAUTH_COMPAT_ENABLED', true),
     migrationDatabaseUrl: read.url('MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
+    analytics: {
+      pollMs: read.int('ANALYTICS_POLL_MS', 1000, 10, 3_600_000),
+      batchSize: read.int('ANALYTICS_BATCH_SIZE', 2000, 1, 100_000),
+      detection: {
+        windowSeconds: read.int('DETECT_WINDOW_SECONDS', 3600, 60, day),
+        sprayAccounts: read.int('DETECT_SPRAY_ACCOUNTS', 20, 2, 1_000_000),
+        stuffingAccounts: read.int('DETECT_STUFFING_ACCOUNTS', 50, 2, 1_000_000),
+        stuffingAddresses: read.int('DETECT_STUFFING_ADDRESSES', 20, 2, 1_000_000),
+        stuffingMaxPerAccount: read.int('DETECT_STUFFING_MAX_PER_ACCOUNT', 3, 1, 1000),
+        guessingAddresses: read.int('DETECT_GUESSING_ADDRESSES', 10, 2, 1_000_000),
+        mfaFailures: read.int('DETECT_MFA_FAILURES', 5, 2, 1000),
+        throttleSeconds: read.int('DETECT_THROTTLE_SECONDS', 0, 0, day),
+      },
+    },
     audit: {
       checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
       checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),

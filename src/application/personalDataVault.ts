@@ -158,7 +158,12 @@ export class PersonalDataVault implements EventSealer {
     const out: EventMetadata = { ...metadata };
     delete out.ip;
     delete out.userAgent;
-    if (ip !== undefined && !isSealedValue(ip)) out.ipHash = this.hashes.address(ip);
+    if (ip !== undefined && !isSealedValue(ip)) {
+      // Keyed pseudonyms of the address and of its network, on every event: what attack detection groups by.
+      out.ipHash = this.hashes.address(ip);
+      const network = this.hashes.network(ip);
+      if (network) out.networkHash = network;
+    }
     if (key && subject) {
       if (ip !== undefined) out.ip = isSealedValue(ip) ? ip : sealValue(key, subject, 'metadata.ip', ip);
       if (userAgent !== undefined) out.userAgent = isSealedValue(userAgent) ? userAgent : sealValue(key, subject, 'metadata.userAgent', userAgent);

@@ -7,6 +7,7 @@
 //   pd1.<b64url subject>.<b64url label>.<b64url iv>.<b64url ciphertext>.<b64url tag>
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { LoadedSecretKeys, SecretBox } from './secretBox.js';
+import { canonicalAddress, networkOf } from './pseudonyms.js';
 
 const PREFIX = 'pd1';
 const IV_BYTES = 12;
@@ -76,6 +77,8 @@ export interface PersonalDataHashes {
   email(normalizedEmail: string): string;
   /** The pseudonym of a client address (events' metadata.ipHash, the audit filter, the logs). */
   address(ip: string): string;
+  /** The pseudonym of the network (/24 for IPv4, /64 for IPv6) an address belongs to (metadata.networkHash); null if none. */
+  network(ip: string): string | null;
   userAgent(userAgent: string): string;
 }
 
@@ -91,7 +94,13 @@ export function createPersonalDataHashes(keys: Pick<LoadedSecretKeys, 'deriveKey
     createHmac('sha256', key).update(`${label}\n${value}`).digest('hex').slice(0, chars);
   return {
     email: (email) => mac(emailKey, 'email', email, 64),
-    address: (ip) => mac(addressKey, 'ip', ip, 32),
+    // Canonical spelling first, so `::ffff:10.0.0.1` and `10.0.0.1` are one client.
+    address: (ip) => mac(addressKey, 'ip', canonicalAddress(ip) ?? ip, 32),
+    network: (ip) => {
+      const canonical = canonicalAddress(ip);
+      const network = canonical === null ? null : networkOf(canonical);
+      return network === null ? null : mac(addressKey, 'network', network, 32);
+    },
     userAgent: (ua) => mac(addressKey, 'ua', ua, 32),
   };
 }

@@ -277,6 +277,23 @@ export class EventStore {
     return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
   }
 
+  /** Events at the given positions, in position order (evidence lookups: attack detection names its events' addresses). */
+  async readPositions(positions: readonly number[], tx?: Queryable): Promise<RecordedEvent[]> {
+    if (positions.length === 0) return [];
+    const rows = await (tx ?? this.db).query<EventRow>(
+      `select ${eventColumns} from events where position = any($1::bigint[]) order by position`, [positions.map(String)],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  /** The rest of one transaction's events after a position: a reader that cut a batch inside a transaction completes it. */
+  async readRestOfTransaction(at: LogCheckpoint, tx?: Queryable): Promise<RecordedEvent[]> {
+    const rows = await (tx ?? this.db).query<EventRow>(
+      `select ${eventColumns} from events where tx_id = $1::xid8 and position > $2 order by position`, [at.txId, at.position],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
   private validate(streamId: string, events: readonly NewEvent[]): void {
     if (!streamIdPattern.test(streamId)) throw new EventStoreError('INVALID_STREAM_ID', `malformed stream id`);
     if (events.length === 0) throw new EventStoreError('INVALID_PAYLOAD', 'nothing to append');

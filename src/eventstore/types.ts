@@ -17,6 +17,8 @@ export interface EventMetadata {
   userAgent?: string;
   /** Keyed pseudonyms of the address and user agent (HMAC under a server key): the audit filter, anonymous events. */
   ipHash?: string;
+  /** The keyed pseudonym of the address's /24 or /64 (crypto/personalData.ts). */
+  networkHash?: string;
   userAgentHash?: string;
   /** The device the request came from (its device cookie or token). */
   deviceId?: string;

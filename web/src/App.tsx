@@ -2,7 +2,7 @@
 // pending login to its step (/mfa/verify, or /mfa/setup when the server insists on a second factor first), and a
 // session the server wants reauthenticated to /reauthenticate.
 import { TesseraProvider, useAuth } from '@tessera/react';
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { BrowserRouter, Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { HomePage } from './pages/Home';
 import { LoginPage } from './pages/Login';
@@ -12,6 +12,9 @@ import { ReauthenticatePage } from './pages/Reauthenticate';
 import { SecurityPage } from './pages/Security';
 import { SignupPage } from './pages/Signup';
 import { CompromisedPage, PasswordResetKeyPage, PasswordResetPage, VerifyEmailPage } from './pages/Recovery';
+
+// The charts (recharts) load only when an analyst opens the page: they stay out of the initial JavaScript.
+const AnalyticsPage = lazy(async () => ({ default: (await import('./pages/Analytics')).AnalyticsPage }));
 
 export function App() {
   return (
@@ -29,6 +32,7 @@ export function App() {
             <Route path="/mfa/setup" element={<Protected allowEnrollment><MfaSetupPage /></Protected>} />
             <Route path="/reauthenticate" element={<Protected allowReauthentication><ReauthenticatePage /></Protected>} />
             <Route path="/settings/security" element={<Protected><SecurityPage /></Protected>} />
+            <Route path="/analytics" element={<Protected><Suspense fallback={<p className="loading" role="status">Loading…</p>}><AnalyticsPage /></Suspense></Protected>} />
             <Route path="/" element={<Protected><HomePage /></Protected>} />
             <Route path="*" element={<NotFound />} />
           </Routes>
@@ -52,6 +56,7 @@ function Layout(props: { children: ReactNode }) {
           <nav aria-label="Account">
             <NavLink to="/" end>Overview</NavLink>
             <NavLink to="/settings/security">Security</NavLink>
+            {user?.roles.includes('analyst') && <NavLink to="/analytics">Analytics</NavLink>}
             <span className="who" title={user?.email}>{user?.email}</span>
             <button type="button" className="link" onClick={async () => { await logout(); navigate('/login'); }}>Log out</button>
           </nav>

@@ -167,6 +167,9 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       return { ok: true, data: response.data.me };
     },
     recoveryCodes: () => call(op.recoveryCodesQuery, 'recoveryCodes'),
+    /** Analysts at AAL2: series by HOUR, DAY or WEEK (ISO, from Monday) in a time zone (IANA name, default UTC). */
+    sessionAnalytics: (range: { from: string; to: string; bucket?: 'HOUR' | 'DAY' | 'WEEK'; timeZone?: string }) =>
+      call(op.sessionAnalyticsQuery, 'sessionAnalytics', { from: range.from, to: range.to, bucket: range.bucket ?? 'DAY', timeZone: range.timeZone ?? 'UTC' }),
 
     // Signup, login, logout
     signup: (email: string, password: string) => call(op.signupMutation, 'signup', { input: { email, password } }),

@@ -276,3 +276,23 @@ export const reportCompromiseMutation = graphql(`
     reportCompromise(input: $input) { __typename ... on ReportCompromisePayload { suspendedFactorCount emailRestored assistedRecovery } ...ErrorFields }
   }
 `, [ErrorFields]);
+
+/** Analysts (role `analyst`, AAL2): the series of one range, and how far the asynchronous analysis tables lag. */
+export const sessionAnalyticsQuery = graphql(`
+  query SessionAnalytics($from: DateTime!, $to: DateTime!, $bucket: AnalyticsBucket!, $timeZone: String!) {
+    sessionAnalytics(from: $from, to: $to, bucket: $bucket, timeZone: $timeZone) {
+      __typename
+      ... on SessionAnalytics {
+        from to bucket timeZone
+        lag { events seconds }
+        series {
+          start logins loginsByMethod { method count } outcomes { key count }
+          failures backoffs lockouts recoveryCodesUsed newDeviceLogins detections
+          activeSessions activeUsers signups firstFactors averageSecondsToEnrol
+          users usersWithFactor usersWithTotp usersWithWebAuthn mfaAdoption
+        }
+      }
+      ...ErrorFields
+    }
+  }
+`, [ErrorFields]);

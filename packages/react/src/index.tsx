@@ -196,6 +196,8 @@ export function useAuth() {
       verifyEmail: async (code: string) => flat(await thenRefresh(client.verifyEmail(code))),
       resendEmailVerification: async () => flat(await client.resendEmailVerification()),
       reportCompromise: async (key: string) => flat(await client.reportCompromise(key)),
+      /** Analysts at AAL2: `{ series, lag, … }` for a range, bucket (HOUR, DAY, WEEK) and time zone. */
+      sessionAnalytics: async (range: Parameters<TesseraClient['sessionAnalytics']>[0]) => flat(await client.sessionAnalytics(range)),
     };
   }, [client, config, status, me, refreshMe]);
 }

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operator, requireMfa, resetUserMfa } from '../../../src/application/administration.js';
 import { newId } from '../../../src/crypto/tokens.js';
+import { analyticsLag, catchUpAnalytics, compareAnalyticsWithReplay, rebuildAnalytics } from '../../../src/application/analytics.js';
 import { Projections } from '../../../src/projections/runner.js';
 import { signedUpUser, startTestServer, type TestServer } from '../../helpers/server.js';
 import { deriveCode } from '../../../src/crypto/recoveryTokens.js';
@@ -112,5 +113,19 @@ describe('projections rebuilt from the log', () => {
     }
     // The service keeps working on the rebuilt tables.
     expect((await login(server.appClient(), 'alice2@example.com', 'alice new passphrase')).__typename).toBe('AuthPayload');
+  });
+
+  it('the asynchronous analysis tables, built live three events a batch, equal a replay of the log, and a rebuild', async () => {
+    const live = { ...server.app, config: { ...server.app.config, analytics: { ...server.app.config.analytics, batchSize: 3 } } };
+    for (const deadline = Date.now() + 30_000; ;) {
+      await catchUpAnalytics(live);
+      if ((await analyticsLag(server.app.db)).events === 0) break;
+      if (Date.now() > deadline) throw new Error('the analytics projector did not catch up');
+    }
+    const [counted] = await server.app.db.query<{ n: number }>(`select count(*)::int as n from analytics_data.hourly`);
+    expect(counted!.n).toBeGreaterThan(5);
+    expect(await compareAnalyticsWithReplay(server.app)).toEqual([]);
+    await rebuildAnalytics(server.app);
+    expect(await compareAnalyticsWithReplay(server.app)).toEqual([]);
   });
 });
