@@ -6,7 +6,7 @@
 // takes a transaction-level advisory lock with pg_try_advisory_xact_lock; an instance that does not get it skips the
 // round, and because the batch and its checkpoint commit together, two instances can never apply an event twice.
 import type { Db, Queryable } from '../db/index.js';
-import { createAddressPseudonyms, type AddressPseudonyms } from '../crypto/pseudonyms.js';
+import type { AddressPseudonyms } from '../crypto/pseudonyms.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { logAppendedChannel } from '../eventstore/eventStore.js';
 import { logStart, type LogCheckpoint, type RecordedEvent } from '../eventstore/index.js';

@@ -15,7 +15,6 @@ import type { SuspiciousActivityDetected, SuspiciousActivityKind } from '../doma
 import { streams } from '../domain/shared/streams.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import { pseudonymOfEvent, type AddressPseudonymizer } from '../projections/analyticsStore.js';
-import { networkOf, canonicalAddress } from '../crypto/pseudonyms.js';
 import type { Deps } from './deps.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { analyticsDataSchema } from '../projections/analyticsStore.js';

@@ -1,12 +1,7 @@
-// Keyed pseudonyms of client addresses for the analysis tables (issue 19). Attack detection groups failures by address
-// and by network (/24 for IPv4, /64 for IPv6) without storing either in clear: an HMAC under a key derived from the
-// server's secret keys (HKDF, its own label) is stable enough to group and join on, and cannot be reversed by someone
-// who reads the tables but not the keys (a plain hash of an IPv4 address falls to enumerating 2^32 candidates).
-import { createHmac } from 'node:crypto';
+// Client addresses for grouping (issue 19): one canonical spelling per address, and the network it belongs to (/24 for
+// IPv4, /64 for IPv6). The keyed pseudonyms of both are the event store's (crypto/personalData.ts: every event's
+// metadata.ipHash and networkHash), so attack detection groups failures without any address in clear.
 import { isIPv4, isIPv6 } from 'node:net';
-import type { LoadedSecretKeys } from './secretBox.js';
-
-export const ADDRESS_PSEUDONYM_KEY_PURPOSE = 'address pseudonyms';
 
 export interface AddressPseudonyms {
   /** The pseudonym of one address (and of the network it belongs to), or null for something that is not an address. */
@@ -29,20 +24,6 @@ export function canonicalAddress(address: string): string | null {
   return expandIPv6(address).join(':');
 }
 
-export function createAddressPseudonyms(keys: Pick<LoadedSecretKeys, 'deriveKey'>): AddressPseudonyms {
-  // Always the current key: pseudonyms must stay comparable across the window, and a rebuild recomputes all of them.
-  const key = keys.deriveKey(ADDRESS_PSEUDONYM_KEY_PURPOSE);
-  const mac = (value: string): string => createHmac('sha256', key).update(value).digest('base64url').slice(0, 22);
-  return {
-    of(address) {
-      if (!address) return null;
-      const canonical = canonicalAddress(address);
-      const network = canonical === null ? null : networkOf(canonical);
-      if (canonical === null || network === null) return null;
-      return { address: mac(`address:${canonical}`), network: mac(`network:${network}`) };
-    },
-  };
-}
 
 function asIPv4(address: string): string | null {
   if (isIPv4(address)) return address;

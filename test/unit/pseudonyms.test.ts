@@ -1,9 +1,14 @@
 // Address pseudonyms for the analysis tables: keyed (a different key gives unrelated values), stable across spellings
 // of one address, grouped by /24 (IPv4) and /64 (IPv6), and never the address itself.
 import { describe, expect, it } from 'vitest';
-import { canonicalAddress, createAddressPseudonyms, networkOf } from '../../src/crypto/pseudonyms.js';
+import { pseudonymsOf } from '../../src/application/analytics.js';
+import { createPersonalDataHashes } from '../../src/crypto/personalData.js';
+import { canonicalAddress, networkOf } from '../../src/crypto/pseudonyms.js';
 
 const keysOf = (byte: number) => ({ deriveKey: (purpose: string) => Buffer.concat([Buffer.alloc(31, byte), Buffer.from(purpose.slice(0, 1))]) });
+// The pseudonyms analytics groups by are the event store's own (metadata.ipHash, networkHash).
+const createAddressPseudonyms = (keys: ReturnType<typeof keysOf>) => pseudonymsOf({ personalData: { hashes: createPersonalDataHashes(keys) } } as never);
+
 
 describe('address pseudonyms', () => {
   it('canonical spellings and networks: IPv4, IPv4-mapped IPv6, compressed and expanded IPv6', () => {
