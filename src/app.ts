@@ -19,9 +19,12 @@ import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } fro
 import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
+import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
 
 export interface App extends Deps {
   projections: Projections;
+  /** What /metrics shows: fed by the event store and the attempt budget, nowhere else. */
+  metrics: ServiceMetrics;
   close(): Promise<void>;
 }
 
@@ -60,7 +63,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     await projections.inline(tx, events);
     for (const react of reactors) await react(tx, events);
   };
-  const store = new EventStore(db, new Set(allEventTypes), afterAppend);
+  const metrics = createServiceMetrics({ db });
+  const store = new EventStore(db, new Set(allEventTypes), afterAppend, metrics.store);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
@@ -74,6 +78,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     db,
     store,
     projections,
+    metrics,
     clock: options.clock ?? systemClock,
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
@@ -86,7 +91,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       await db.close();
     },
   };
-  app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
+  app.attempts = metrics.meterAttempts(guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts)));
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }

@@ -78,6 +78,11 @@ export interface Config {
     /** …or once this many seconds have passed since the last one while events arrive. */
     checkpointSeconds: number;
   };
+  /**
+   * GET /metrics (Prometheus): with METRICS_TOKEN set, served to `Authorization: Bearer <token>` only; without it,
+   * served openly in development and test, and not at all (404) in production.
+   */
+  metrics: { enabled: boolean; token: string | undefined };
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
@@ -228,6 +233,14 @@ export function loadConfig(env: Env = process.env): Config {
     parallelism: argon2Parallelism,
   };
 
+  const metricsToken = read.raw('METRICS_TOKEN');
+  // A scraper's token travels in a header on every scrape; a short one would be guessed, and one with spaces or
+  // quotes cannot be sent as a bearer token at all.
+  if (metricsToken !== undefined && !/^[A-Za-z0-9._~+/=-]{24,256}$/.test(metricsToken)) {
+    read.refuse('METRICS_TOKEN', 'must be 24 to 256 characters of A-Z a-z 0-9 . _ ~ + / = - (a bearer token)');
+  }
+  const metricsTokenValid = metricsToken !== undefined && /^[A-Za-z0-9._~+/=-]{24,256}$/.test(metricsToken);
+
   const config: Config = {
     port,
     host: read.string('HOST', '127.0.0.1'),
@@ -277,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
       checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
       checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),
     },
+    metrics: { enabled: metricsTokenValid || nodeEnv !== 'production', token: metricsTokenValid ? metricsToken : undefined },
     guards: true,
   };
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);

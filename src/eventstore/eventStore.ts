@@ -16,6 +16,15 @@ const streamIdPattern = /^[a-z][a-zA-Z]*-[A-Za-z0-9_.:@-]{1,200}$/;
 /** Runs in the append's transaction, after the events are inserted: inline projections. */
 export type AfterAppend = (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void>;
 
+/**
+ * Told what the log did, for metrics (src/observability/metrics.ts): how long each append took, and the events of each
+ * transaction that committed (never those of one rolled back and retried).
+ */
+export interface EventStoreObserver {
+  appended(seconds: number, events: readonly RecordedEvent[]): void;
+  committed(events: readonly RecordedEvent[]): void;
+}
+
 export interface AppendOptions {
   expectedVersion: ExpectedVersion;
   metadata?: EventMetadata;
@@ -70,8 +79,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 // each round is one short transaction.
 const maxConflictRounds = 64;
 
-/** Transactions that appended: their commit wakes the log's readers. */
-const appendedIn = new WeakSet<Queryable>();
+/** Transactions that appended, with what they appended: their commit wakes the log's readers and tells the observer. */
+const appendedIn = new WeakMap<Queryable, RecordedEvent[]>();
 
 const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
 
@@ -80,6 +89,7 @@ export class EventStore {
     readonly db: Db,
     private readonly knownEventTypes: ReadonlySet<string>,
     private readonly afterAppend: AfterAppend = async () => {},
+    private readonly observer?: EventStoreObserver,
   ) {}
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -92,13 +102,16 @@ export class EventStore {
    * at each commit and serialize all writers. Readers also poll, so a wake-up coalesced with another loses nothing.
    */
   private async committed<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    let appended = false;
+    let appended: RecordedEvent[] | undefined;
     const result = await this.db.transaction(async (tx) => {
       const value = await fn(tx);
-      appended = appendedIn.has(tx);
+      appended = appendedIn.get(tx);
       return value;
     });
-    if (appended) this.wakeReaders();
+    if (appended) {
+      this.wakeReaders();
+      this.observer?.committed(appended);
+    }
     return result;
   }
 
@@ -148,6 +161,7 @@ export class EventStore {
 
   private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     this.validate(streamId, events);
+    const started = this.observer ? process.hrtime.bigint() : 0n;
     // A new stream (expected version 0) has no head to look up: if it exists after all, version 1 is taken and the
     // insert fails on the unique index, exactly as a lost race does.
     const known = options.expectedVersion === 0 ? { version: 0, hash: genesisHash } : headsReadIn.get(tx)?.get(streamId);
@@ -209,10 +223,13 @@ export class EventStore {
     } catch (error) {
       throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
     }
-    appendedIn.add(tx);
     const recorded = inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version);
+    const inTx = appendedIn.get(tx);
+    if (inTx) inTx.push(...recorded);
+    else appendedIn.set(tx, [...recorded]);
     rememberHead(tx, streamId, last.version, last.hash);
     await this.afterAppend(tx, recorded);
+    this.observer?.appended(Number(process.hrtime.bigint() - started) / 1e9, recorded);
     return { nextExpectedVersion: currentVersion + events.length, events: recorded };
   }
 

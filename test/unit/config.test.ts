@@ -88,11 +88,21 @@ describe('loadConfig', () => {
     [{ NOTIFICATION_POLL_MS: '0' }, 'NOTIFICATION_POLL_MS', /10 to/],
     [{ NOTIFICATION_MAX_ATTEMPTS: '0' }, 'NOTIFICATION_MAX_ATTEMPTS', /1 to 100/],
     [{ REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX', /spaces/],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /24 to 256/],
+    [{ METRICS_TOKEN: 'a token with spaces in it, long enough' }, 'METRICS_TOKEN', /bearer token/],
   ];
   it.each(refused)('refuses %j, naming %s', (env, variable, reason) => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.variable)).toEqual([variable]);
     expect(problems[0]!.problem).toMatch(reason);
+  });
+
+  it('serves /metrics openly outside production, behind METRICS_TOKEN when set, and not at all in production without one', () => {
+    const token = 'scrape-token-0123456789abcdef';
+    expect(loadConfig({ NODE_ENV: 'development' }).metrics).toEqual({ enabled: true, token: undefined });
+    expect(loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: token }).metrics).toEqual({ enabled: true, token });
+    expect(loadConfig({ NODE_ENV: 'production' }).metrics).toEqual({ enabled: false, token: undefined });
+    expect(loadConfig({ NODE_ENV: 'production', METRICS_TOKEN: token }).metrics).toEqual({ enabled: true, token });
   });
 
   it('names every bad variable in one error', () => {
