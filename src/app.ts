@@ -7,6 +7,7 @@ import { openDatabase, openPostgres, type Db } from './db/index.js';
 import { grantAppPrivileges } from './db/roles.js';
 import { loadAuditSigner } from './crypto/auditSigning.js';
 import { allEventTypes } from './domain/eventTypes.js';
+import { streams } from './domain/shared/streams.js';
 import { systemClock, type Clock } from './domain/shared/clock.js';
 import { EventStore, migrate } from './eventstore/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -61,10 +62,14 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const reactors: AfterAppend[] = [];
   const afterAppend: AfterAppend = async (tx, events) => {
     await projections.inline(tx, events);
+    // A deleted account's snapshots go with it (they are sealed with the service's key, not the person's).
+    const deleted = events.filter((e) => e.type === 'UserDeleted').map((e) => streams.authenticators(String(e.data.userId)));
+    if (deleted.length > 0) await tx.query(`delete from snapshots where stream_id = any($1::text[])`, [deleted]);
     for (const react of reactors) await react(tx, events);
   };
   const metrics = createServiceMetrics({ db });
-  const store = new EventStore(db, new Set(allEventTypes), afterAppend, metrics.store);
+  const box = createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId });
+  const store = new EventStore(db, new Set(allEventTypes), afterAppend, metrics.store, box);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
@@ -82,7 +87,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     clock: options.clock ?? systemClock,
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
-    secrets: { box: createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId }), keys },
+    secrets: { box, keys },
     deviceTokens: createDeviceTokens(keys),
     auditSigner,
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
