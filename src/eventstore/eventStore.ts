@@ -96,10 +96,6 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-/**
- * The head of each stream a transaction has read in full, so its append need not select it again. Safe: if another
- * writer commits to the stream after the read, the insert at the next version fails on the unique index as before.
- */
 // Enough rounds for every one of many concurrent submitters (20 parallel uses of one code) to lose a race once;
 // each round is one short transaction.
 const maxConflictRounds = 64;
@@ -107,6 +103,10 @@ const maxConflictRounds = 64;
 /** Transactions that appended, with what they appended: their commit wakes the log's readers and tells the observer. */
 const appendedIn = new WeakMap<Queryable, RecordedEvent[]>();
 
+/**
+ * The head of each stream a transaction has read in full, so its append need not select it again. Safe: if another
+ * writer commits to the stream after the read, the insert at the next version fails on the unique index as before.
+ */
 const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
 
 /**
@@ -136,8 +136,8 @@ interface PendingAppend {
 }
 
 /**
- * A transaction run by the store (transaction, transactionWithRetry) is a unit of work: appends handed to it with
- * `defer` wait, and go out together as ONE multi-stream append (one position draw, one insert, one head upsert, one
+ * A transaction run by the store (transaction, transactionWithRetry) is a unit of work: appends handed to it through
+ * appendDeferred wait, and go out together as ONE multi-stream append (one position draw, one insert, one head upsert, one
  * set of projection statements) just before anything else runs in the transaction — the next read, a non-deferred
  * append — or at the end, before COMMIT. So a command that appends to three streams costs one append, and every read
  * in the transaction still sees every write made before it.
