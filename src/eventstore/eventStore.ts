@@ -405,10 +405,13 @@ export class EventStore {
       return result;
     }
     const rows = await q.query<EventRow & { snapshot_kind: string | null; snapshot_state: string | null }>(
+      // The lateral read starts each stream's index range scan at its snapshot's version: the events before it are
+      // never touched, however many there are.
       `with snaps as (select stream_id, kind, version, head_hash, state from snapshots where stream_id = any($1::text[]))
-       select null::text as snapshot_kind, null::text as snapshot_state, ${eventColumns.replace(/(^|, )/g, '$1e.').replace('e.tx_id::text as tx_id', 'e.tx_id::text as tx_id')}
-         from events e left join snaps s on s.stream_id = e.stream_id
-        where e.stream_id = any($1::text[]) and e.version >= coalesce(s.version, 1)
+       select null::text as snapshot_kind, null::text as snapshot_state, ${eventColumns.replace(/(^|, )/g, '$1e.')}
+         from unnest($1::text[]) as ids(stream_id)
+         left join snaps s on s.stream_id = ids.stream_id
+         cross join lateral (select * from events ev where ev.stream_id = ids.stream_id and ev.version >= coalesce(s.version, 1) order by ev.version offset 0) e
        union all
        select kind, state, 0, null, stream_id, version, null, null, null, null, null, head_hash, null from snaps
        order by stream_id, version, snapshot_kind nulls first`,
