@@ -393,7 +393,15 @@ export class EventStore {
     const root = rootOf(tx);
     let cache = streamsReadIn.get(root);
     if (!cache) streamsReadIn.set(root, (cache = new Map()));
-    for (const [streamId, read] of ahead) cache.set(streamId, read);
+    for (const [streamId, read] of ahead) {
+      cache.set(streamId, read);
+      // Read whole: its head is known, so the append need not look it up (one read from a snapshot is
+      // remembered by readFolded, which checks the snapshot first).
+      if (!read.snapshot) {
+        const last = read.events[read.events.length - 1];
+        rememberHead(root, streamId, last?.version ?? 0, last?.hash ?? genesisHash);
+      }
+    }
   }
 
   /** One statement: each stream's snapshot row (if any) and its events from the snapshot's version on (else all). */
