@@ -2,6 +2,8 @@
 // logger, the budget behind the lockout gate. Use cases take the parts they need of it (application/deps.ts).
 import type { Deps } from './application/deps.js';
 import { createLockoutGate, createLockoutReactor } from './application/lockout.js';
+import { ensureAnalytics, pseudonymsOf } from './application/analytics.js';
+import { createRangeThrottle } from './application/attackDetection.js';
 import type { Config } from './config.js';
 import { openDatabase, openPostgres, type Db } from './db/index.js';
 import { grantAppPrivileges } from './db/roles.js';
@@ -15,12 +17,17 @@ import { allProjectors, Projections } from './projections/index.js';
 import { createPasswordHasher } from './crypto/password.js';
 import { Redis } from 'ioredis';
 import type { AfterAppend } from './eventstore/index.js';
-import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, type AttemptBudget } from './security/attempts.js';
+import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, throttledAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
 import { createDeviceTokens } from './crypto/deviceTokens.js';
+import { createEmailCodeDelivery } from './notifications/codeDelivery.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
+import { createPersonalDataHashes } from './crypto/personalData.js';
+import { personalFields, personalMetadataFields } from './domain/personalData.js';
+import { PersonalDataVault } from './application/personalDataVault.js';
+import { convertPersonalData, replayErasures } from './application/personalDataConversion.js';
 
 export interface App extends Deps {
   projections: Projections;
@@ -52,24 +59,41 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const applied = await migrateAs(db, config.migrationDatabaseUrl);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  const projections = new Projections(db, allProjectors());
+  const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
+  const box = createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId });
+  const personalData = new PersonalDataVault({
+    box, hashes: createPersonalDataHashes(keys), registry: personalFields, metadataFields: personalMetadataFields,
+  });
+  // Before the projections: the conversion seals events written before sealing existed (and re-chains them), and the
+  // erasures recorded in the log are applied again to keys a restored backup brought back.
+  const converted = await asOwner(db, config.migrationDatabaseUrl, (owner) => convertPersonalData(owner, personalData));
+  if (converted.events > 0) logger.info({ converted }, 'personal data sealed in existing events');
+  const reErased = await replayErasures(db, personalData);
+  if (reErased > 0) logger.warn({ keys: reErased }, 'erased people\'s keys destroyed again (restored from a backup?)');
+  // Snapshots are sealed with the service's key and hold credential names: none may outlive an erasure (a restored
+  // backup, a snapshot written by a read that raced the erasure).
+  await db.query(
+    `delete from snapshots where stream_id in (select $1 || subject_id from personal_data_keys where erased_at is not null)`,
+    [streams.authenticators('')],
+  );
+  const projections = new Projections(db, allProjectors(), personalData);
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
-  const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });
   const auditSigner = loadAuditSigner({ env: options.env ?? process.env, dataDir: config.dataDir });
   // Reactors run after the inline projections in the append's transaction and may append events of their own
   // (UserLocked, SecurityNotificationRequested): what they decide commits or rolls back with what caused it.
   const reactors: AfterAppend[] = [];
   const afterAppend: AfterAppend = async (tx, events) => {
     await projections.inline(tx, events);
-    // A deleted account's snapshots go with it (they are sealed with the service's key, not the person's).
-    const deleted = events.filter((e) => e.type === 'UserDeleted').map((e) => streams.authenticators(String(e.data.userId)));
+    // A deleted or erased account's snapshots go with it (they are sealed with the service's key, not the person's,
+    // and hold the names of its WebAuthn credentials).
+    const deleted = events.filter((e) => e.type === 'UserDeleted' || e.type === 'UserErased').map((e) => streams.authenticators(String(e.data.userId)));
     if (deleted.length > 0) await tx.query(`delete from snapshots where stream_id = any($1::text[])`, [deleted]);
     for (const react of reactors) await react(tx, events);
   };
   const metrics = createServiceMetrics({ db });
-  const box = createSecretBox({ keys: keys.keys, currentKeyId: keys.currentKeyId });
-  const store = new EventStore(db, new Set(allEventTypes), afterAppend, metrics.store, box);
+  // Snapshots are sealed with the service's secret box (bound to stream, kind, version and head hash).
+  const store = new EventStore(db, new Set(allEventTypes), afterAppend, personalData, metrics.store, box);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
@@ -88,15 +112,25 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
     secrets: { box, keys },
+    personalData,
     deviceTokens: createDeviceTokens(keys),
     auditSigner,
+    codeDelivery: undefined as unknown as App['codeDelivery'],
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.close();
     },
   };
-  app.attempts = metrics.meterAttempts(guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts)));
+  app.attempts = guardedAttemptBudget(budget, createLockoutGate(app, app.unknownAccounts));
+  app.codeDelivery = createEmailCodeDelivery(app);
+  // Attack detection may throttle a spraying range for a while (DETECT_THROTTLE_SECONDS; off by default).
+  if (config.analytics.detection.throttleSeconds > 0) app.attempts = throttledAttemptBudget(app.attempts, createRangeThrottle(app, pseudonymsOf(app)));
+  // Counted last, so what /metrics shows includes the lockout gate's and the range throttle's refusals.
+  app.attempts = metrics.meterAttempts(app.attempts);
+  // The analysis tables and their SQL views (asynchronous: `tessera serve` runs their projector).
+  const analyticsState = await ensureAnalytics(app);
+  if (analyticsState !== 'ready') logger.info({ analytics: analyticsState }, 'analysis tables prepared');
   if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
   return app;
 }
@@ -114,6 +148,17 @@ async function migrateAs(db: Db, migrationDatabaseUrl: string | undefined): Prom
     const [ownerRole] = await owner.query<{ role: string }>(`select current_user as role`);
     if (me && ownerRole && me.role !== ownerRole.role) await grantAppPrivileges(owner, me.role);
     return applied;
+  } finally {
+    await owner.close();
+  }
+}
+
+/** Runs a step as the tables' owner (MIGRATION_DATABASE_URL) when one is configured, else on the app's connection. */
+async function asOwner<T>(db: Db, migrationDatabaseUrl: string | undefined, fn: (owner: Db) => Promise<T>): Promise<T> {
+  if (!migrationDatabaseUrl || db.kind !== 'postgres') return fn(db);
+  const owner = openPostgres(migrationDatabaseUrl, { max: 1 });
+  try {
+    return await fn(owner);
   } finally {
     await owner.close();
   }

@@ -1,7 +1,10 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseRootCertificates } from './crypto/webauthn/attestation.js';
 import { loadWebAuthnConfig, WebAuthnConfigError, type WebAuthnConfig } from './crypto/webauthn/config.js';
+import { normalizeAaguid, type AaguidPolicy } from './domain/authenticators/aaguidPolicy.js';
 
 export interface Config {
   port: number;
@@ -22,15 +25,21 @@ export interface Config {
   sessionActivityIntervalSeconds: number;
   reauthenticationTtlSeconds: number;
   adminMfaGraceSeconds: number;
+  /** Email one-time codes: how many digits (6–8) and how long before another may be sent. */
+  emailCode: { digits: number; resendSeconds: number };
+  /** Roles whose holders must have a strong second factor (TOTP or WebAuthn) once the grace period has run out. */
+  mfaRequiredRoles: string[];
   /** TOTP codes are accepted this many 30-second steps either side of now (clock drift, typing time). */
   totpWindow: number;
-  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes'>;
+  mfaSupportedTypes: Array<'totp' | 'webauthn' | 'recovery_codes' | 'email'>;
   passkeyLoginEnabled: boolean;
   /** "Trust this device" after an MFA step (allauth's MFA_TRUST_ENABLED), and for how long a trust lasts. */
   mfaTrust: { enabled: boolean; ageSeconds: number };
   passkeySignupEnabled: boolean;
   /** Relying party and allowed origins (WEBAUTHN_*); the origins default to PUBLIC_ORIGIN. */
   webauthn: WebAuthnConfig;
+  /** WEBAUTHN_AAGUID_ALLOW / _BLOCK: enforced only with WEBAUTHN_ATTESTATION=direct (advisory otherwise). */
+  aaguid: AaguidPolicy;
   trackSessionActivity: boolean;
   /** SERVE_WEB: serve the reference web app (web/dist) at `/`; off for teams with their own frontend. */
   serveWeb: boolean;
@@ -72,6 +81,14 @@ export interface Config {
   allauthCompatEnabled: boolean;
   /** Owner connection for migrations (issue 14): the app itself then runs under a role that does not own the tables. */
   migrationDatabaseUrl: string | undefined;
+  /** Asynchronous analysis projections and attack detection (issue 19). */
+  analytics: {
+    /** Poll interval of the analytics projector (it is also woken by every append). */
+    pollMs: number;
+    /** Events applied per transaction of the analytics projector. */
+    batchSize: number;
+    detection: DetectionThresholds;
+  };
   audit: {
     /** A signed checkpoint once this many events wait below the horizon… */
     checkpointEvery: number;
@@ -83,11 +100,27 @@ export interface Config {
    * served openly in development and test, and not at all (404) in production.
    */
   metrics: { enabled: boolean; token: string | undefined };
+  /**
+   * ACCOUNT_EMAIL_VERIFICATION (allauth's name): `none` sends no code; `optional` (default) sends one and lets the
+   * account in meanwhile; `mandatory` lets nobody in until the address is verified, and signup does not reveal taken
+   * addresses (allauth's ACCOUNT_PREVENT_ENUMERATION). An email change waits for its code under optional and mandatory.
+   */
+  emailVerification: 'none' | 'optional' | 'mandatory';
+  /**
+   * FRONTEND_URLS (allauth's HEADLESS_FRONTEND_URLS): the pages links in mails lead to. `{key}` is replaced by the key.
+   * Defaults to the reference web app at PUBLIC_ORIGIN.
+   */
+  frontendUrls: Record<FrontendUrlName, string>;
   /** Only the benchmark turns this off: builds the server without armor, CSRF, alias and body limits. */
   guards: boolean;
 }
 
 type Env = Record<string, string | undefined>;
+
+export const frontendUrlNames = ['account_confirm_email', 'account_reset_password', 'account_reset_password_from_key', 'account_compromised'] as const;
+export type FrontendUrlName = (typeof frontendUrlNames)[number];
+/** The pages that take a key in their URL. */
+const keyedFrontendUrls: readonly FrontendUrlName[] = ['account_reset_password_from_key', 'account_compromised'];
 
 export interface ConfigProblem {
   variable: string;
@@ -105,7 +138,11 @@ export class ConfigError extends Error {
   }
 }
 
-const factorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+const factorTypes = ['totp', 'webauthn', 'recovery_codes', 'email'] as const;
+/** Offered when MFA_SUPPORTED_TYPES is unset: email codes (the weaker factor) are off by default. */
+const defaultFactorTypes = ['totp', 'webauthn', 'recovery_codes'] as const;
+/** The roles MFA_REQUIRED_ROLES may name (the same list as the domain's known roles). */
+const privilegedRoles = ['admin', 'auditor', 'analyst'] as const;
 const nodeEnvs = ['development', 'production', 'test'];
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const day = 86400;
@@ -189,6 +226,23 @@ function isAddressOrCidr(entry: string): boolean {
   return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
+/** Thresholds of attack detection over failure events (application/attackDetection.ts), within one sliding window. */
+export interface DetectionThresholds {
+  windowSeconds: number;
+  /** Password spraying: distinct accounts failing from one address or one /24 (IPv4) or /64 (IPv6). */
+  sprayAccounts: number;
+  /** Credential stuffing: distinct accounts failing, from at least this many addresses, none more than the per-account rate. */
+  stuffingAccounts: number;
+  stuffingAddresses: number;
+  stuffingMaxPerAccount: number;
+  /** Distributed guessing: distinct addresses (not in one /24 or /64) failing on one account. */
+  guessingAddresses: number;
+  /** MFA failures after a correct password on one account (a stolen password). */
+  mfaFailures: number;
+  /** 0: detect only. Otherwise refuse attempts from the offending range for this long (off by default). */
+  throttleSeconds: number;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
   const port = read.int('PORT', 4000, 0, 65535);
@@ -197,9 +251,14 @@ export function loadConfig(env: Env = process.env): Config {
   const supported = read.list('MFA_SUPPORTED_TYPES').map((type) => type.toLowerCase());
   const unknown = supported.filter((type) => !(factorTypes as readonly string[]).includes(type));
   if (unknown.length > 0) read.refuse('MFA_SUPPORTED_TYPES', `unknown type ${unknown.map((t) => `"${t}"`).join(', ')} (known: ${factorTypes.join(', ')})`);
-  else if (supported.length > 0 && !supported.some((type) => type !== 'recovery_codes')) {
-    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes come with a second factor: list totp or webauthn too');
+  else if (supported.length > 0 && !supported.some((type) => type === 'totp' || type === 'webauthn')) {
+    read.refuse('MFA_SUPPORTED_TYPES', 'recovery_codes and email come with a strong second factor: list totp or webauthn too');
   }
+
+  const requiredRolesRaw = read.raw('MFA_REQUIRED_ROLES');
+  const mfaRequiredRoles = requiredRolesRaw === undefined ? [...privilegedRoles] : read.list('MFA_REQUIRED_ROLES').map((r) => r.toLowerCase());
+  const unknownRoles = mfaRequiredRoles.filter((role) => !(privilegedRoles as readonly string[]).includes(role));
+  if (unknownRoles.length > 0) read.refuse('MFA_REQUIRED_ROLES', `unknown role ${unknownRoles.map((r) => `"${r}"`).join(', ')} (known: ${privilegedRoles.join(', ')})`);
 
   const publicOriginRaw = read.raw('PUBLIC_ORIGIN') ?? `http://localhost:${port}`;
   const publicOrigin = isOrigin(publicOriginRaw) ? new URL(publicOriginRaw).origin : `http://localhost:${port}`;
@@ -258,13 +317,16 @@ export function loadConfig(env: Env = process.env): Config {
     sessionActivityIntervalSeconds,
     reauthenticationTtlSeconds: read.int('REAUTHENTICATION_TTL_SECONDS', 300, 1, day),
     adminMfaGraceSeconds: read.int('ADMIN_MFA_GRACE_SECONDS', 7 * day, 0, 365 * day),
+    emailCode: { digits: read.int('EMAIL_CODE_DIGITS', 6, 6, 8), resendSeconds: read.int('EMAIL_CODE_RESEND_SECONDS', 60, 10, 3600) },
+    mfaRequiredRoles: unknownRoles.length > 0 ? [...privilegedRoles] : mfaRequiredRoles,
     // crypto/totp.ts refuses a wider window (each extra step is another valid code): refuse it here, at start-up.
     totpWindow: read.int('TOTP_WINDOW', 1, 0, 10),
-    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...factorTypes]) as Config['mfaSupportedTypes'],
+    mfaSupportedTypes: (supported.length > 0 && unknown.length === 0 ? supported : [...defaultFactorTypes]) as Config['mfaSupportedTypes'],
     passkeyLoginEnabled: read.bool('PASSKEY_LOGIN_ENABLED', true),
     mfaTrust: { enabled: read.bool('MFA_TRUST_ENABLED', false), ageSeconds: read.int('MFA_TRUST_COOKIE_AGE_SECONDS', 14 * day, 60, 400 * day) },
     passkeySignupEnabled: read.bool('PASSKEY_SIGNUP_ENABLED', false),
-    webauthn: webauthnFrom(read, publicOrigin),
+    webauthn: { ...webauthnFrom(read, publicOrigin), ...attestationFrom(read) },
+    aaguid: aaguidPolicyFrom(read),
     trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),
     serveWeb: read.bool('SERVE_WEB', true),
     argon2,
@@ -286,11 +348,27 @@ export function loadConfig(env: Env = process.env): Config {
     notificationMaxAttempts: read.int('NOTIFICATION_MAX_ATTEMPTS', 8, 1, 100),
     allauthCompatEnabled: read.bool('ALLAUTH_COMPAT_ENABLED', true),
     migrationDatabaseUrl: read.url('MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
+    analytics: {
+      pollMs: read.int('ANALYTICS_POLL_MS', 1000, 10, 3_600_000),
+      batchSize: read.int('ANALYTICS_BATCH_SIZE', 2000, 1, 100_000),
+      detection: {
+        windowSeconds: read.int('DETECT_WINDOW_SECONDS', 3600, 60, day),
+        sprayAccounts: read.int('DETECT_SPRAY_ACCOUNTS', 20, 2, 1_000_000),
+        stuffingAccounts: read.int('DETECT_STUFFING_ACCOUNTS', 50, 2, 1_000_000),
+        stuffingAddresses: read.int('DETECT_STUFFING_ADDRESSES', 20, 2, 1_000_000),
+        stuffingMaxPerAccount: read.int('DETECT_STUFFING_MAX_PER_ACCOUNT', 3, 1, 1000),
+        guessingAddresses: read.int('DETECT_GUESSING_ADDRESSES', 10, 2, 1_000_000),
+        mfaFailures: read.int('DETECT_MFA_FAILURES', 5, 2, 1000),
+        throttleSeconds: read.int('DETECT_THROTTLE_SECONDS', 0, 0, day),
+      },
+    },
     audit: {
       checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
       checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),
     },
     metrics: { enabled: metricsTokenValid || nodeEnv !== 'production', token: metricsTokenValid ? metricsToken : undefined },
+    emailVerification: read.oneOf('ACCOUNT_EMAIL_VERIFICATION', ['none', 'optional', 'mandatory'], 'optional') as Config['emailVerification'],
+    frontendUrls: frontendUrlsFrom(read, publicOrigin),
     guards: true,
   };
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);
@@ -325,6 +403,68 @@ function webauthnFrom(read: EnvReader, publicOrigin: string): WebAuthnConfig {
     read.refuse(variable, error.message);
     return fallback;
   }
+}
+
+/** WEBAUTHN_ATTESTATION (none|direct) and WEBAUTHN_ATTESTATION_ROOTS (a file of PEM root certificates). */
+function attestationFrom(read: EnvReader): Pick<WebAuthnConfig, 'attestation' | 'attestationRoots'> {
+  const attestation = read.oneOf('WEBAUTHN_ATTESTATION', ['none', 'direct'], 'none') as 'none' | 'direct';
+  const file = read.raw('WEBAUTHN_ATTESTATION_ROOTS');
+  let roots: string[] = [];
+  if (file !== undefined) {
+    try {
+      const pem = readFileSync(file, 'utf8');
+      if (parseRootCertificates(pem).length === 0) read.refuse('WEBAUTHN_ATTESTATION_ROOTS', `no PEM certificate in ${file}`);
+      else roots = [pem];
+    } catch (error) {
+      read.refuse('WEBAUTHN_ATTESTATION_ROOTS', `cannot read certificates from ${file}: ${(error as Error).message}`);
+    }
+  }
+  if (attestation === 'direct' && file === undefined) read.refuse('WEBAUTHN_ATTESTATION_ROOTS', 'is required with WEBAUTHN_ATTESTATION=direct (the roots attestations are verified against)');
+  return { attestation, attestationRoots: roots };
+}
+
+function aaguidPolicyFrom(read: EnvReader): AaguidPolicy {
+  const list = (name: string): string[] => {
+    const entries = read.list(name);
+    const bad = entries.filter((e) => normalizeAaguid(e) === null);
+    if (bad.length > 0) read.refuse(name, `not an AAGUID (32 hex digits, dashes optional): ${bad.map((b) => `"${b}"`).join(', ')}`);
+    return entries.map((e) => normalizeAaguid(e)).filter((e): e is string => e !== null);
+  };
+  return { enforced: read.raw('WEBAUTHN_ATTESTATION') === 'direct', allow: list('WEBAUTHN_AAGUID_ALLOW'), block: list('WEBAUTHN_AAGUID_BLOCK') };
+}
+
+/**
+ * FRONTEND_URLS: `name=url` pairs separated by commas, e.g.
+ * `account_reset_password_from_key=https://app.example.com/reset/{key},account_compromised=https://app.example.com/x/{key}`.
+ * Names not given keep the reference web app's page.
+ */
+function frontendUrlsFrom(read: EnvReader, publicOrigin: string): Record<FrontendUrlName, string> {
+  const urls: Record<FrontendUrlName, string> = {
+    account_confirm_email: `${publicOrigin}/email/verify`,
+    account_reset_password: `${publicOrigin}/password/reset`,
+    account_reset_password_from_key: `${publicOrigin}/password/reset/key/{key}`,
+    account_compromised: `${publicOrigin}/account/compromised/{key}`,
+  };
+  for (const entry of read.list('FRONTEND_URLS')) {
+    const at = entry.indexOf('=');
+    const name = entry.slice(0, at).trim() as FrontendUrlName;
+    const url = entry.slice(at + 1).trim();
+    if (at <= 0 || !(frontendUrlNames as readonly string[]).includes(name)) {
+      read.refuse('FRONTEND_URLS', `"${entry}": expected name=url with a name among ${frontendUrlNames.join(', ')}`);
+      continue;
+    }
+    const parsed = URL.canParse(url.replace('{key}', 'key')) ? new URL(url.replace('{key}', 'key')) : null;
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      read.refuse('FRONTEND_URLS', `${name}: must be an http(s) URL, got "${url}"`);
+      continue;
+    }
+    if (keyedFrontendUrls.includes(name) && !url.includes('{key}')) {
+      read.refuse('FRONTEND_URLS', `${name}: must contain {key}, where the key goes`);
+      continue;
+    }
+    urls[name] = url;
+  }
+  return urls;
 }
 
 function lockoutFrom(read: EnvReader, accountPoints: number): Config['lockout'] {

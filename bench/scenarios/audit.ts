@@ -8,18 +8,16 @@
 // drawn up front), audit rows by the audit projector's own functions, and the leaves and signed checkpoints written
 // by the checkpointer itself.
 import { generateKeyPairSync } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import postgres from 'postgres';
 import { createApp, type App } from '../../src/app.js';
 import { startCheckpointer, verifyAuditLog } from '../../src/application/auditLog.js';
 import { loadConfig } from '../../src/config.js';
 import { uncheckpointedCount, writeCheckpoint } from '../../src/eventstore/checkpoints.js';
-import { currentHashVersion, eventHash, genesisHash } from '../../src/eventstore/hashChain.js';
 import type { NewEvent } from '../../src/eventstore/index.js';
 import { auditSummary, findLatestAuditEvents, subjectUserId } from '../../src/projections/audit.js';
 import { liveSchema } from '../../src/projections/index.js';
 import { median, throughput, type Measurement, type Scenario } from '../types.js';
+import { createLogSeeder } from '../seed.js';
 
 const smallLog = 10_000;
 const largeLog = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
@@ -47,52 +45,24 @@ function eventFor(userId: string, version: number, at: string): NewEvent {
   }
 }
 
-const copyText = (v: string | number | null): string =>
-  v === null ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
-
 interface Seeder { seedTo(count: number): Promise<void> }
 
 function seeder(raw: postgres.Sql, app: App, log: (m: string) => void): Seeder {
-  const heads = new Map<string, { version: number; hash: string }>();
-  let seeded = 0;
-  const chunk = 100_000;
+  const log_ = createLogSeeder(raw, (i, nextVersion) => {
+    const userId = userOf(i);
+    const streamId = `user-${userId}`;
+    const recordedAt = new Date(base + i);
+    return { streamId, event: eventFor(userId, nextVersion(streamId), recordedAt.toISOString()), metadata: { actor: userId, correlationId: `seed${i}`, ip: '198.51.100.7', userAgent: 'bench' }, recordedAt };
+  }, [{
+    // Audit rows by the audit projector's own functions, beside each chunk.
+    target: `${liveSchema}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at)`,
+    row: (e) => [e.position, e.streamId, e.version, e.type, subjectUserId(e), e.metadata.actor ?? null, e.metadata.correlationId ?? null, e.metadata.ip ?? null,
+      e.metadata.userAgent ?? null, JSON.stringify(auditSummary(e.data)), e.hash, e.recordedAt.toISOString()],
+  }]);
   return {
     async seedTo(count) {
       const started = Date.now();
-      while (seeded < count) {
-        const from = seeded;
-        const to = Math.min(count, from + chunk);
-        const events: string[] = [];
-        const audit: string[] = [];
-        for (let i = from; i < to; i++) {
-          const userId = userOf(i);
-          const streamId = `user-${userId}`;
-          const head = heads.get(streamId) ?? { version: 0, hash: genesisHash };
-          const position = i + 1;
-          const recordedAt = new Date(base + i);
-          const event = eventFor(userId, head.version + 1, recordedAt.toISOString());
-          const metadata = { actor: userId, correlationId: `seed${i}`, ip: '198.51.100.7', userAgent: 'bench' };
-          const version = head.version + 1;
-          const hash = eventHash({ prevHash: head.hash, streamId, version, type: event.type, data: event.data, metadata, recordedAt, position, hashVersion: currentHashVersion });
-          events.push([position, streamId, version, event.type, JSON.stringify(event.data), JSON.stringify(metadata), recordedAt.toISOString(), head.hash, hash, currentHashVersion].map(copyText).join('\t'));
-          const recorded = { position, txId: '0', streamId, version, type: event.type, data: event.data, metadata, recordedAt, prevHash: head.hash, hash, hashVersion: currentHashVersion };
-          audit.push([position, streamId, version, event.type, subjectUserId(recorded), userId, metadata.correlationId, metadata.ip, metadata.userAgent,
-            JSON.stringify(auditSummary(event.data)), hash, recordedAt.toISOString()].map(copyText).join('\t'));
-          heads.set(streamId, { version, hash });
-        }
-        // One transaction per chunk: its own transaction id, as separate commits would have.
-        await raw.begin(async (tx) => {
-          await pipeline(Readable.from(events.map((l) => `${l}\n`)),
-            await tx.unsafe(`copy events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version) from stdin`).writable());
-          await pipeline(Readable.from(audit.map((l) => `${l}\n`)),
-            await tx.unsafe(`copy ${liveSchema}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at) from stdin`).writable());
-        });
-        seeded = to;
-      }
-      await raw.unsafe(`insert into streams (stream_id, version, head_hash) select stream_id, version, hash from jsonb_to_recordset($1::text::jsonb) as h(stream_id text, version int, hash text)
-                        on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
-      [JSON.stringify([...heads].map(([stream_id, h]) => ({ stream_id, version: h.version, hash: h.hash })))]);
-      await raw.unsafe(`select setval(pg_get_serial_sequence('events', 'position'), (select max(position) from events))`);
+      await log_.seedTo(count);
       // The checkpointer's own code writes the leaves and signs (up to 200,000 leaves a checkpoint).
       for (const deadline = Date.now() + 600_000; (await uncheckpointedCount(app.db, 1)) > 0 && Date.now() < deadline; ) {
         await writeCheckpoint(app.db, app.auditSigner, new Date());

@@ -1,5 +1,6 @@
 // The auditor's proofs (issue 14): signed checkpoints on a schedule and on demand, verification of the live log,
 // inclusion and consistency proofs, and the offline export. Transports (GraphQL, CLI) call these and nothing else.
+import type { AuditRow } from '../projections/audit.js';
 import { parsePublicKey, verifySignature } from '../crypto/auditSigning.js';
 import type { Queryable } from '../db/index.js';
 import {
@@ -53,9 +54,11 @@ export async function checkpointIfDue(deps: CheckpointDeps & Pick<Deps, 'config'
 }
 
 /** The live log against this server's own public key; `known` is a tree head the auditor kept (catches a rollback). */
-export async function verifyAuditLog(deps: Pick<Deps, 'db' | 'auditSigner'>, known?: KnownTreeHead): Promise<LogVerification> {
+export async function verifyAuditLog(
+  deps: Pick<Deps, 'db' | 'auditSigner'>, known?: KnownTreeHead, earlierLeaves?: ReadonlyMap<number, { position: number; hash: string }>,
+): Promise<LogVerification> {
   const publicKey = parsePublicKey(deps.auditSigner.publicKeyPem);
-  return verifyLog(deps.db, { verifySignature: (statement, signature) => verifySignature(publicKey, statement, signature), knownTreeHead: known });
+  return verifyLog(deps.db, { verifySignature: (statement, signature) => verifySignature(publicKey, statement, signature), knownTreeHead: known, earlierLeaves });
 }
 
 /** The stored event hashes of the first `size` leaves, in leaf order: the tree the checkpoints signed. */
@@ -207,4 +210,21 @@ function eventFields(row: Record<string, unknown>) {
     position: e.position, txId: e.txId, streamId: e.streamId, version: e.version, type: e.type, data: e.data, metadata: e.metadata,
     recordedAt: e.recordedAt.toISOString(), prevHash: e.prevHash, hash: e.hash, hashVersion: e.hashVersion,
   };
+}
+
+export interface OpenedAuditRow {
+  ip: string | null;
+  userAgent: string | null;
+  summary: Record<string, unknown>;
+  /** The person the event concerns was erased (their key is gone). */
+  erased: boolean;
+}
+
+/** An audit row for the auditor: its sealed address, user agent and personal summary fields opened, or null once erased. */
+export async function openAuditRow(deps: Pick<Deps, 'db' | 'personalData'>, row: AuditRow): Promise<OpenedAuditRow> {
+  const [clear, erased] = await Promise.all([
+    deps.personalData.openDeep(deps.db, { ip: row.ip, userAgent: row.user_agent, summary: row.summary }),
+    row.user_id ? deps.personalData.erasedSubjects(deps.db, [row.user_id]) : Promise.resolve(new Set<string>()),
+  ]);
+  return { ...clear, erased: row.user_id !== null && erased.has(row.user_id) };
 }

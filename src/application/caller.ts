@@ -1,10 +1,11 @@
 // Who is calling: a bearer token or cookie resolved to a live session or a pending login, on every request and for
 // every transport. Ending an expired session and recording activity are events like any other.
+import { isFlowToken, readFlowToken, type PendingFlowKind } from '../crypto/recoveryTokens.js';
 import { hashToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { hasSecondFactor } from '../domain/authenticators/state.js';
+import { hasStrongSecondFactor } from '../domain/authenticators/state.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { mfaRequirement, rolesRequiringMfa } from '../domain/user/policy.js';
+import { isMfaRequired, mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
@@ -49,17 +50,27 @@ export interface PendingLoginView {
   expiresAt: Date;
 }
 
+/** A pending VERIFY_EMAIL or PASSWORD_RESET_BY_CODE flow (signed token): grants nothing but the flow's next step. */
+export interface PendingAccountFlowView {
+  flow: PendingFlowKind;
+  /** The account, or an id that names none (an unknown or taken address): the caller cannot tell which. */
+  subject: string;
+  expiresAt: Date;
+}
+
 export type Caller =
   | { kind: 'anonymous' }
+  | { kind: 'flow'; token: string; flow: PendingAccountFlowView }
   | { kind: 'pending'; token: string; flow: PendingLoginView }
   | { kind: 'session'; token: string; session: SessionView; user: UserView };
 
 export type SessionCaller = Extract<Caller, { kind: 'session' }>;
 export type PendingCaller = Extract<Caller, { kind: 'pending' }>;
+export type FlowCaller = Extract<Caller, { kind: 'flow' }>;
 
 export const anonymous: Caller = { kind: 'anonymous' };
 
-type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config'>;
+type CallerDeps = Pick<Deps, 'db' | 'store' | 'clock' | 'config' | 'personalData'> & { secrets?: Deps['secrets'] };
 
 /** Runs a session command that a racing request may have written first (it then decided the same thing). */
 async function tolerateRace(run: () => Promise<unknown>): Promise<void> {
@@ -69,6 +80,10 @@ async function tolerateRace(run: () => Promise<unknown>): Promise<void> {
 }
 
 export async function resolveCaller(deps: CallerDeps, token: string, request: RequestFacts): Promise<Caller> {
+  if (isFlowToken(token)) {
+    const claim = deps.secrets ? readFlowToken(deps.secrets.keys, token, deps.clock.now()) : null;
+    return claim ? { kind: 'flow', token, flow: claim } : anonymous;
+  }
   const tokenHash = hashToken(token);
   const now = deps.clock.now();
   const { config } = deps;
@@ -94,7 +109,10 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
           type: 'RecordSessionActivity', data: { ip: request.clientAddress, now: now.toISOString(), intervalSeconds },
         }, actingAs(request, session.user_id))));
     }
-    const enrollOnly = session.enroll_only || (session.aal < 2 && (await pastMfaDeadline(deps, session.user_id, session.roles, now)));
+    // The row carries the user's wrapped key: opening the email, address and user agent costs no round trip.
+    deps.personalData.prime(session.user_id, session.data_key);
+    const clear = await deps.personalData.openDeep(deps.db, { email: session.email, ip: session.ip, userAgent: session.user_agent });
+    const enrollOnly = session.enroll_only || (session.aal < 2 && (await pastMfaDeadline(deps, session.user_id, { roles: session.roles, mfaRequiredBy: session.mfa_required_by ? new Date(session.mfa_required_by).toISOString() : null }, now)));
     return {
       kind: 'session',
       token,
@@ -103,8 +121,8 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
         userId: session.user_id,
         aal: session.aal === 2 ? 2 : 1,
         methods: session.methods as SessionMethod[],
-        ip: session.ip,
-        userAgent: session.user_agent,
+        ip: clear.ip ?? '',
+        userAgent: clear.userAgent ?? '',
         createdAt: session.created_at,
         lastSeenAt,
         lastActivityRecordedAt: lastSeenAt,
@@ -113,7 +131,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
         deviceId: session.device_id,
         trustPending: session.trust_pending,
       },
-      user: { id: session.user_id, email: session.email, roles: session.roles, createdAt: session.user_created_at },
+      user: { id: session.user_id, email: clear.email ?? '', roles: session.roles, createdAt: session.user_created_at },
     };
   }
   const flow = await findPendingFlowByTokenHash(deps.db, tokenHash);
@@ -124,14 +142,16 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
 }
 
 /**
- * A privileged user (admin) logged in with the password alone during the MFA grace period: once the deadline passes
- * without a second factor, that session is limited to enrolling one, like a login after the deadline, instead of
- * keeping its access until it ends. Only AAL1 sessions of such users pay for the two reads.
+ * A user the MFA policy covers (a role of MFA_REQUIRED_ROLES, or an administrator's requireMfa) logged in without a
+ * strong factor during the grace period: once the deadline passes without one, that session is limited to enrolling
+ * one, like a login after the deadline, instead of keeping its access until it ends. Only AAL1 sessions of such users
+ * pay for the two reads.
  */
-async function pastMfaDeadline(deps: CallerDeps, userId: string, roles: string[], now: Date): Promise<boolean> {
-  if (!rolesRequiringMfa.some((role) => roles.includes(role))) return false;
-  const [{ state: user }, { state: factors }] = await Promise.all([load(deps.store, userAggregate, userId), load(deps.store, authenticatorsAggregate, userId)]);
-  return mfaRequirement(user, hasSecondFactor(factors), now, deps.config.adminMfaGraceSeconds).enrollOnly;
+async function pastMfaDeadline(deps: CallerDeps, userId: string, user: { roles: string[]; mfaRequiredBy: string | null }, now: Date): Promise<boolean> {
+  const policy = mfaPolicyOf(deps.config);
+  if (!isMfaRequired(user, policy)) return false;
+  const [{ state }, { state: factors }] = await Promise.all([load(deps.store, userAggregate, userId), load(deps.store, authenticatorsAggregate, userId)]);
+  return mfaRequirement(state, hasStrongSecondFactor(factors), now, policy).enrollOnly;
 }
 
 /** The actor of the events a caller's request writes. */

@@ -18,7 +18,11 @@ export interface Loaded<State> {
  * The aggregates whose streams grow with every use (each accepted TOTP code appends to the user's authenticators) are
  * loaded from a snapshot plus the events after it (EventStore.readFolded), so a request reads a bounded number of
  * events whatever the history. The kind carries the fold's version and a digest of its source, so a snapshot written
- * by a different fold is ignored rather than trusted. Their states hold no email or other personal data.
+ * by a different fold is ignored rather than trusted. Snapshots are sealed with the service's key, not the person's,
+ * and the authenticators' state holds the names of WebAuthn credentials (personal data, sealed under the person's key
+ * in the events): a user's snapshots are deleted with the account and on erasure (UserDeleted, UserErased, in the
+ * inline step of app.ts, and again at start for every erased person), and a transaction that appended one of those
+ * writes no snapshot afterwards.
  */
 function snapshotFold<State, Event extends DomainEvent, Command>(aggregate: Aggregate<State, Event, Command>, name: string, version: number): Fold<State> {
   const digest = createHash('sha256').update(aggregate.evolve.toString()).digest('hex').slice(0, 12);
@@ -27,6 +31,7 @@ function snapshotFold<State, Event extends DomainEvent, Command>(aggregate: Aggr
     initialState: aggregate.initialState,
     evolve: (state, event) => aggregate.evolve(state, event as unknown as Event),
     snapshotEvery: 32,
+    noSnapshotAfter: ['UserDeleted', 'UserErased'],
   };
 }
 

@@ -1,10 +1,12 @@
 // What use cases are given: the parts of the running service, each use case naming the few it needs (Pick<Deps, …>).
 // The composition root (app.ts) builds one object that has them all.
 import type { Config } from '../config.js';
+import type { CodeDelivery } from './codeDelivery.js';
 import type { DeviceTokens } from '../crypto/deviceTokens.js';
 import type { PasswordHasher } from '../crypto/password.js';
 import type { LoadedSecretKeys, SecretBox } from '../crypto/secretBox.js';
 import type { CheckpointSigner } from '../crypto/auditSigning.js';
+import type { PersonalDataVault } from './personalDataVault.js';
 import type { Db } from '../db/index.js';
 import type { Clock } from '../domain/shared/clock.js';
 import type { EventStore } from '../eventstore/index.js';
@@ -34,8 +36,12 @@ export interface Deps {
   unknownAccounts: UnknownAccountLedger;
   /** Signs and checks the device cookie or token every transport reads. */
   deviceTokens: DeviceTokens;
+  /** Personal data keys: sealing, opening, keyed hashes of emails and addresses, erasure (issue 14 item 0). */
+  personalData: PersonalDataVault;
   /** Signs the audit checkpoints (Ed25519, AUDIT_SIGNING_KEY). */
   auditSigner: CheckpointSigner;
+  /** Sends one-time codes (email now; SMS would be another implementation). */
+  codeDelivery: CodeDelivery;
 }
 
 /** Enough to run a command: the log and the time. */

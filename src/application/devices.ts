@@ -41,10 +41,11 @@ export interface DeviceView extends DeviceRow {
 }
 
 /** The caller's devices: known ones, with trust and the last time a session of it was seen there. */
-export async function myDevices(deps: Pick<Deps, 'db' | 'clock'>, caller: Caller, currentDeviceId: string | undefined): Promise<DeviceView[]> {
+export async function myDevices(deps: Pick<Deps, 'db' | 'clock' | 'personalData'>, caller: Caller, currentDeviceId: string | undefined): Promise<DeviceView[]> {
   const auth = requireSession(caller);
   const now = deps.clock.now();
-  return (await listDevices(deps.db, auth.user.id)).map((row) => ({
+  // Names are sealed in the projection (DeviceSeen's envelope): opened here for their owner.
+  return (await deps.personalData.openDeep(deps.db, await listDevices(deps.db, auth.user.id))).map((row) => ({
     ...row, trusted: row.trusted_until !== null && now < new Date(row.trusted_until), current: row.device_id === currentDeviceId,
   }));
 }

@@ -5,6 +5,7 @@ import { newId } from '../crypto/tokens.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginMethod } from '../domain/login/events.js';
 import { DomainError } from '../domain/shared/errors.js';
+import { userAggregate } from '../domain/user/aggregate.js';
 import { findPendingFlowIdsOfUser } from '../projections/loginFlows.js';
 import type { PendingLoginView } from './caller.js';
 import { handle, load } from './commandHandler.js';
@@ -29,7 +30,7 @@ export async function finishMfaStepIn(
     type: 'AuthenticateMfa', data: { method, outcome, sessionId, now: deps.clock.now().toISOString() },
   }, request);
   if (state.status !== 'completed') return null;
-  return startSessionIn(deps, tx, { userId: state.userId!, aal: 2, methods: state.methods, enrollOnly: false, sessionId, offerTrust: true }, request);
+  return startSessionIn(deps, tx, { userId: state.userId!, aal: state.aal, methods: state.methods, enrollOnly: false, sessionId, flowId, offerTrust: state.aal === 2 }, request);
 }
 
 /**
@@ -62,9 +63,14 @@ export async function abandonPendingLoginsIn(deps: WriteDeps, tx: Queryable, use
  * that starts and completes at once (LoginStarted method passkey, LoginCompleted aal 2), and its AAL2 session.
  */
 export async function completePasskeyLoginIn(deps: FlowDeps, tx: Queryable, userId: string, request: RequestFacts): Promise<IssuedSession> {
+  // After "this wasn't me" a passkey opens nothing until the password is reset (and an account in assisted recovery
+  // nothing at all): refused here, so the assertion's acceptance rolls back with it.
+  const { state: user } = await load(deps.store, userAggregate, userId, tx);
+  if (user.assistedRecovery) throw new DomainError('ACCOUNT_LOCKED');
+  if (user.resetRequired) throw new DomainError('PASSWORD_RESET_REQUIRED');
   const flowId = newId();
   const sessionId = newId();
   const asUser = actingAs(request, userId);
   const { state } = await handle(deps, tx, loginAggregate, flowId, { type: 'StartPasskeyLogin', data: { flowId, userId, sessionId, now: deps.clock.now().toISOString() } }, asUser, { isNew: true });
-  return startSessionIn(deps, tx, { userId, aal: 2, methods: state.methods, enrollOnly: false, sessionId }, asUser);
+  return startSessionIn(deps, tx, { userId, aal: 2, methods: state.methods, enrollOnly: false, sessionId, flowId }, asUser);
 }

@@ -16,9 +16,10 @@ import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load, loadAhead } from './commandHandler.js';
 import type { Deps } from './deps.js';
+import { useEmailCodeIn } from './emailCodes.js';
 import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
 import { matchRecoveryCode } from './recoveryCodes.js';
-import type { RequestFacts } from './request.js';
+import { inLoginFlow, type RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 import { codeInputSchema, totpAad } from './totpEnrollment.js';
 import { parseInput } from './validation.js';
@@ -32,16 +33,23 @@ export function mfaCodeKind(code: string, state: AuthenticatorsState): 'totp' | 
 }
 
 interface CodeOutcome {
-  method: 'totp' | 'recovery_code';
+  method: 'totp' | 'recovery_code' | 'email';
   accepted: boolean;
   reason: ErrorCode;
 }
 
-/** Matches the code against the state read in `tx` and appends its use or its rejection there. */
-async function useCodeIn(deps: MfaDeps, tx: Queryable, userId: string, code: string, purpose: MfaPurpose, request: RequestFacts): Promise<CodeOutcome> {
+/**
+ * Matches the code against the state read in `tx` and appends its use or its rejection there. `flowId`: the pending
+ * login, whose email code (if one was asked for) is tried first; step-up never takes an email code.
+ */
+async function useCodeIn(deps: MfaDeps, tx: Queryable, userId: string, code: string, purpose: MfaPurpose, request: RequestFacts, flowId?: string): Promise<CodeOutcome> {
   const loaded = await load(deps.store, authenticatorsAggregate, userId, tx);
   const { state } = loaded;
   const now = deps.clock.now();
+  if (flowId !== undefined) {
+    const email = await useEmailCodeIn(deps, tx, loaded, userId, flowId, code, request);
+    if (email) return { method: 'email', accepted: email.accepted, reason: (email.reason || 'INVALID_CODE') as ErrorCode };
+  }
   const method = mfaCodeKind(code, state);
   let events;
   if (method === 'totp') {
@@ -66,13 +74,14 @@ async function useCodeIn(deps: MfaDeps, tx: Queryable, userId: string, code: str
 /** AuthenticateMfa with a code: success ends the pending login with an AAL2 session. */
 export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
   const { flow } = requirePendingLogin(caller);
+  request = inLoginFlow(request, flow.flowId);
   await assertPendingFlowOpen(deps, flow, request);
   const attempt = await accountAttempt(deps, flow.userId, request);
   const { outcome, session } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {
       await loadAhead(deps, tx, [{ aggregate: authenticatorsAggregate, id: flow.userId }, { aggregate: loginAggregate, id: flow.flowId }]);
-      const outcome = await useCodeIn(deps, tx, flow.userId, code, 'login', request);
+      const outcome = await useCodeIn(deps, tx, flow.userId, code, 'login', request, flow.flowId);
       const session = await finishMfaStepIn(deps, tx, flow.flowId, outcome.method, outcome.accepted ? { accepted: true } : { accepted: false, reason: outcome.reason }, request);
       return { outcome, session };
     });

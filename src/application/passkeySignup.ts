@@ -22,7 +22,7 @@ import { ceremonyTokenSchema, claimAndRegisterIn, newCeremonyToken, verifyNewCre
 export const beginPasskeySignupInputSchema = z.object({ email: emailSchema });
 export const completePasskeySignupInputSchema = z.object({ credential: registrationResponseSchema, ceremonyToken: ceremonyTokenSchema, name: nameSchema.nullish() });
 
-type PasskeySignupDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db'>;
+type PasskeySignupDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'personalData' | 'secrets'>;
 
 export interface PasskeySignupOptions {
   creationOptions: PublicKeyCredentialCreationOptionsJSON;
@@ -42,13 +42,13 @@ export async function beginPasskeySignup(deps: PasskeySignupDeps & Pick<Deps, 'a
   // An anonymous request that writes (the challenge): paid from the client address's budget.
   await deps.attempts.consumeAddress(request.clientAddress);
   // As signup answers: a taken address is told now rather than after the passkey was made. Completion checks again.
-  if (await findUserByEmail(deps.db, email)) throw new DomainError('EMAIL_TAKEN');
+  if (await findUserByEmail(deps.db, deps.personalData.hashes.email(email))) throw new DomainError('EMAIL_TAKEN');
   const userId = newId();
   const ceremonyToken = newCeremonyToken();
   const { options, challenge } = await createRegistrationOptions({
     config: deps.config.webauthn, user: { id: userId, name: email }, excludeCredentials: [], passwordless: true,
   });
-  await storeChallenge(deps, { binding: bindings.ceremony(ceremonyToken), purpose: 'passkey_signup', challenge, userId, passwordless: true, email });
+  await storeChallenge(deps, { binding: bindings.ceremony(ceremonyToken), purpose: 'passkey_signup', challenge, userId, passwordless: true, email: sealPendingEmail(deps, userId, email) });
   return { creationOptions: options, ceremonyToken };
 }
 
@@ -76,9 +76,10 @@ export async function completePasskeySignup(
   if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
   const stored = await consumeChallenge(deps, { binding: bindings.ceremony(ceremonyToken), purpose: 'passkey_signup', userId: null });
   if (!stored || !stored.userId || !stored.email) throw new DomainError('CHALLENGE_INVALID', 'The passkey signup expired or was already used. Start again.');
-  const credential = await verifyNewCredential(deps, { response: parsed.credential, expectedChallenge: stored.challenge, requireUserVerification: true }, 'passkey');
   const userId = stored.userId;
-  const email = stored.email;
+  const credential = await verifyNewCredential(deps, { response: parsed.credential, expectedChallenge: stored.challenge, requireUserVerification: true }, 'passkey', { userId, request: actingAs(request, userId) });
+  const email = openPendingEmail(deps, stored.userId, stored.email);
+  if (email === null) throw new DomainError('CHALLENGE_INVALID', 'The passkey signup expired or was already used. Start again.');
   const authenticatorId = newId();
   const set = recoveryCodesOffered(deps) ? newRecoveryCodeSet(deps, userId, deps.clock.now()) : null;
   const asUser = actingAs(request, userId);
@@ -88,4 +89,20 @@ export async function completePasskeySignup(
     return startSessionIn(deps, tx, { userId, aal: 2, methods: [{ method: 'passkey', at: deps.clock.now().toISOString() }], enrollOnly: false }, asUser);
   });
   return { userId, session, recoveryCodes: set?.codes ?? [] };
+}
+
+/**
+ * The pending account has no data key yet (it is created with UserRegistered), so the address waiting with its
+ * challenge (five minutes at most) is sealed under the server's secret box, bound to the pending user id.
+ */
+function sealPendingEmail(deps: Pick<Deps, 'secrets'>, userId: string, email: string): string {
+  return deps.secrets.box.seal(email, `passkey-signup-email:${userId}`);
+}
+
+function openPendingEmail(deps: Pick<Deps, 'secrets'>, userId: string, sealed: string): string | null {
+  try {
+    return deps.secrets.box.open(sealed, `passkey-signup-email:${userId}`);
+  } catch {
+    return null;
+  }
 }

@@ -2,31 +2,39 @@
 // answer nor its cost tells an attacker which emails exist. Every rejection is an event (PasswordRejected).
 import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
-import { availableFactorTypes, hasSecondFactor } from '../domain/authenticators/state.js';
+import { availableFactorTypes, hasSecondFactor, hasStrongSecondFactor, hasUsableSecondFactor } from '../domain/authenticators/state.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
 import type { LoginCommand } from '../domain/login/commands.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { mfaRequirement } from '../domain/user/policy.js';
+import { mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import { findLoginTarget } from '../projections/users.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
 import { attemptIn, unknownAttempt } from './attempts.js';
 import { handle, load } from './commandHandler.js';
 import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
-import { actingAs, type RequestFacts } from './request.js';
+import { actingAs, inLoginFlow, type RequestFacts } from './request.js';
 import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
+import { issueFlowToken, requestEmailVerificationIn } from './emailVerification.js';
 
 export type PasswordLoginResult =
   | { kind: 'session'; session: IssuedSession; userId: string; mfaDeadline: Date | null; enrollOnly: boolean }
-  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date };
+  | { kind: 'mfa_pending'; pending: IssuedToken; flowId: string; userId: string; types: string[]; expiresAt: Date }
+  /** ACCOUNT_EMAIL_VERIFICATION=mandatory and the address is not verified: a code was sent, the VERIFY_EMAIL flow waits. */
+  | { kind: 'verify_email'; pending: IssuedToken; userId: string };
 
-type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts'>;
+type LoginDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'db' | 'passwords' | 'attempts' | 'unknownAccounts' | 'personalData' | 'secrets'>;
 
 export async function passwordLogin(deps: LoginDeps, input: { email: string; password: string }, request: RequestFacts): Promise<PasswordLoginResult> {
+  // Every request of this login (this one, the MFA step, an abandon) is filed under the flow's id.
+  const flowId = newId();
+  request = inLoginFlow(request, flowId);
   // The account, and what this device is to it (its own attempt bucket if known; trusted to skip the MFA step?).
-  const target = await findLoginTarget(deps.db, input.email, request.deviceId ?? null);
+  const target = await findLoginTarget(deps.db, deps.personalData.hashes.email(input.email), request.deviceId ?? null);
   const userId = target?.user_id ?? null;
+  // The account's data key came with that read: sealing this login's events needs no round trip of its own.
+  if (target) deps.personalData.prime(target.user_id, target.wrapped_key);
   // A passkey-only account has no password to guess: a password attempt on it verifies no secret of the account, so it
   // is counted like one on an unknown email, never as a failure of the account (it could otherwise be locked by
   // attempts that can never succeed).
@@ -47,7 +55,6 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     ? await deps.passwords.verify(user.passwordHash, input.password)
     : { valid: await deps.passwords.verifyDummy(input.password), needsRehash: false };
   const upgradedHash = verification.valid && verification.needsRehash ? await deps.passwords.hash(input.password) : null;
-  const flowId = newId();
   const sessionId = newId();
   const now = deps.clock.now();
   const asActor = actingAs(request, userId ?? 'anonymous');
@@ -68,8 +75,16 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   }
   await deps.attempts.refund(attempt.key, request.clientAddress);
   const authenticators = (await factors!).state;
+  // "This wasn't me" was used: the password may be the attacker's, so only a reset by email opens the account again.
+  if (user.resetRequired) throw new DomainError('PASSWORD_RESET_REQUIRED');
+  // Assisted recovery, or every second factor suspended: never the password alone.
+  if (user.assistedRecovery || (hasSecondFactor(authenticators) && !hasUsableSecondFactor(authenticators))) throw new DomainError('ACCOUNT_LOCKED');
+  if (deps.config.emailVerification === 'mandatory' && !user.emailVerified) {
+    await deps.store.transactionWithRetry((tx) => requestEmailVerificationIn(deps, tx, userId, null, asActor));
+    return { kind: 'verify_email', pending: issueFlowToken(deps, 'verify_email', userId), userId };
+  }
   const factorTypes = availableFactorTypes(authenticators);
-  const requirement = mfaRequirement(user, hasSecondFactor(authenticators), now, deps.config.adminMfaGraceSeconds);
+  const requirement = mfaRequirement(user, hasStrongSecondFactor(authenticators), now, mfaPolicyOf(deps.config));
   const pendingToken = newSessionToken();
   return deps.store.transactionWithRetry(async (tx) => {
     // The password was checked against the user stream as it was read. Hold that stream until commit: a password
@@ -89,7 +104,7 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     if (state.status === 'mfa_pending') {
       return { kind: 'mfa_pending' as const, pending: { token: pendingToken, expiresInSeconds: deps.config.loginFlowTtlSeconds }, flowId, userId, types: factorTypes, expiresAt };
     }
-    const session = await startSessionIn(deps, tx, { userId, aal: 1, methods: state.methods, enrollOnly: requirement.enrollOnly, sessionId }, asActor);
+    const session = await startSessionIn(deps, tx, { userId, aal: 1, methods: state.methods, enrollOnly: requirement.enrollOnly, sessionId, flowId }, asActor);
     return { kind: 'session' as const, session, userId, mfaDeadline: requirement.deadline, enrollOnly: requirement.enrollOnly };
   });
 }

@@ -1,13 +1,19 @@
 // The facts of the request behind a use case, whichever transport carried it: for the budget (the address), the
 // session record and the events' metadata.
 import type { EventMetadata } from '../eventstore/index.js';
+import { newId } from '../crypto/tokens.js';
 
 export interface RequestFacts {
   /** The client address (socket, or the right-most untrusted X-Forwarded-For hop); '' for the system itself. */
   clientAddress: string;
   userAgent: string;
-  /** Minted by the server for this request: the correlation id of every event it writes. */
+  /** Minted by the server for this request: recorded on every event it writes, and their causation when nothing else is. */
   requestId: string;
+  /**
+   * What ties this request's events to others: the login flow's id for every request of one login (password, MFA
+   * step, abandon), so a flow reads as one story across requests; otherwise the request's own id.
+   */
+  correlationId?: string;
   /**
    * The caller's own id for the request (X-Request-Id), when it sent a well-formed one: a claim, kept beside the
    * correlation id under its own name and never instead of it.
@@ -24,16 +30,25 @@ export interface RequestFacts {
 }
 
 export function metadataOf(request: RequestFacts): EventMetadata {
+  const correlationId = request.correlationId ?? request.requestId;
+  // Every event names its cause: the event a reaction answers (its position), else the request that wrote it.
+  const causationId = request.causationId ?? request.requestId;
   return {
-    ...(request.requestId ? { correlationId: request.requestId } : {}),
+    ...(correlationId ? { correlationId } : {}),
+    ...(request.requestId ? { requestId: request.requestId } : {}),
     ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
-    ...(request.causationId !== undefined ? { causationId: request.causationId } : {}),
+    ...(causationId ? { causationId } : {}),
     actor: request.actor,
     ...(request.clientAddress ? { ip: request.clientAddress } : {}),
     ...(request.userAgent ? { userAgent: request.userAgent } : {}),
     ...(request.deviceId ? { deviceId: request.deviceId } : {}),
     ...(request.attemptBucket ? { attemptBucket: request.attemptBucket } : {}),
   };
+}
+
+/** The request as part of a login flow: its events carry the flow's id as their correlation id. */
+export function inLoginFlow(request: RequestFacts, flowId: string): RequestFacts {
+  return { ...request, correlationId: flowId };
 }
 
 export function actingAs(request: RequestFacts, actor: string): RequestFacts {
@@ -45,7 +60,10 @@ export function systemRequest(causation?: { position: number; metadata: EventMet
   return {
     clientAddress: '',
     userAgent: '',
-    requestId: causation?.metadata.correlationId ?? '',
+    // A reaction belongs to the story of what caused it, not to a request of its own; an act of the service's own
+    // (an expired lock's end) gets an id of its own, so that it too has a cause on record.
+    requestId: causation ? '' : `system-${newId()}`,
+    ...(causation?.metadata.correlationId ? { correlationId: causation.metadata.correlationId } : {}),
     actor: 'system',
     ...(causation ? { causationId: String(causation.position) } : {}),
   };

@@ -6,7 +6,7 @@ import { deviceAggregate } from '../domain/device/aggregate.js';
 import { deviceName } from '../domain/device/name.js';
 import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionRevoked, SessionMethod } from '../domain/session/events.js';
-import { listActiveSessions } from '../projections/sessions.js';
+import { listActiveSessions, type SessionRow } from '../projections/sessions.js';
 import { requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle } from './commandHandler.js';
@@ -35,7 +35,7 @@ export type RevokeReason = SessionRevoked['data']['reason'];
 export async function startSessionIn(
   deps: SessionDeps,
   tx: Queryable,
-  input: { userId: string; aal: 1 | 2; methods: SessionMethod[]; enrollOnly: boolean; sessionId?: string; offerTrust?: boolean },
+  input: { userId: string; aal: 1 | 2; methods: SessionMethod[]; enrollOnly: boolean; sessionId?: string; flowId?: string; offerTrust?: boolean },
   request: RequestFacts,
 ): Promise<IssuedSession> {
   const sessionId = input.sessionId ?? newId();
@@ -52,7 +52,7 @@ export async function startSessionIn(
     type: 'StartSession',
     data: {
       sessionId, userId: input.userId, tokenHash: hashToken(token), aal: input.aal, methods: input.methods,
-      ip: request.clientAddress, userAgent: request.userAgent, deviceId, enrollOnly: input.enrollOnly,
+      ip: request.clientAddress, userAgent: request.userAgent, deviceId, enrollOnly: input.enrollOnly, flowId: input.flowId ?? null,
       mfaTrustOffered: Boolean(input.offerTrust && deps.config.mfaTrust.enabled && deviceId), now,
     },
   }, request, { isNew: true });
@@ -97,4 +97,9 @@ export async function revokeSessions(deps: Pick<Deps, 'store' | 'clock' | 'db'>,
   const revokedIds = ids.filter((id) => own.has(id));
   for (const id of revokedIds) await deps.store.transactionWithRetry((tx) => revokeSessionIn(deps, tx, id, 'revoked', request));
   return { revokedIds, endedCurrent: revokedIds.includes(auth.session.id) };
+}
+
+/** A user's live sessions for display: their addresses and user agents opened (sealed in the projection). */
+export async function listSessionsForDisplay(deps: Pick<Deps, 'db' | 'personalData'>, userId: string): Promise<SessionRow[]> {
+  return deps.personalData.openDeep(deps.db, await listActiveSessions(deps.db, userId));
 }

@@ -9,7 +9,7 @@ import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { rolesRequiringMfa } from '../domain/user/policy.js';
+import { isMfaRequired, mfaPolicyOf } from '../domain/user/policy.js';
 import { accountAttempt, spendAttempt } from './attempts.js';
 import { recoveryCodesOffered, requireMayAddFactor, requireSensitiveChange, requireSupportedFactor } from './authorization.js';
 import type { Caller } from './caller.js';
@@ -126,7 +126,7 @@ export async function deactivateTotp(deps: TotpDeps, caller: Caller, request: Re
   const auth = await requireSensitiveChange(deps, caller);
   const userId = auth.user.id;
   const user = (await load(deps.store, userAggregate, userId)).state;
-  const factorRequired = rolesRequiringMfa.some((role) => user.roles.includes(role));
+  const factorRequired = isMfaRequired(user, mfaPolicyOf(deps.config));
   // A factor removed (perhaps one the owner fears is compromised): no device keeps skipping the MFA step on its strength.
   const { state } = await deps.store.transactionWithRetry(async (tx) => {
     const handled = await handle(deps, tx, authenticatorsAggregate, userId, { type: 'DeactivateTotp', data: { userId, factorRequired, now: deps.clock.now().toISOString() } }, request);

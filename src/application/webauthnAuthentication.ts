@@ -25,7 +25,7 @@ import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
-import type { RequestFacts } from './request.js';
+import { inLoginFlow, type RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 import { parseInput } from './validation.js';
 import { credentialDescriptors, newCeremonyToken } from './webauthnCredentials.js';
@@ -62,7 +62,7 @@ export async function beginWebAuthnAuthentication(
 ): Promise<AssertionOptions> {
   if (input.purpose === 'MFA') {
     const { flow } = requirePendingLogin(caller);
-    await assertPendingFlowOpen(deps, flow, request);
+    await assertPendingFlowOpen(deps, flow, inLoginFlow(request, flow.flowId));
     return { requestOptions: await requestOptionsFor(deps, { purpose: 'mfa', binding: bindings.flow(flow.flowId), userId: flow.userId }), ceremonyToken: null };
   }
   if (input.purpose === 'REAUTHENTICATE') {
@@ -134,7 +134,10 @@ export async function verifyAssertion<T>(
     const { check, credential } = await checkAgainst(loaded.state);
     const { events } = await handle(deps, tx, authenticatorsAggregate, userId, {
       type: 'AuthenticateWebAuthn',
-      data: { userId, credentialId, verifiedPublicKey: credential?.publicKey ?? null, check, purpose: ceremony.purpose, now: deps.clock.now().toISOString() },
+      data: {
+        userId, credentialId, verifiedPublicKey: credential?.publicKey ?? null, check, purpose: ceremony.purpose,
+        blockedAaguids: deps.config.aaguid.enforced ? deps.config.aaguid.block : [], now: deps.clock.now().toISOString(),
+      },
     }, request, { loaded });
     if (events[0]?.type === 'WebAuthnAssertionAccepted') return { accepted: true, result: await complete.accepted(tx) };
     const rejection = events.find((e) => e.type === 'WebAuthnAssertionRejected');
@@ -153,6 +156,7 @@ export function answerOf<T>(outcome: AssertionOutcome<T>): T {
 /** AuthenticateWebAuthn as the MFA step of a pending login: success ends it with an AAL2 session (password + key). */
 export async function completeMfaStepWithWebAuthn(deps: AssertionDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
   const { flow } = requirePendingLogin(caller);
+  request = inLoginFlow(request, flow.flowId);
   await assertPendingFlowOpen(deps, flow, request);
   const outcome = await spendAttempt(deps, await accountAttempt(deps, flow.userId, request), (request) => {
     const { credential } = parseInput(assertionInputSchema, input);

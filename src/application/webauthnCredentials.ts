@@ -9,6 +9,7 @@ import type { Queryable } from '../db/index.js';
 import { authenticatorsAggregate, webauthnCredentialAggregate } from '../domain/authenticators/aggregate.js';
 import type { AuthenticatorEvent, RecoveryCodesGenerated } from '../domain/authenticators/events.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
+import { refusalAtRegistration } from '../domain/authenticators/aaguidPolicy.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { handle, load, type Handled } from './commandHandler.js';
 import type { Deps, WriteDeps } from './deps.js';
@@ -31,13 +32,30 @@ export function credentialDescriptors(state: AuthenticatorsState): CredentialDes
  * cannot be retried with it). `what` names the credential in the error: "security key" or "passkey".
  */
 export async function verifyNewCredential(
-  deps: Pick<Deps, 'config'>,
+  deps: Pick<Deps, 'config' | 'store' | 'clock'>,
   input: { response: unknown; expectedChallenge: string; requireUserVerification: boolean },
   what: string,
+  owner: { userId: string; request: RequestFacts },
 ): Promise<RegisteredCredential> {
   const verification = await verifyRegistration({ config: deps.config.webauthn, ...input });
   if (!verification.verified) throw new DomainError('WEBAUTHN_VERIFICATION_FAILED', `The ${what} could not be verified (${verification.reason}).`);
-  return verification.credential;
+  const { credential } = verification;
+  // The AAGUID lists (enforced only with direct attestation): a refused key is recorded, with its AAGUID, and never
+  // registered; the refusal commits on its own before the answer.
+  const refusal = refusalAtRegistration(deps.config.aaguid, credential.aaguid, credential.attestationVerified);
+  if (refusal !== null) {
+    const { userId, request } = owner;
+    await deps.store.transactionWithRetry((tx) => handle(deps, tx, authenticatorsAggregate, userId, {
+      type: 'RegisterWebAuthn',
+      data: {
+        userId, authenticatorId: '', isPasswordless: false, name: '', recoveryCodeSet: null, now: deps.clock.now().toISOString(),
+        attestationVerified: credential.attestationVerified, refusal,
+        credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports, aaguid: credential.aaguid, backupEligible: credential.backupEligible, backedUp: credential.backedUp },
+      },
+    }, request));
+    throw new DomainError('AUTHENTICATOR_NOT_ALLOWED', refusal === 'AAGUID_BLOCKED' ? 'This kind of security key is blocked here.' : 'Only approved security keys can be registered here.');
+  }
+  return credential;
 }
 
 export interface NewCredential {
@@ -65,6 +83,7 @@ export async function claimAndRegisterIn(
     type: 'RegisterWebAuthn',
     data: {
       userId, authenticatorId, isPasswordless: input.isPasswordless, name: input.name, recoveryCodeSet: input.recoveryCodeSet, now,
+      attestationVerified: credential.attestationVerified, refusal: null,
       credential: {
         id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports,
         aaguid: credential.aaguid, backupEligible: credential.backupEligible, backedUp: credential.backedUp,

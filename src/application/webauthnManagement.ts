@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { rolesRequiringMfa } from '../domain/user/policy.js';
+import { isMfaRequired, mfaPolicyOf } from '../domain/user/policy.js';
 import { requireSensitiveChange, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { revokeAllDeviceTrustIn } from './devices.js';
@@ -33,8 +33,9 @@ export async function removeWebAuthn(
   deps: ManagementDeps, caller: Caller, input: z.output<typeof removeWebAuthnInputSchema>, request: RequestFacts,
 ): Promise<AuthenticatorsState> {
   const userId = (await requireSensitiveChange(deps, caller)).user.id;
-  const { roles, passwordHash } = (await load(deps.store, userAggregate, userId)).state;
-  const factorRequired = rolesRequiringMfa.some((role) => roles.includes(role));
+  const user = (await load(deps.store, userAggregate, userId)).state;
+  const { passwordHash } = user;
+  const factorRequired = isMfaRequired(user, mfaPolicyOf(deps.config));
   const { state } = await deps.store.transactionWithRetry(async (tx) => {
     const handled = await handle(deps, tx, authenticatorsAggregate, userId, {
       type: 'RemoveWebAuthn', data: { userId, authenticatorIds: input.ids, factorRequired, hasPassword: passwordHash !== null, now: deps.clock.now().toISOString() },

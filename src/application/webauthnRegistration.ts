@@ -65,7 +65,7 @@ export async function registerWebAuthn(
   // Consumed first, so a failed registration cannot be retried with the same challenge.
   const stored = await consumeChallenge(deps, { binding: bindings.session(auth.session.id), purpose: 'registration', userId });
   if (!stored) throw new DomainError('CHALLENGE_INVALID', 'The WebAuthn ceremony expired or was already used. Start again.');
-  const credential = await verifyNewCredential(deps, { response: input.credential, expectedChallenge: stored.challenge, requireUserVerification: stored.passwordless }, 'security key');
+  const credential = await verifyNewCredential(deps, { response: input.credential, expectedChallenge: stored.challenge, requireUserVerification: stored.passwordless }, 'security key', { userId, request });
   const authenticatorId = newId();
   const set = recoveryCodesOffered(deps) ? newRecoveryCodeSet(deps, userId, deps.clock.now()) : null;
   const outcome = await deps.store.transactionWithRetry(async (tx) => {

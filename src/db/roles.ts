@@ -39,7 +39,7 @@ export async function grantAppPrivileges(owner: Db, appRole: string): Promise<vo
   const appendOnly = new Set<string>(appendOnlyTables);
   await owner.query(`grant usage on schema public to ${role}`);
   for (const { tablename } of tables) {
-    const privileges = appendOnly.has(tablename) || tablename === 'schema_migrations' ? 'select, insert' : 'select, insert, update, delete';
+    const privileges = appendOnly.has(tablename) || tablename === 'schema_migrations' || tablename === 'code_migrations' ? 'select, insert' : 'select, insert, update, delete';
     await owner.query(`grant ${privileges} on table public.${tablename} to ${role}`);
   }
   await owner.query(`grant usage, select, update on all sequences in schema public to ${role}`);

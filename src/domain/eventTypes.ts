@@ -5,6 +5,7 @@ import { sessionEventTypes } from './session/events.js';
 import { authenticatorEventTypes } from './authenticators/events.js';
 import { notificationEventTypes } from './notification/events.js';
 import { deviceEventTypes } from './device/events.js';
+import { detectionEventTypes } from './detection/events.js';
 
 export const allEventTypes: readonly string[] = [
   ...userEventTypes,
@@ -13,4 +14,5 @@ export const allEventTypes: readonly string[] = [
   ...authenticatorEventTypes,
   ...notificationEventTypes,
   ...deviceEventTypes,
+  ...detectionEventTypes,
 ];

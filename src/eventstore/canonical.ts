@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** JSON with object keys sorted at every level: jsonb does not keep key order, the hash chain needs one. */
 export function canonicalJson(value: unknown): string {
@@ -14,11 +14,23 @@ export function canonicalJson(value: unknown): string {
     const v = object[key];
     if (v === undefined) continue;
     if (out.length > 1) out += ',';
-    out += `${JSON.stringify(key)}:${canonicalJson(v)}`;
+    out += quotedKey(key);
+    out += typeof v === 'string' ? JSON.stringify(v) : canonicalJson(v);
   }
   return `${out}}`;
 }
 
+// Field names repeat across every event: each is quoted once (bounded, names beyond the bound are quoted each time).
+const quotedKeys = new Map<string, string>();
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(key)}:`;
+    if (quotedKeys.size < 10_000) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }

@@ -3,7 +3,7 @@ import type { Db, Queryable, Row } from '../db/index.js';
 import { sqlState } from '../db/index.js';
 import { ConcurrencyError, EventStoreError } from './errors.js';
 import { currentHashVersion, eventHash, genesisHash } from './hashChain.js';
-import type { EventMetadata, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
+import type { EventMetadata, EventSealer, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
 
 export const maxEventPayloadBytes = 64 * 1024;
 /**
@@ -39,6 +39,11 @@ export interface Fold<State> {
   evolve(state: State, event: RecordedEvent): State;
   /** A snapshot is written once this many events were folded on top of the last one. */
   snapshotEvery: number;
+  /**
+   * Event types (of any stream) after which a transaction writes no snapshot of this fold: those that delete its
+   * snapshots (an erasure), so a read later in the same transaction cannot write one back once it commits.
+   */
+  noSnapshotAfter?: readonly string[];
 }
 
 export interface Folded<State> {
@@ -155,15 +160,28 @@ const units = new WeakMap<Queryable, Unit>();
 const roots = new WeakMap<Queryable, Queryable>();
 const rootOf = (tx: Queryable): Queryable => roots.get(tx) ?? tx;
 
+/** No personal data handling (the event-store suite, tools that read the log as stored). */
+const storedAsIs: EventSealer = {
+  seal: async (_tx, events, metadata) => events.map((event) => ({ event, metadata })),
+  unseal: async (_q, events) => events,
+};
+
 export class EventStore {
   constructor(
     readonly db: Db,
     private readonly knownEventTypes: ReadonlySet<string>,
     private readonly afterAppend: AfterAppend = async () => {},
+    /** Seals personal data on append and opens it on read (issue 14 item 0); hashes cover the sealed form. */
+    readonly sealer: EventSealer = storedAsIs,
     private readonly observer?: EventStoreObserver,
-    /** Without a sealer no snapshot is read or written: every fold starts from the log. */
-    private readonly sealer?: SnapshotSealer,
+    /** Seals snapshot states; without it no snapshot is read or written: every fold starts from the log. */
+    private readonly snapshots?: SnapshotSealer,
   ) {}
+
+  /** Opens the personal data of events a caller read from the table itself (rebuilds, time travel, the audit log). */
+  unseal(q: Queryable, events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    return this.sealer.unseal(q, events);
+  }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.committed(fn);
@@ -314,12 +332,22 @@ export class EventStore {
       unknown.length === 0
         ? Promise.resolve([])
         : tx.query<{ stream_id: string; version: number; head_hash: string }>(`select stream_id, version, head_hash from streams where stream_id = any($1::text[])`, [unknown]);
+    // What is stored (and hashed) is the sealed form, each append's events with its own metadata; the clear events go
+    // to the inline projections and reactors. The appends are sealed one after the other, so a data key not yet cached
+    // is fetched once for all of them (they are mostly one person's), in the same pipeline as the heads and positions.
+    const sealAll = async (): Promise<Array<Array<{ event: NewEvent; metadata: EventMetadata }>>> => {
+      const out: Array<Array<{ event: NewEvent; metadata: EventMetadata }>> = [];
+      for (const a of batch) out.push(await this.sealer.seal(tx, a.events, a.metadata));
+      return out;
+    };
     let drawn: Array<{ p: number }>;
     let found: Array<{ stream_id: string; version: number; head_hash: string }>;
-    if (this.db.kind === 'postgres') [drawn, found] = await Promise.all([drawPositions, lookUpHeads()]);
+    let sealed: Array<Array<{ event: NewEvent; metadata: EventMetadata }>>;
+    if (this.db.kind === 'postgres') [drawn, found, sealed] = await Promise.all([drawPositions, lookUpHeads(), sealAll()]);
     else {
       drawn = await drawPositions;
       found = await lookUpHeads();
+      sealed = await sealAll();
     }
     for (const streamId of unknown) {
       const row = found.find((r) => r.stream_id === streamId);
@@ -328,19 +356,19 @@ export class EventStore {
     const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
     let next = 0;
     const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
-    for (const a of batch) {
+    batch.forEach((a, which) => {
       const head = heads.get(a.streamId)!;
       if (a.expectedVersion !== 'any' && a.expectedVersion !== head.version) throw new ConcurrencyError(a.streamId, a.expectedVersion, head.version);
       let prevHash = head.hash;
-      a.events.forEach((event, index) => {
+      sealed[which]!.forEach(({ event, metadata }, index) => {
         const version = head.version + index + 1;
         const position = positions[next++]!;
-        const hash = eventHash({ prevHash, streamId: a.streamId, version, type: event.type, data: event.data, metadata: a.metadata, recordedAt: a.recordedAt, position, hashVersion: currentHashVersion });
-        rows.push({ stream_id: a.streamId, position, version, type: event.type, data: event.data, metadata: a.metadata, recorded_at: a.recordedAt.toISOString(), prev_hash: prevHash, hash });
+        const hash = eventHash({ prevHash, streamId: a.streamId, version, type: event.type, data: event.data, metadata, recordedAt: a.recordedAt, position, hashVersion: currentHashVersion });
+        rows.push({ stream_id: a.streamId, position, version, type: event.type, data: event.data, metadata, recorded_at: a.recordedAt.toISOString(), prev_hash: prevHash, hash });
         prevHash = hash;
       });
       heads.set(a.streamId, { version: head.version + a.events.length, hash: prevHash });
-    }
+    });
     const touched = [...new Set(batch.map((a) => a.streamId))];
     let inserted: EventRow[];
     try {
@@ -370,7 +398,7 @@ export class EventStore {
       const first = batch[0]!;
       throw asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
     }
-    const recorded = inserted.map(toRecordedEvent).sort((a, b) => a.position - b.position);
+    const recorded = await this.sealer.unseal(tx, inserted.map(toRecordedEvent).sort((a, b) => a.position - b.position));
     const inTx = appendedIn.get(root);
     if (inTx) inTx.push(...recorded);
     else appendedIn.set(root, [...recorded]);
@@ -407,9 +435,9 @@ export class EventStore {
   /** One statement: each stream's snapshot row (if any) and its events from the snapshot's version on (else all). */
   private async readFromSnapshots(streamIds: readonly string[], q: Queryable): Promise<Map<string, ReadAhead>> {
     const result = new Map<string, ReadAhead>(streamIds.map((id) => [id, { snapshot: null, events: [] }]));
-    if (!this.sealer) {
+    if (!this.snapshots) {
       const rows = await q.query<EventRow>(`select ${eventColumns} from events where stream_id = any($1::text[]) order by stream_id, version`, [streamIds]);
-      for (const row of rows) result.get(row.stream_id)?.events.push(toRecordedEvent(row));
+      for (const event of await this.sealer.unseal(q, rows.map(toRecordedEvent))) result.get(event.streamId)?.events.push(event);
       return result;
     }
     const rows = await q.query<EventRow & { snapshot_kind: string | null; snapshot_state: string | null }>(
@@ -425,11 +453,13 @@ export class EventStore {
        order by stream_id, version, snapshot_kind nulls first`,
       [streamIds],
     );
+    const events: RecordedEvent[] = [];
     for (const row of rows) {
-      const read = result.get(row.stream_id)!;
-      if (row.snapshot_kind !== null) read.snapshot = { kind: row.snapshot_kind, version: row.version, head_hash: row.hash, state: row.snapshot_state! };
-      else read.events.push(toRecordedEvent(row));
+      if (row.snapshot_kind !== null) result.get(row.stream_id)!.snapshot = { kind: row.snapshot_kind, version: row.version, head_hash: row.hash, state: row.snapshot_state! };
+      else events.push(toRecordedEvent(row));
     }
+    // Opened together: one key lookup at most for every stream read.
+    for (const event of await this.sealer.unseal(q, events)) result.get(event.streamId)!.events.push(event);
     return result;
   }
 
@@ -455,8 +485,15 @@ export class EventStore {
     const version = last?.version ?? 0;
     if (root) rememberHead(root, streamId, version, last?.hash ?? genesisHash);
     const ownWrites = root ? appendedIn.get(root)?.some((e) => e.streamId === streamId) ?? false : false;
-    if (this.sealer && last && tail.length >= fold.snapshotEvery && !ownWrites) this.writeSnapshot(streamId, fold, version, last.hash, state, ahead.snapshot !== null && base === null);
+    if (this.snapshots && last && tail.length >= fold.snapshotEvery && !ownWrites && !(root && this.appendedAny(root, fold.noSnapshotAfter))) this.writeSnapshot(streamId, fold, version, last.hash, state, ahead.snapshot !== null && base === null);
     return { state, version, eventsRead: tail.length, fromSnapshot: base !== null };
+  }
+
+  /** Whether the transaction appended (or is about to append) an event of one of these types. */
+  private appendedAny(root: Queryable, types: readonly string[] | undefined): boolean {
+    if (!types || types.length === 0) return false;
+    if (appendedIn.get(root)?.some((e) => types.includes(e.type))) return true;
+    return units.get(root)?.pending.some((a) => a.events.some((e) => types.includes(e.type))) ?? false;
   }
 
   private snapshotAad(streamId: string, kind: string, version: number, headHash: string): string {
@@ -471,14 +508,14 @@ export class EventStore {
     const at = events.find((e) => e.version === snapshot.version);
     if (!at || at.hash !== snapshot.head_hash) return null;
     try {
-      return { state: JSON.parse(this.sealer!.open(snapshot.state, this.snapshotAad(streamId, fold.kind, snapshot.version, snapshot.head_hash))) as State, version: snapshot.version };
+      return { state: JSON.parse(this.snapshots!.open(snapshot.state, this.snapshotAad(streamId, fold.kind, snapshot.version, snapshot.head_hash))) as State, version: snapshot.version };
     } catch {
       return null;
     }
   }
 
   private writeSnapshot<State>(streamId: string, fold: Fold<State>, version: number, headHash: string, state: State, replaceInvalid: boolean): void {
-    const sealed = this.sealer!.seal(JSON.stringify(state), this.snapshotAad(streamId, fold.kind, version, headHash));
+    const sealed = this.snapshots!.seal(JSON.stringify(state), this.snapshotAad(streamId, fold.kind, version, headHash));
     // A newer snapshot is never replaced by an older one, unless the one there proved invalid.
     void this.db.query(
       `insert into snapshots (stream_id, kind, version, head_hash, state) values ($1, $2, $3, $4, $5)
@@ -498,7 +535,7 @@ export class EventStore {
       `select ${eventColumns} from events where stream_id = $1 and version >= $2 order by version`,
       [streamId, options.fromVersion ?? 1],
     );
-    const events = rows.map(toRecordedEvent);
+    const events = await this.sealer.unseal(q, rows.map(toRecordedEvent));
     if (options.tx && (options.fromVersion ?? 1) === 1) {
       const last = events[events.length - 1];
       rememberHead(rootOf(options.tx), streamId, last?.version ?? 0, last?.hash ?? genesisHash);
@@ -534,7 +571,24 @@ export class EventStore {
         limit $3`,
       [after.txId, after.position, limit],
     );
-    return rows.map(toRecordedEvent);
+    return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
+  }
+
+  /** Events at the given positions, in position order (evidence lookups: attack detection names its events' addresses). */
+  async readPositions(positions: readonly number[], tx?: Queryable): Promise<RecordedEvent[]> {
+    if (positions.length === 0) return [];
+    const rows = await (tx ?? this.db).query<EventRow>(
+      `select ${eventColumns} from events where position = any($1::bigint[]) order by position`, [positions.map(String)],
+    );
+    return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
+  }
+
+  /** The rest of one transaction's events after a position: a reader that cut a batch inside a transaction completes it. */
+  async readRestOfTransaction(at: LogCheckpoint, tx?: Queryable): Promise<RecordedEvent[]> {
+    const rows = await (tx ?? this.db).query<EventRow>(
+      `select ${eventColumns} from events where tx_id = $1::xid8 and position > $2 order by position`, [at.txId, at.position],
+    );
+    return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
   }
 
   private validate(streamId: string, events: readonly NewEvent[]): void {

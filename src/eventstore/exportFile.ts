@@ -53,10 +53,26 @@ function toEvent(e: ExportedEvent): RecordedEvent {
   };
 }
 
+/**
+ * What an earlier export the auditor kept says of the log: every leaf's event (position and hash), and its last
+ * checkpoint, which the log must still extend.
+ */
+export function earlierExport(text: string): { leaves: Map<number, { position: number; hash: string }>; knownTreeHead?: KnownTreeHead } {
+  const leaves = new Map<number, { position: number; hash: string }>();
+  let last: { treeSize: number; root: string } | undefined;
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    const line = JSON.parse(raw) as ExportLine;
+    if (line.kind === 'event' && line.leafIndex !== null) leaves.set(line.leafIndex, { position: line.position, hash: line.hash });
+    if (line.kind === 'checkpoint' && (!last || line.treeSize >= last.treeSize)) last = { treeSize: line.treeSize, root: line.root };
+  }
+  return { leaves, ...(last ? { knownTreeHead: last } : {}) };
+}
+
 export function verifyExport(
   text: string,
   verifySignature: (statement: string, signature: string, keyId: string) => boolean,
-  options: { knownTreeHead?: KnownTreeHead } = {},
+  options: { knownTreeHead?: KnownTreeHead; earlierLeaves?: ReadonlyMap<number, { position: number; hash: string }> } = {},
 ): Promise<ExportVerification> {
   const lines: Array<{ line: number; value: ExportLine }> = [];
   const malformed: Array<AuditBreak & { line: number }> = [];
@@ -115,7 +131,7 @@ export function verifyExport(
     heads: async () => lines.filter((l) => l.value.kind === 'head').map((l) => l.value as Extract<ExportLine, { kind: 'head' }>),
     streamEvents: async (streamId) => eventLines.filter((l) => l.value.streamId === streamId).map((l) => toEvent(l.value)).sort((a, b) => a.version - b.version),
   };
-  return verifySource(source, { verifySignature, knownTreeHead: options.knownTreeHead }).then((result) => finish(result.breaks, result.eventsChecked));
+  return verifySource(source, { verifySignature, knownTreeHead: options.knownTreeHead, earlierLeaves: options.earlierLeaves }).then((result) => finish(result.breaks, result.eventsChecked));
 }
 
 /** Each event: its hash recomputed, its link to the event before it in the file, its inclusion in a signed tree. */

@@ -6,10 +6,12 @@ export const genesisHash = '0'.repeat(64);
 /**
  * How an event's hash is computed, recorded per event so every event verifies as it was written:
  * 1: place in its stream, content and the previous hash of the stream;
- * 2: the same and its global position (issue 14), so an event cannot be moved in the log without breaking it.
+ * 2: the same and its global position (issue 14), so an event cannot be moved in the log without breaking it;
+ * 3: computed as version 2, over an event whose personal data is sealed (issue 14 item 0): written by every append since,
+ *    and by the conversion (application/personalDataConversion.ts) for the events it sealed, re-chained after it.
  */
-export type HashVersion = 1 | 2;
-export const currentHashVersion: HashVersion = 2;
+export type HashVersion = 1 | 2 | 3;
+export const currentHashVersion: HashVersion = 3;
 
 /** Each event's hash covers its place, content and the previous hash of its stream: editing, deleting or reordering breaks the chain. */
 export function eventHash(input: {

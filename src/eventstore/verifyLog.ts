@@ -43,6 +43,12 @@ export interface VerifyLogOptions {
   /** Checks a checkpoint's signature against the auditor's public key. */
   verifySignature(statement: string, signature: string, keyId: string): boolean;
   knownTreeHead?: KnownTreeHead;
+  /**
+   * The leaves of an export the auditor kept from earlier (leaf index → its event's position and hash): where a
+   * checkpoint's root no longer matches but every chain does (an edit with its stream re-hashed), the first leaf that
+   * differs from that export names the event.
+   */
+  earlierLeaves?: ReadonlyMap<number, { position: number; hash: string }>;
   batchSize?: number;
 }
 
@@ -119,20 +125,30 @@ export async function verifySource(source: LogSource, options: VerifyLogOptions)
   if (options.knownTreeHead) sizes.add(options.knownTreeHead.treeSize);
   const placeholder = Buffer.alloc(32);
   let leavesPresent = 0;
+  let firstDifference = null as { leafIndex: number; position: number } | null; // set inside compare()
+  const compare = (leafIndex: number, hash: string | null): void => {
+    const earlier = options.earlierLeaves?.get(leafIndex);
+    if (firstDifference || !earlier || earlier.hash === hash) return;
+    firstDifference = { leafIndex, position: earlier.position };
+  };
   for await (const batch of source.leaves()) {
     for (const leaf of batch) {
       // A leaf deleted from the middle: its entry is unknown, so the tree of every later checkpoint fails to match.
       while (range.size < leaf.leafIndex) {
+        compare(range.size, null);
         missingLeaves.push({ leafIndex: range.size, position: null, streamId: null });
         range.append(placeholder);
         if (sizes.has(range.size)) rootAt.set(range.size, range.root());
       }
       if (!leaf.event) {
+        compare(leaf.leafIndex, null);
         missingLeaves.push({ leafIndex: leaf.leafIndex, position: leaf.position, streamId: leaf.streamId });
         range.append(placeholder);
       } else {
         leavesPresent++;
-        range.append(eventLeaf(visit(leaf.event)));
+        const recomputed = visit(leaf.event);
+        compare(leaf.leafIndex, recomputed);
+        range.append(eventLeaf(recomputed));
       }
       if (sizes.has(range.size)) rootAt.set(range.size, range.root());
     }
@@ -196,7 +212,13 @@ export async function verifySource(source: LogSource, options: VerifyLogOptions)
     const root = rootAt.get(c.treeSize);
     if (!root || root.toString('hex') !== c.root) {
       const lost = missingLeaves.some((m) => m.leafIndex >= previousSize && m.leafIndex < c.treeSize);
-      breaks.push({ kind: lost ? 'DELETED' : 'EDITED', fromTreeSize: previousSize, toTreeSize: c.treeSize, checkpointSeq: c.seq, detail: `the events of checkpoint ${c.seq} no longer hash to its signed root` });
+      const named = firstDifference && firstDifference.leafIndex >= previousSize && firstDifference.leafIndex < c.treeSize ? firstDifference : null;
+      breaks.push({
+        kind: lost ? 'DELETED' : 'EDITED', fromTreeSize: previousSize, toTreeSize: c.treeSize, checkpointSeq: c.seq,
+        ...(named ? { position: named.position } : {}),
+        detail: `the events of checkpoint ${c.seq} no longer hash to its signed root`
+          + (named ? `; the first that differs from the earlier export is leaf ${named.leafIndex} (position ${named.position})` : ''),
+      });
     }
     previousSize = c.treeSize;
   }
@@ -254,27 +276,36 @@ function ordered(breaks: AuditBreak[]): AuditBreak[] {
 
 /** The live log: leaves joined to their events, then the events after the last checkpoint's cursor. */
 export function sqlLogSource(q: Queryable, batchSize = 5000): LogSource {
-  const prefixed = eventColumns.split(', ').map((c) => `e.${c}`).join(', ');
   const cursor = async (): Promise<{ txId: string; position: number } | null> => {
     const last = await latestCheckpoint(q);
     return last ? { txId: last.lastTxId, position: last.lastPosition } : null;
   };
   return {
     checkpoints: () => listCheckpoints(q),
-    // Each batch's query goes out before the caller hashes the one before: the database and the hashing overlap.
+    // The leaves of a batch are read by the leaf index alone (an index-only range), and their events by a range of
+    // positions rather than one index probe per leaf: commit order follows position order closely, so the range holds
+    // little else (events outside the batch are skipped; a sparse batch falls back to the positions themselves).
+    // Each batch's reads go out before the caller hashes the one before: the database and the hashing overlap.
     async *leaves() {
-      const fetch = (from: number) => q.query<Record<string, unknown>>(
-        `select l.leaf_index, l.position as leaf_position, l.stream_id as leaf_stream_id, ${prefixed}
-           from audit_leaves l left join events e on e.position = l.position
-          where l.leaf_index >= $1 order by l.leaf_index limit $2`,
-        [from, batchSize],
-      );
+      type LeafRow = { leaf_index: string; position: string; stream_id: string };
+      const fetch = async (from: number): Promise<{ rows: LeafRow[]; events: Map<number, RecordedEvent> }> => {
+        const rows = await q.query<LeafRow>(`select leaf_index, position, stream_id from audit_leaves where leaf_index >= $1 order by leaf_index limit $2`, [from, batchSize]);
+        const positions = rows.map((r) => Number(r.position));
+        const low = Math.min(...positions);
+        const high = Math.max(...positions);
+        const found = rows.length === 0 ? [] : high - low < 4 * batchSize
+          ? await q.query<Record<string, unknown>>(`select ${eventColumns} from events where position between $1 and $2`, [low, high])
+          : await q.query<Record<string, unknown>>(`select ${eventColumns} from events where position = any($1::bigint[])`, [positions]);
+        const events = new Map<number, RecordedEvent>();
+        for (const row of found) events.set(Number(row.position), toRecordedEvent(row as never));
+        return { rows, events };
+      };
       for (let next = fetch(0); ; ) {
-        const rows = await next;
+        const { rows, events } = await next;
         if (rows.length === batchSize) next = fetch(Number(rows[rows.length - 1]!.leaf_index) + 1);
         yield rows.map((row) => ({
-          leafIndex: Number(row.leaf_index), position: Number(row.leaf_position), streamId: String(row.leaf_stream_id),
-          event: row.position === null || row.position === undefined ? null : toRecordedEvent(row as never),
+          leafIndex: Number(row.leaf_index), position: Number(row.position), streamId: row.stream_id,
+          event: events.get(Number(row.position)) ?? null,
         }));
         if (rows.length < batchSize) return;
       }

@@ -1,4 +1,5 @@
 // Auditors and analysts: their own fields, behind their roles (DESIGN.md §5).
+import { Kind, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import { z } from 'zod';
 import type { AuditBreak, LogVerification } from '../eventstore/verifyLog.js';
 import type { Checkpoint } from '../eventstore/checkpoints.js';
@@ -7,9 +8,20 @@ import { findAuditPage, type AuditRow } from '../projections/audit.js';
 import { allEventTypes } from '../domain/eventTypes.js';
 import { sessionProvenance } from '../application/provenance.js';
 import { activeSessionCount, authenticationFailures, loginsByMethod, mfaAdoption } from '../projections/analytics.js';
+import { analyticsLag, analyticsSeries, validateAnalyticsQuery, type AnalyticsBucket, type AnalyticsLag, type AnalyticsPoint } from '../application/analytics.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { builder, privileged } from './builder.js';
+import { openAuditRow, type OpenedAuditRow } from '../application/auditLog.js';
+import type { GraphQLContext } from './context.js';
 import { parseInput } from '../application/validation.js';
+
+/** A row's personal data opened once per request (the vault caches the keys): clear, or null once the person is erased. */
+const openedRows = new WeakMap<AuditRow, Promise<OpenedAuditRow>>();
+function opened(row: AuditRow, ctx: GraphQLContext): Promise<OpenedAuditRow> {
+  let o = openedRows.get(row);
+  if (!o) openedRows.set(row, (o = openAuditRow(ctx.deps, row)));
+  return o;
+}
 
 export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement({
   fields: (t) => ({
@@ -20,9 +32,13 @@ export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent').implement
     userId: t.string({ nullable: true, resolve: (r) => r.user_id }),
     actor: t.string({ nullable: true, resolve: (r) => r.actor }),
     correlationId: t.string({ nullable: true, resolve: (r) => r.correlation_id }),
-    ip: t.string({ nullable: true, resolve: (r) => r.ip }),
-    userAgent: t.string({ nullable: true, resolve: (r) => r.user_agent }),
-    summary: t.field({ type: 'JSON', description: 'The event data without secret-bearing fields.', resolve: (r) => r.summary }),
+    ip: t.string({ nullable: true, description: 'Null for an anonymous event, and once the person is erased.', resolve: async (r, _a, ctx) => (await opened(r, ctx)).ip }),
+    userAgent: t.string({ nullable: true, resolve: async (r, _a, ctx) => (await opened(r, ctx)).userAgent }),
+    erased: t.boolean({
+      description: 'The person this event concerns was erased: their personal data (email, addresses, user agents, names) reads as null.',
+      resolve: async (r, _a, ctx) => (await opened(r, ctx)).erased,
+    }),
+    summary: t.field({ type: 'JSON', description: 'The event data without secret-bearing fields (personal fields null once the person is erased).', resolve: async (r, _a, ctx) => (await opened(r, ctx)).summary }),
     hash: t.string({ resolve: (r) => r.hash }),
     recordedAt: t.field({ type: 'DateTime', resolve: (r) => r.recorded_at }),
   }),
@@ -180,7 +196,9 @@ builder.queryField('auditEvents', (t) =>
       const limit = (backwards ? input.last : input.first) ?? 100;
       const f = input.filter ?? {};
       const filter = {
-        userId: f.userId ?? undefined, actor: f.actor ?? undefined, types: f.types ?? undefined, address: f.address ?? undefined,
+        userId: f.userId ?? undefined, actor: f.actor ?? undefined, types: f.types ?? undefined,
+        // Addresses are kept only as keyed pseudonyms: the filter looks up the pseudonym of the given one.
+        addressHash: f.address ? ctx.deps.personalData.hashes.address(f.address) : undefined,
         from: f.from ?? undefined, to: f.to ?? undefined, correlationId: f.correlationId ?? undefined, outcome: f.outcome ?? undefined,
       };
       const { rows, more } = await findAuditPage(ctx.deps.db, filter, {
@@ -259,7 +277,69 @@ builder.queryField('auditConsistencyProof', (t) =>
   }),
 );
 
-interface AnalyticsArgs { from: Date; to: Date }
+interface AnalyticsArgs { from: Date; to: Date; bucket: AnalyticsBucket; timeZone: string }
+
+const AnalyticsBucketRef = builder.enumType('AnalyticsBucket', {
+  description: 'Series buckets: hours, days, or ISO weeks (starting on Monday), at the boundaries of the query\'s time zone.',
+  values: ['HOUR', 'DAY', 'WEEK'] as const,
+});
+
+const KeyCountRef = builder.objectRef<{ key: string; count: number }>('KeyCount').implement({
+  fields: (t) => ({ key: t.exposeString('key'), count: t.exposeInt('count') }),
+});
+
+const entries = (record: Record<string, number>): Array<{ key: string; count: number }> => Object.entries(record).map(([key, count]) => ({ key, count }));
+
+const AnalyticsPointRef = builder.objectRef<AnalyticsPoint>('AnalyticsPoint').implement({
+  description: 'One bucket of the series. Counters count what happened in the bucket; users* are as they stood at its end.',
+  fields: (t) => ({
+    start: t.field({ type: 'DateTime', resolve: (p) => p.start }),
+    logins: t.int({ description: 'Completed logins (signups not included).', resolve: (p) => Object.values(p.logins).reduce((a, n) => a + n, 0) }),
+    loginsByMethod: t.field({
+      type: [MethodCountRef],
+      description: 'password, password+totp, password+recovery_code, password+webauthn, passkey, trusted_device, email_code.',
+      resolve: (p) => Object.entries(p.logins).map(([method, count]) => ({ method, count })),
+    }),
+    outcomes: t.field({ type: [KeyCountRef], description: 'completed, password_rejected, mfa_failed, expired, abandoned.', resolve: (p) => entries(p.outcomes) }),
+    failures: t.int({ description: 'Rejected secrets on every path (passwords, codes, keys, reauthentication).', resolve: (p) => p.failures }),
+    backoffs: t.int({ description: 'Failures that began a back-off (at or past LOCKOUT_BACKOFF_AFTER in a row).', resolve: (p) => p.backoffs }),
+    lockouts: t.int({ resolve: (p) => p.lockouts }),
+    recoveryCodesUsed: t.int({ resolve: (p) => p.recoveryCodesUsed }),
+    newDeviceLogins: t.int({ resolve: (p) => p.newDeviceLogins }),
+    detections: t.int({ resolve: (p) => p.detections }),
+    activeSessions: t.int({ description: 'Sessions seen in the bucket (started, active or reauthenticated).', resolve: (p) => p.activeSessions }),
+    activeUsers: t.int({ resolve: (p) => p.activeUsers }),
+    signups: t.int({ resolve: (p) => p.signups }),
+    firstFactors: t.int({ description: 'Users who enrolled their first second factor.', resolve: (p) => p.firstFactors }),
+    averageSecondsToEnrol: t.float({ nullable: true, resolve: (p) => p.averageSecondsToEnrol }),
+    factorsEnrolled: t.field({ type: [KeyCountRef], resolve: (p) => entries(p.factorsEnrolled) }),
+    factorsRemoved: t.field({ type: [KeyCountRef], resolve: (p) => entries(p.factorsRemoved) }),
+    users: t.int({ resolve: (p) => p.users }),
+    usersWithFactor: t.int({ resolve: (p) => p.usersWithFactor }),
+    usersWithTotp: t.int({ resolve: (p) => p.usersWithTotp }),
+    usersWithWebAuthn: t.int({ resolve: (p) => p.usersWithWebAuthn }),
+    mfaAdoption: t.float({ description: 'usersWithFactor ÷ users (0 when there are none).', resolve: (p) => (p.users === 0 ? 0 : p.usersWithFactor / p.users) }),
+  }),
+});
+
+const AnalyticsLagRef = builder.objectRef<AnalyticsLag>('AnalyticsLag').implement({
+  description: 'How far the asynchronous analysis tables are behind the log.',
+  fields: (t) => ({
+    events: t.int({ description: 'Committed events not yet applied.', resolve: (l) => l.events }),
+    seconds: t.float({ description: 'Age of the oldest of them (0 when caught up).', resolve: (l) => l.seconds }),
+  }),
+});
+
+/** Whether a selection (through inline fragments and named ones) asks for `field`. */
+function selects(set: SelectionSetNode | undefined, field: string, fragments: Record<string, FragmentDefinitionNode>): boolean {
+  return (set?.selections ?? []).some((s) => {
+    if (s.kind === Kind.FIELD) return s.name.value === field;
+    if (s.kind === Kind.INLINE_FRAGMENT) return selects(s.selectionSet, field, fragments);
+    return selects(fragments[s.name.value]?.selectionSet, field, fragments);
+  });
+}
+
+const seriesOf = new WeakMap<AnalyticsArgs, Promise<AnalyticsPoint[]>>();
 
 const MethodCountRef = builder.objectRef<{ method: string; count: number }>('MethodCount').implement({
   fields: (t) => ({ method: t.exposeString('method'), count: t.exposeInt('count') }),
@@ -272,6 +352,18 @@ const SessionAnalyticsRef = builder.objectRef<AnalyticsArgs>('SessionAnalytics')
   fields: (t) => ({
     from: t.field({ type: 'DateTime', resolve: (a) => a.from }),
     to: t.field({ type: 'DateTime', resolve: (a) => a.to }),
+    bucket: t.field({ type: AnalyticsBucketRef, resolve: (a) => a.bucket.toUpperCase() as 'HOUR' | 'DAY' | 'WEEK' }),
+    timeZone: t.string({ resolve: (a) => a.timeZone }),
+    series: t.field({
+      type: [AnalyticsPointRef],
+      description: 'One point per bucket, from the analysis tables (asynchronous: see `lag`).',
+      resolve: (a, _args, ctx) => {
+        let series = seriesOf.get(a);
+        if (!series) seriesOf.set(a, (series = analyticsSeries(ctx.deps.db, a)));
+        return series;
+      },
+    }),
+    lag: t.field({ type: AnalyticsLagRef, resolve: (_a, _args, ctx) => analyticsLag(ctx.deps.db) }),
     loginsByMethod: t.field({ type: [MethodCountRef], resolve: (a, _args, ctx) => loginsByMethod(ctx.deps.db, a) }),
     activeSessions: t.int({
       resolve: (_a, _args, ctx) => activeSessionCount(ctx.deps.db, ctx.deps.clock.now(), ctx.deps.config.sessionIdleTimeoutSeconds, ctx.deps.config.sessionAbsoluteTimeoutSeconds),
@@ -303,10 +395,28 @@ builder.queryField('sessionAnalytics', (t) =>
     errors: {},
     authScopes: privileged('analyst'),
     description: 'Session activity for analysts: logins by method, active sessions, MFA adoption, failure rates (analyst role).',
-    args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
-    resolve: (_root, args) => {
-      if (args.to.getTime() <= args.from.getTime()) throw new DomainError('VALIDATION_FAILED', 'to: must be after from', { field: 'to' });
-      return { from: args.from, to: args.to };
+    args: {
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      bucket: t.arg({ type: AnalyticsBucketRef, defaultValue: 'DAY', required: true }),
+      timeZone: t.arg.string({ defaultValue: 'UTC', required: true, description: 'IANA time zone whose midnights bound days and weeks.' }),
     },
+    resolve: (_root, args, _ctx, info) => {
+      if (args.to.getTime() <= args.from.getTime()) throw new DomainError('VALIDATION_FAILED', 'to: must be after from', { field: 'to' });
+      const query = { from: args.from, to: args.to, bucket: args.bucket.toLowerCase() as AnalyticsBucket, timeZone: args.timeZone };
+      // The bucket limit is for the series: the totals alone may span any range.
+      validateAnalyticsQuery(query, { series: selects(info.fieldNodes[0]?.selectionSet, 'series', info.fragments) });
+      return query;
+    },
+  }),
+);
+
+builder.queryField('analyticsLag', (t) =>
+  t.field({
+    type: AnalyticsLagRef,
+    errors: {},
+    authScopes: privileged('analyst'),
+    description: 'How far the asynchronous analysis tables are behind the log (analyst role).',
+    resolve: (_root, _args, ctx) => analyticsLag(ctx.deps.db),
   }),
 );

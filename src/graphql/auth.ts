@@ -41,7 +41,7 @@ builder.queryField('me', (t) =>
 
 const MfaConfigRef = builder.objectRef<Config>('MfaConfig').implement({
   fields: (t) => ({
-    supportedTypes: t.field({ type: [AuthenticatorTypeEnum], resolve: (c) => c.mfaSupportedTypes.map((s) => s.toUpperCase() as 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES') }),
+    supportedTypes: t.field({ type: [AuthenticatorTypeEnum], resolve: (c) => c.mfaSupportedTypes.map((s) => s.toUpperCase() as 'TOTP' | 'WEBAUTHN' | 'RECOVERY_CODES' | 'EMAIL') }),
     passkeyLoginEnabled: t.exposeBoolean('passkeyLoginEnabled'),
     passkeySignupEnabled: t.exposeBoolean('passkeySignupEnabled'),
     trustEnabled: t.boolean({ description: '"Trust this device" is offered after an MFA step (flow MFA_TRUST).', resolve: (c) => c.mfaTrust.enabled }),
@@ -51,8 +51,19 @@ const MfaConfigRef = builder.objectRef<Config>('MfaConfig').implement({
 const SessionsConfigRef = builder.objectRef<Config>('SessionsConfig').implement({
   fields: (t) => ({ trackActivity: t.exposeBoolean('trackSessionActivity') }),
 });
+const EmailVerificationEnum = builder.enumType('EmailVerification', { values: ['NONE', 'OPTIONAL', 'MANDATORY'] as const });
+const AccountConfigRef = builder.objectRef<Config>('AccountConfig').implement({
+  fields: (t) => ({
+    emailVerification: t.field({
+      type: EmailVerificationEnum, description: 'ACCOUNT_EMAIL_VERIFICATION: whether a code is mailed, and whether an unverified account may sign in.',
+      resolve: (c) => c.emailVerification.toUpperCase() as 'NONE' | 'OPTIONAL' | 'MANDATORY',
+    }),
+    passwordResetByCodeEnabled: t.boolean({ description: 'requestPasswordReset mails a code (and a link).', resolve: () => true }),
+  }),
+});
 const ConfigRef = builder.objectRef<Config>('Config').implement({
   fields: (t) => ({
+    account: t.field({ type: AccountConfigRef, resolve: (c) => c }),
     mfa: t.field({ type: MfaConfigRef, resolve: (c) => c }),
     sessions: t.field({ type: SessionsConfigRef, resolve: (c) => c }),
   }),
@@ -104,7 +115,7 @@ builder.mutationField('login', (t) =>
     args: { input: t.arg({ type: CredentialsInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const result = await passwordLogin(ctx.deps, parseInput(credentialsSchema, args.input), ctx.request);
-      return adoptToken(ctx, result.kind === 'mfa_pending' ? result.pending : result.session);
+      return adoptToken(ctx, result.kind === 'session' ? result.session : result.pending);
     },
   }),
 );

@@ -5,15 +5,16 @@ import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import { unusedRecoveryCodeCount, type AuthenticatorsState, type WebAuthnCredentialState } from '../domain/authenticators/state.js';
 import { builder } from './builder.js';
 
-export const AuthenticatorTypeEnum = builder.enumType('AuthenticatorType', { values: ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN'] as const });
+export const AuthenticatorTypeEnum = builder.enumType('AuthenticatorType', { values: ['TOTP', 'RECOVERY_CODES', 'WEBAUTHN', 'EMAIL'] as const });
 
 export type AuthenticatorShape =
   | { kind: 'TOTP'; createdAt: string; lastUsedAt: string | null }
   | { kind: 'RECOVERY_CODES'; createdAt: string; lastUsedAt: string | null; totalCodeCount: number; unusedCodeCount: number }
-  | { kind: 'WEBAUTHN'; credential: WebAuthnCredentialState };
+  | { kind: 'WEBAUTHN'; credential: WebAuthnCredentialState }
+  | { kind: 'EMAIL'; createdAt: string; lastUsedAt: string | null };
 
 export const AuthenticatorRef = builder.interfaceRef<AuthenticatorShape>('Authenticator').implement({
-  resolveType: (a) => ({ TOTP: 'TotpAuthenticator', RECOVERY_CODES: 'RecoveryCodesAuthenticator', WEBAUTHN: 'WebAuthnAuthenticator' })[a.kind],
+  resolveType: (a) => ({ TOTP: 'TotpAuthenticator', RECOVERY_CODES: 'RecoveryCodesAuthenticator', WEBAUTHN: 'WebAuthnAuthenticator', EMAIL: 'EmailCodeAuthenticator' })[a.kind],
   fields: (t) => ({
     type: t.field({ type: AuthenticatorTypeEnum, resolve: (a) => a.kind }),
     createdAt: t.field({ type: 'DateTime', resolve: (a) => new Date(a.kind === 'WEBAUTHN' ? a.credential.createdAt : a.createdAt) }),
@@ -29,6 +30,12 @@ export const AuthenticatorRef = builder.interfaceRef<AuthenticatorShape>('Authen
 });
 
 builder.objectRef<Extract<AuthenticatorShape, { kind: 'TOTP' }>>('TotpAuthenticator').implement({ interfaces: [AuthenticatorRef], fields: () => ({}) });
+
+builder.objectRef<Extract<AuthenticatorShape, { kind: 'EMAIL' }>>('EmailCodeAuthenticator').implement({
+  description: "One-time codes sent to the account's email address: the weaker factor (a login with one is AAL1).",
+  interfaces: [AuthenticatorRef],
+  fields: () => ({}),
+});
 
 builder.objectRef<Extract<AuthenticatorShape, { kind: 'RECOVERY_CODES' }>>('RecoveryCodesAuthenticator').implement({
   interfaces: [AuthenticatorRef],
@@ -51,6 +58,7 @@ export function authenticatorsOf(state: AuthenticatorsState): AuthenticatorShape
   const list: AuthenticatorShape[] = [];
   if (state.totp.status === 'active') list.push({ kind: 'TOTP', createdAt: state.totp.createdAt!, lastUsedAt: state.totp.lastUsedAt });
   for (const credential of state.webauthn) list.push({ kind: 'WEBAUTHN', credential });
+  if (state.email.status === 'active') list.push({ kind: 'EMAIL', createdAt: state.email.createdAt!, lastUsedAt: state.email.lastUsedAt });
   if (state.recoveryCodes) {
     list.push({
       kind: 'RECOVERY_CODES', createdAt: state.recoveryCodes.createdAt, lastUsedAt: state.recoveryCodes.lastUsedAt,

@@ -59,11 +59,18 @@ builder.scalarType('JSON', {
 });
 
 /**
+ * django-otp's `otp_required` for this schema: a session verified with a strong second factor (AAL2; a password plus
+ * an email code is AAL1 and never passes). Put on a field as `authScopes: otpRequired`; privileged() includes it.
+ * test/integration/policy/guard.test.ts lists every field carrying it and calls each from an AAL1 session.
+ */
+export const otpRequired = { aal2: true } as const;
+
+/**
  * The scopes of a field of a privileged role (admin, auditor, analyst): the role, through a full session verified with
  * a second factor. A stolen password alone unlocks nothing, whatever the enrolment deadlines are.
  */
 export function privileged(role: (typeof knownRoles)[number]) {
-  return { $all: { role, aal2: true } } as const;
+  return { $all: { role, ...otpRequired } } as const;
 }
 
 builder.queryType({});

@@ -11,7 +11,7 @@ const DeviceRef = builder.objectRef<DeviceView>('Device').implement({
   description: 'A browser or app install (its device cookie or token) on which a login of this account completed.',
   fields: (t) => ({
     id: t.id({ resolve: (d) => d.device_id }),
-    name: t.string({ description: 'Browser and system, from the user agent of its first login.', resolve: (d) => d.name }),
+    name: t.string({ description: 'Browser and system, from the user agent of its first login.', resolve: (d) => d.name ?? '' }),
     trusted: t.boolean({ description: 'Password logins from it skip the MFA step (MFA_TRUST), until the trust runs out or is revoked.', resolve: (d) => d.trusted }),
     trustedUntil: t.field({ type: 'DateTime', nullable: true, resolve: (d) => (d.trusted ? d.trusted_until : null) }),
     firstSeenAt: t.field({ type: 'DateTime', resolve: (d) => d.first_seen_at }),

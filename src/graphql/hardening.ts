@@ -17,6 +17,9 @@ export const authenticationMutations: ReadonlySet<string> = new Set([
   'signup', 'login', 'authenticateMfa', 'mfaReauthenticate', 'reauthenticate', 'authenticateWebAuthn', 'loginWithPasskey',
   'changePassword', 'activateTotp', 'deactivateTotp', 'regenerateRecoveryCodes', 'registerWebAuthn', 'changeEmail', 'deleteAccount',
   'beginPasskeySignup', 'completePasskeySignup', 'beginWebAuthnAuthentication', 'beginWebAuthnRegistration',
+  'beginEmailCodeEnrollment', 'activateEmailCode', 'removeEmailCode', 'requestEmailCode',
+  'resetUserMfa', 'revokeRole', 'requireMfa', 'liftMfaRequirement', 'signOutUser',
+  'requestPasswordReset', 'resetPassword', 'verifyEmail', 'resendEmailVerification', 'reportCompromise', 'confirmSuspendedFactor',
 ]);
 
 /** The header cookie clients send so a cross-site form cannot post to us (yoga's CSRF prevention). */

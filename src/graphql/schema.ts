@@ -11,6 +11,9 @@ import './webauthn/authentication.js';
 import './webauthn/passkeys.js';
 import './webauthn/management.js';
 import './devices.js';
+import './administration.js';
+import './emailCodes.js';
+import './recovery.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 import './security.js';

@@ -1,7 +1,7 @@
 // Object types shared by several areas: users, sessions, flows.
 import { flowIds, type Flow } from '../application/authState.js';
 import type { SessionRow } from '../projections/sessions.js';
-import { listActiveSessions } from '../projections/sessions.js';
+import { listSessionsForDisplay } from '../application/sessions.js';
 import { builder } from './builder.js';
 import type { SessionView, UserView } from './context.js';
 import { AuthenticatorRef, AuthenticatorTypeEnum, listAuthenticators } from './authenticators.js';
@@ -70,7 +70,7 @@ export const UserRef = builder.objectRef<UserView>('User').implement({
       type: [SessionRef],
       resolve: async (u, _args, ctx) => {
         const current = ctx.caller.kind === 'session' ? ctx.caller.session.id : null;
-        return (await listActiveSessions(ctx.deps.db, u.id)).map((row) => sessionFromRow(row, current));
+        return (await listSessionsForDisplay(ctx.deps, u.id)).map((row) => sessionFromRow(row, current));
       },
     }),
   }),

@@ -9,6 +9,10 @@ import type { App } from '../app.js';
 import type { Queryable } from '../db/index.js';
 import type { SecurityNotificationDeadLettered, SecurityNotificationKind } from '../domain/notification/events.js';
 import { streams } from '../domain/shared/streams.js';
+import { codeAad } from './codeDelivery.js';
+import { deriveCode, deriveLinkSecret } from '../crypto/recoveryTokens.js';
+import { linkKeyOf } from '../application/passwordReset.js';
+import { compromiseKeyOf } from './reactor.js';
 
 export interface OutboxRow {
   id: string;
@@ -18,6 +22,10 @@ export interface OutboxRow {
   recipient: string | null;
   created_at: Date | string;
   attempts: number;
+  /** A one-time code's message, opened from the row's sealed column just before sending; never logged. */
+  secret?: { code: string; expiresAt: string; purpose: string } | null;
+  /** Derivation inputs for a code or link (issue 17): never the code or key itself. */
+  payload?: { nonce?: string; keyId?: string; reportKeyId?: string } | null;
   [key: string]: unknown;
 }
 
@@ -38,13 +46,81 @@ const subjects: Record<string, string> = {
   email_changed: 'The email address of your account was changed',
   account_locked: 'Your account was locked after too many failed sign-in attempts',
   new_device: 'New sign-in to your account from a device not seen before',
+  mfa_reset: 'An administrator reset the sign-in methods of your account',
+  role_revoked: 'An administrator removed a role from your account',
+  mfa_required: 'An administrator requires a second factor for your account',
+  mfa_requirement_lifted: 'An administrator no longer requires a second factor for your account',
+  signed_out_by_admin: 'An administrator signed your account out everywhere',
+  email_code: 'Your sign-in code',
+  password_reset: 'Your password was reset',
+  email_change_requested: 'Someone asked to change the email address of your account',
+  password_reset_requested: 'Reset your password',
+  email_verification: 'Confirm your email address',
+  signup_attempted: 'Someone tried to sign up with your email address',
 };
+
+type MailApp = Pick<App, 'config' | 'logger'> & Partial<Pick<App, 'secrets'>>;
+
+/**
+ * The body of one mail. Codes and keys are derived here, at send time, from the row's nonce and the server key: the
+ * outbox never holds them (crypto/recoveryTokens.ts).
+ */
+export function mailText(app: MailApp, row: OutboxRow, subject: string): string {
+  const urls = app.config.frontendUrls;
+  const keys = app.secrets?.keys;
+  const payload = row.payload ?? {};
+  const lines: string[] = [];
+  const at = new Date(row.created_at).toISOString();
+  switch (row.kind) {
+    case 'email_code': {
+      if (!row.secret) break;
+      const what = row.secret.purpose === 'enroll' ? 'to confirm this address as a sign-in method' : 'to finish signing in';
+      return `Your code ${what} is ${row.secret.code}. It expires at ${row.secret.expiresAt}. If you did not ask for it, someone knows your password: change it now.`;
+    }
+    case 'password_reset_requested': {
+      if (!keys || !payload.nonce) break;
+      const code = deriveCode(keys, 'password_reset', payload.nonce, payload.keyId);
+      const key = linkKeyOf(row.user_id, deriveLinkSecret(keys, 'password_reset', payload.nonce, payload.keyId));
+      lines.push(
+        `Someone (hopefully you) asked to reset the password of your account (${at}).`,
+        `Your code: ${code} (valid 15 minutes; enter it at ${urls.account_reset_password}).`,
+        `Or follow this link within 24 hours: ${urls.account_reset_password_from_key.replace('{key}', encodeURIComponent(key))}`,
+        'If you did not ask, ignore this mail: your password stays as it is.',
+      );
+      return lines.join('\n');
+    }
+    case 'email_verification': {
+      if (!keys || !payload.nonce) break;
+      lines.push(
+        `Your code to confirm this email address: ${deriveCode(keys, 'email_verification', payload.nonce, payload.keyId)}`,
+        `It is valid 15 minutes; enter it at ${urls.account_confirm_email}.`,
+        'If you did not ask for it, ignore this mail.',
+      );
+      return lines.join('\n');
+    }
+    case 'signup_attempted':
+      return `${subject} (${at}). You already have an account: if this was you, sign in or reset your password at ${urls.account_reset_password}. If not, nothing changed.`;
+    default:
+      break;
+  }
+  lines.push(`${subject} (${at}).`);
+  if (keys && payload.reportKeyId) {
+    const key = compromiseKeyOf(keys, row.notification_id, payload.reportKeyId);
+    lines.push(`If this was not you, follow this link within 24 hours: ${urls.account_compromised.replace('{key}', encodeURIComponent(key))}`);
+    lines.push('It signs everyone out, undoes this change where it can, and asks for a new password before the next sign-in.');
+  } else {
+    lines.push('If this was not you, secure your account now.');
+  }
+  return lines.join('\n');
+}
 
 export type Deliver = (row: OutboxRow) => Promise<void>;
 
-export function createDelivery(app: Pick<App, 'config' | 'logger'>, transport?: Transporter): Deliver {
+export function createDelivery(app: MailApp & Pick<App, 'db' | 'personalData'>, transport?: Transporter): Deliver {
   const smtp = transport ?? (app.config.smtpUrl ? nodemailer.createTransport(app.config.smtpUrl) : null);
-  return async (row) => {
+  return async (sealedRow) => {
+    // The recipient is sealed under the user's key: opened only to hand it to the mail server (null once erased).
+    const row = { ...sealedRow, recipient: sealedRow.recipient ? await app.personalData.openDeep(app.db, sealedRow.recipient) : null };
     const subject = subjects[row.kind] ?? 'Security notice';
     if (!smtp || !row.recipient) {
       app.logger.info({ notificationId: row.notification_id, userId: row.user_id, kind: row.kind }, 'security notification');
@@ -54,7 +130,7 @@ export function createDelivery(app: Pick<App, 'config' | 'logger'>, transport?: 
       from: app.config.notificationFrom,
       to: row.recipient,
       subject,
-      text: `${subject} (${new Date(row.created_at).toISOString()}). If this was not you, secure your account now.`,
+      text: mailText(app, row, subject),
       headers: { 'X-Tessera-Notification-Id': row.notification_id },
     });
   };
@@ -66,7 +142,7 @@ export interface NotificationWorker {
   stop(): Promise<void>;
 }
 
-type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock'>;
+type WorkerApp = Pick<App, 'db' | 'config' | 'logger' | 'store' | 'clock' | 'personalData'> & Partial<Pick<App, 'secrets'>>;
 
 export function startNotificationWorker(app: WorkerApp, options: { deliver?: Deliver; pollMs?: number; autoStart?: boolean } = {}): NotificationWorker {
   const deliver = options.deliver ?? createDelivery(app);
@@ -81,19 +157,23 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       const now = app.clock.now();
       // Never-tried rows first, then retries by due time; rows another worker holds are skipped, not waited for.
       const [row] = await tx.query<OutboxRow>(
-        `select id, notification_id, user_id, kind, recipient, created_at, attempts from notification_outbox
+        `select id, notification_id, user_id, kind, recipient, created_at, attempts, payload, secret_ciphertext from notification_outbox
          where sent_at is null and dead_lettered_at is null and (next_attempt_at is null or next_attempt_at <= $1)
          order by next_attempt_at nulls first, id limit 1 for update skip locked`,
         [now.toISOString()],
       );
       if (!row) return 'none';
+      const sealed = row.secret_ciphertext as string | null | undefined;
+      delete row.secret_ciphertext;
       try {
+        row.secret = sealed && app.secrets ? JSON.parse(app.secrets.box.open(sealed, codeAad(row.notification_id))) : null;
         await deliver(row);
       } catch (error) {
         await recordFailure(tx, row, error, now);
         return 'failed';
       }
-      await tx.query(`update notification_outbox set sent_at = $2, attempts = attempts + 1 where id = $1`, [row.id, now.toISOString()]);
+      // Sent: the sealed code has done its job and is not kept.
+      await tx.query(`update notification_outbox set sent_at = $2, attempts = attempts + 1, secret_ciphertext = null where id = $1`, [row.id, now.toISOString()]);
       return 'sent';
     });
   }
@@ -102,7 +182,8 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
   // means no other worker can have tried it meanwhile.
   async function recordFailure(tx: Queryable, row: OutboxRow, error: unknown, now: Date): Promise<void> {
     const attempts = Number(row.attempts) + 1;
-    const message = error instanceof Error ? error.message : String(error);
+    // Kept on the row for operators, with any address the server's message quotes taken out.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/[^\s<>"'@]+@[^\s<>"'@]+/g, '[address]');
     const failure = smtpFailure(error);
     // The codes, not the message: an SMTP server's message often quotes the recipient's address.
     const log = { notificationId: row.notification_id, userId: row.user_id, kind: row.kind, attempts, failure };
@@ -115,7 +196,7 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       app.logger.warn({ ...log, nextAttemptAt }, 'security notification not delivered; will retry');
       return;
     }
-    await tx.query(`update notification_outbox set attempts = $2, last_error = $3, dead_lettered_at = $4 where id = $1`, [row.id, attempts, message, now.toISOString()]);
+    await tx.query(`update notification_outbox set attempts = $2, last_error = $3, dead_lettered_at = $4, secret_ciphertext = null where id = $1`, [row.id, attempts, message, now.toISOString()]);
     const stream = streams.notification(row.notification_id);
     const event: SecurityNotificationDeadLettered = {
       type: 'SecurityNotificationDeadLettered',

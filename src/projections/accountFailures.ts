@@ -15,6 +15,7 @@ import { isOneOf, liveSchema, sql, type Handled, type Projector, type Recorded, 
  */
 export const failureEventTypes = [
   'PasswordRejected', 'ReauthenticationRejected', 'TotpCodeRejected', 'TotpActivationRejected', 'RecoveryCodeRejected', 'WebAuthnAssertionRejected',
+  'EmailCodeRejected',
 ] as const;
 export const successEventTypes = ['LoginCompleted', 'SessionReauthenticated', 'UserUnlocked'] as const;
 const handles = [...failureEventTypes, ...successEventTypes] as const;
@@ -27,7 +28,7 @@ function bucketOf(event: { metadata: { attemptBucket?: string } }): string {
 
 export const accountFailuresProjector: Projector<AccountFailureEvent> = {
   name: 'account_failures',
-  version: 3,
+  version: 4,
   handles,
   tables: [{ name: 'account_failures', orderBy: 'user_id, bucket' }],
   ddl: (s) => `

@@ -1,4 +1,7 @@
-// The auditor's view: one row per event of the whole log, with every secret-bearing field removed.
+// The auditor's view: one row per event of the whole log, with every secret-bearing field removed. Personal data is
+// held as the envelopes the event stored (sealed under the person's key; the vault opens them for the auditor), and the
+// address as its keyed pseudonym (`ip_hash`, the filter). Once a person is deleted or erased, their rows lose the
+// pseudonym and the envelopes (which no key opens any more) are cleared as well.
 import type { Queryable } from '../db/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import { liveSchema, sql, type Projector, type SqlStatement } from './projector.js';
@@ -23,10 +26,36 @@ export function subjectUserId(event: RecordedEvent): string | null {
   return match ? match[1]! : null;
 }
 
+/** The summary with each personal field as its stored envelope (or null), never in clear. */
+function sealedSummary(event: RecordedEvent): Record<string, unknown> {
+  const summary = auditSummary(event.data);
+  for (const field of Object.keys(summary)) {
+    if (event.personal && field in event.personal.data) summary[field] = event.personal.data[field];
+  }
+  return summary;
+}
+
+function auditRow(event: RecordedEvent) {
+  return {
+    position: event.position, stream_id: event.streamId, version: event.version, type: event.type, user_id: subjectUserId(event),
+    actor: event.metadata.actor ?? null, correlation_id: event.metadata.correlationId ?? null,
+    ip: event.personal?.metadata.ip ?? null, user_agent: event.personal?.metadata.userAgent ?? null, ip_hash: event.metadata.ipHash ?? null,
+    summary: sealedSummary(event), hash: event.hash, recorded_at: event.recordedAt.toISOString(),
+  };
+}
+
+const erasureTypes = new Set(['UserDeleted', 'UserErased']);
+
+/** After a person's deletion or erasure: nothing of them stays in their rows but ids, types and times. */
+function forget(s: string, event: RecordedEvent): SqlStatement[] {
+  if (!erasureTypes.has(event.type)) return [];
+  return [sql(`update ${s}.audit_events set ip = null, user_agent = null, ip_hash = null where user_id = $1 and position <= $2`, subjectUserId(event), event.position)];
+}
+
 export function createAuditProjector(handles: readonly string[]): Projector {
   return {
     name: 'audit',
-    version: 1,
+    version: 2,
     handles,
     tables: [{ name: 'audit_events', orderBy: 'position' }],
     ddl: (s) => `
@@ -40,40 +69,40 @@ export function createAuditProjector(handles: readonly string[]): Projector {
         correlation_id text,
         ip             text,
         user_agent     text,
+        ip_hash        text,
         summary        jsonb not null,
         hash           text not null,
         recorded_at    timestamptz not null
       );
       create index on ${s}.audit_events (user_id, position);
       create index on ${s}.audit_events (type, position);
-      create index on ${s}.audit_events (recorded_at);`,
+      create index on ${s}.audit_events (recorded_at);
+      create index on ${s}.audit_events (ip_hash) where ip_hash is not null;`,
     project(event, s): SqlStatement[] {
+      const r = auditRow(event);
       return [
         sql(
-          `insert into ${s}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12)`,
-          event.position, event.streamId, event.version, event.type, subjectUserId(event), event.metadata.actor ?? null,
-          event.metadata.correlationId ?? null, event.metadata.ip ?? null, event.metadata.userAgent ?? null,
-          JSON.stringify(auditSummary(event.data)), event.hash, event.recordedAt.toISOString(),
+          `insert into ${s}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, ip_hash, summary, hash, recorded_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13)`,
+          r.position, r.stream_id, r.version, r.type, r.user_id, r.actor, r.correlation_id, r.ip, r.user_agent, r.ip_hash,
+          JSON.stringify(r.summary), r.hash, r.recorded_at,
         ),
+        ...forget(s, event),
       ];
     },
     // One row per event either way: a rebuild inserts a whole batch in one statement.
     projectBatch(events, s): SqlStatement[] {
-      const rows = events.map((event) => ({
-        position: event.position, stream_id: event.streamId, version: event.version, type: event.type, user_id: subjectUserId(event),
-        actor: event.metadata.actor ?? null, correlation_id: event.metadata.correlationId ?? null, ip: event.metadata.ip ?? null,
-        user_agent: event.metadata.userAgent ?? null, summary: auditSummary(event.data), hash: event.hash, recorded_at: event.recordedAt.toISOString(),
-      }));
+      const rows = events.map(auditRow);
       return [
         sql(
-          `insert into ${s}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at)
-           select position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, summary, hash, recorded_at
+          `insert into ${s}.audit_events (position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, ip_hash, summary, hash, recorded_at)
+           select position, stream_id, version, type, user_id, actor, correlation_id, ip, user_agent, ip_hash, summary, hash, recorded_at
              from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version integer, type text, user_id text, actor text,
-                  correlation_id text, ip text, user_agent text, summary jsonb, hash text, recorded_at timestamptz)
+                  correlation_id text, ip text, user_agent text, ip_hash text, summary jsonb, hash text, recorded_at timestamptz)
             order by position`,
           JSON.stringify(rows),
         ),
+        ...events.flatMap((event) => forget(s, event)),
       ];
     },
   };
@@ -84,8 +113,8 @@ export interface AuditFilter {
   userId?: string;
   actor?: string;
   types?: string[];
-  /** The client address the event was recorded from. */
-  address?: string;
+  /** The keyed pseudonym of the client address the event was recorded from (PersonalDataHashes.address). */
+  addressHash?: string;
   from?: Date;
   to?: Date;
   correlationId?: string;
@@ -110,7 +139,7 @@ function auditWhere(filter: AuditFilter, params: unknown[], knownTypes: readonly
   if (filter.userId !== undefined) add((p) => `user_id = ${p}`, filter.userId);
   if (filter.actor !== undefined) add((p) => `actor = ${p}`, filter.actor);
   if (filter.types !== undefined) add((p) => `type = any(${p}::text[])`, filter.types);
-  if (filter.address !== undefined) add((p) => `ip = ${p}`, filter.address);
+  if (filter.addressHash !== undefined) add((p) => `ip_hash = ${p}`, filter.addressHash);
   if (filter.from !== undefined) add((p) => `recorded_at >= ${p}`, filter.from.toISOString());
   if (filter.to !== undefined) add((p) => `recorded_at < ${p}`, filter.to.toISOString());
   if (filter.correlationId !== undefined) add((p) => `correlation_id = ${p}`, filter.correlationId);
@@ -161,8 +190,10 @@ export interface AuditRow {
   user_id: string | null;
   actor: string | null;
   correlation_id: string | null;
+  /** Sealed: open with the vault (application/auditLog.ts openAuditRows). */
   ip: string | null;
   user_agent: string | null;
+  ip_hash: string | null;
   summary: Record<string, unknown>;
   hash: string;
   recorded_at: Date;

@@ -2,6 +2,7 @@
 // and until when. Read by the attempt budget (a known device has its own), by password login (trust) and by `me`.
 import type { Queryable } from '../db/index.js';
 import type { DeviceEvent } from '../domain/device/events.js';
+import { sealedField } from './users.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
 const handles = ['DeviceSeen', 'DeviceTrusted', 'DeviceTrustRevoked', 'DeviceForgotten'] as const;
@@ -9,14 +10,14 @@ type DevicesEvent = Handled<DeviceEvent, typeof handles>;
 
 export const devicesProjector: Projector<DevicesEvent> = {
   name: 'devices',
-  version: 1,
+  version: 2,
   handles,
   tables: [{ name: 'devices', orderBy: 'device_id, user_id' }],
   ddl: (s) => `
     create table ${s}.devices (
       device_id     text not null,
       user_id       text not null,
-      name          text not null,
+      name          text,
       first_seen_at timestamptz not null,
       trusted_until timestamptz,
       primary key (device_id, user_id)
@@ -26,7 +27,7 @@ export const devicesProjector: Projector<DevicesEvent> = {
     const { deviceId, userId } = event.data;
     switch (event.type) {
       case 'DeviceSeen':
-        return [sql(`insert into ${s}.devices (device_id, user_id, name, first_seen_at) values ($1, $2, $3, $4)`, deviceId, userId, event.data.name, event.data.at)];
+        return [sql(`insert into ${s}.devices (device_id, user_id, name, first_seen_at) values ($1, $2, $3, $4)`, deviceId, userId, sealedField(event, 'name'), event.data.at)];
       case 'DeviceTrusted':
         return [sql(`update ${s}.devices set trusted_until = $3 where device_id = $1 and user_id = $2`, deviceId, userId, event.data.until)];
       case 'DeviceTrustRevoked':
@@ -53,7 +54,8 @@ export async function deviceOfAccount(q: Queryable, deviceId: string | undefined
 
 export interface DeviceRow {
   device_id: string;
-  name: string;
+  /** Sealed (DeviceSeen's envelope): open it with the vault. */
+  name: string | null;
   first_seen_at: Date;
   trusted_until: Date | null;
   last_seen_at: Date | null;

@@ -7,9 +7,10 @@ import { loginFlowsProjector } from './loginFlows.js';
 import { sessionsProjector } from './sessions.js';
 import { accountFailuresProjector } from './accountFailures.js';
 import { devicesProjector } from './devices.js';
+import { userMfaProjector } from './userMfa.js';
 
 export function allProjectors(): Projector[] {
-  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector, accountFailuresProjector, devicesProjector];
+  return [createAuditProjector(allEventTypes), usersProjector, loginFlowsProjector, sessionsProjector, accountFailuresProjector, devicesProjector, userMfaProjector];
 }
 
 export { Projections, runStatements } from './runner.js';

@@ -1,13 +1,17 @@
 // Runs projectors: inline in each append's transaction, and in full rebuilds that replace the live tables.
 import type { Db, Queryable } from '../db/index.js';
-import type { AfterAppend, RecordedEvent } from '../eventstore/index.js';
+import type { AfterAppend, EventSealer, RecordedEvent } from '../eventstore/index.js';
 import { toRecordedEvent } from '../eventstore/index.js';
 import { liveSchema, type Projector, type SqlStatement } from './projector.js';
 
 export class Projections {
   private readonly byType = new Map<string, Projector[]>();
 
-  constructor(readonly db: Db, readonly projectors: readonly Projector[]) {
+  /** Rebuilds open personal data as appends hand it to the inline projectors (the events' envelopes in `personal`). */
+  private readonly unseal: EventSealer['unseal'];
+
+  constructor(readonly db: Db, readonly projectors: readonly Projector[], sealer?: Pick<EventSealer, 'unseal'>) {
+    this.unseal = sealer ? (q, events) => sealer.unseal(q, events) : async (_q, events) => events;
     for (const projector of projectors) {
       for (const type of projector.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), projector]);
     }
@@ -70,7 +74,7 @@ export class Projections {
       let applied = 0;
       let after = 0;
       for (;;) {
-        const events = await readByPosition(tx, after, batchSize);
+        const events = await this.unseal(tx, await readByPosition(tx, after, batchSize));
         if (events.length === 0) break;
         await runStatements(tx, this.statementsFor(events, target), pipelined);
         applied += events.length;
@@ -87,7 +91,7 @@ export class Projections {
            from events where not pg_visible_in_snapshot(tx_id, $1::pg_snapshot) order by position`,
         [first.snapshot],
       );
-      const late = rows.map((r) => toRecordedEvent(r as never));
+      const late = await this.unseal(tx, rows.map((r) => toRecordedEvent(r as never)));
       await runStatements(tx, this.statementsFor(late, target), pipelined);
       await tx.query(`drop schema if exists ${liveSchema}_old cascade`);
       const [live] = await tx.query(`select 1 from information_schema.schemata where schema_name = $1`, [liveSchema]);
@@ -114,7 +118,7 @@ export class Projections {
       await createTables(tx, schema, this.projectors);
       let after = 0;
       for (;;) {
-        const events = await readByPosition(tx, after, 2000);
+        const events = await this.unseal(tx, await readByPosition(tx, after, 2000));
         if (events.length === 0) break;
         await runStatements(tx, this.statementsFor(events, schema), this.db.kind === 'postgres');
         after = events[events.length - 1]!.position;

@@ -1,8 +1,10 @@
-// Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`.
+// Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`. The address and user
+// agent are the envelopes SessionStarted stored (sealed under the user's key; the vault opens them for display).
 import type { Queryable } from '../db/index.js';
 import type { DeviceTrustDeclined, DeviceTrusted } from '../domain/device/events.js';
 import type { SessionEvent } from '../domain/session/events.js';
 import { BatchFold, type Column } from './batch.js';
+import { sealedField } from './users.js';
 import { liveSchema, sql, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
 /** A session is asked "trust this device?" (the MFA_TRUST flow) until its device is trusted or the answer is no. */
@@ -10,7 +12,7 @@ type SessionsEvent = SessionEvent | DeviceTrusted | DeviceTrustDeclined;
 
 export const sessionsProjector: Projector<SessionsEvent> = {
   name: 'sessions',
-  version: 2,
+  version: 3,
   handles: ['SessionStarted', 'SessionActivityRecorded', 'SessionReauthenticated', 'SessionTokenRotated', 'SessionRevoked', 'SessionExpired', 'DeviceTrusted', 'DeviceTrustDeclined'],
   tables: [{ name: 'sessions', orderBy: 'session_id' }],
   ddl: (s) => `
@@ -20,8 +22,8 @@ export const sessionsProjector: Projector<SessionsEvent> = {
       token_hash         text not null,
       aal                integer not null,
       methods            jsonb not null,
-      ip                 text not null,
-      user_agent         text not null,
+      ip                 text,
+      user_agent         text,
       device_id          text,
       enroll_only        boolean not null,
       created_at         timestamptz not null,
@@ -41,7 +43,7 @@ export const sessionsProjector: Projector<SessionsEvent> = {
         return [sql(
           `insert into ${s}.sessions (session_id, user_id, token_hash, aal, methods, ip, user_agent, device_id, enroll_only, created_at, last_seen_at, trust_pending)
            values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $10, $11)`,
-          d.sessionId, d.userId, d.tokenHash, d.aal, JSON.stringify(d.methods), d.ip, d.userAgent, d.deviceId, d.enrollOnly, d.at, d.mfaTrustOffered ?? false,
+          d.sessionId, d.userId, d.tokenHash, d.aal, JSON.stringify(d.methods), sealedField(event, 'ip'), sealedField(event, 'userAgent'), d.deviceId, d.enrollOnly, d.at, d.mfaTrustOffered ?? false,
         )];
       }
       case 'SessionActivityRecorded':
@@ -74,7 +76,7 @@ export const sessionsProjector: Projector<SessionsEvent> = {
           const d = event.data;
           fold.create(sessionId, {
             session_id: sessionId, user_id: d.userId, token_hash: d.tokenHash, aal: d.aal, methods: d.methods,
-            ip: d.ip, user_agent: d.userAgent, device_id: d.deviceId ?? null, enroll_only: d.enrollOnly,
+            ip: sealedField(event, 'ip'), user_agent: sealedField(event, 'userAgent'), device_id: d.deviceId ?? null, enroll_only: d.enrollOnly,
             created_at: d.at, last_seen_at: d.at, reauthenticated_at: null, ended_at: null, end_reason: null, trust_pending: d.mfaTrustOffered ?? false,
           });
           break;
@@ -117,8 +119,8 @@ interface SessionDraft extends Record<string, unknown> {
   token_hash: string;
   aal: number;
   methods: unknown[];
-  ip: string;
-  user_agent: string;
+  ip: string | null;
+  user_agent: string | null;
   device_id: string | null;
   enroll_only: boolean;
   created_at: string;
@@ -164,16 +166,21 @@ export async function listActiveSessions(q: Queryable, userId: string): Promise<
 }
 
 export interface SessionWithUserRow extends SessionRow {
-  email: string;
+  email: string | null;
+  /** The user's wrapped data key (null once erased), read in the same statement: opening needs no round trip. */
+  data_key: string | null;
   roles: string[];
   user_created_at: Date;
+  /** The administrator's deadline for a second factor (requireMfa), if any. */
+  mfa_required_by: Date | null;
 }
 
 /** The hot path of every authenticated request: the live session and its (not deleted) user, in one query. */
 export async function findActiveSessionWithUser(q: Queryable, tokenHash: string): Promise<SessionWithUserRow | undefined> {
   const [row] = await q.query<SessionWithUserRow>(
-    `select s.*, u.email, u.roles, u.created_at as user_created_at
+    `select s.*, u.email, u.roles, u.created_at as user_created_at, u.mfa_required_by, k.wrapped_key as data_key
        from ${liveSchema}.sessions s join ${liveSchema}.users u on u.user_id = s.user_id and not u.deleted
+       left join personal_data_keys k on k.subject_id = s.user_id
       where s.token_hash = $1 and s.ended_at is null`,
     [tokenHash],
   );

@@ -1,11 +1,24 @@
-// Accounts by id and by email: what login looks up first, and what `me` shows.
+// Accounts by id and by email: what login looks up first, and what `me` shows. No address in clear: `email_hash` is
+// its keyed hash (the lookup), `email` the envelope the event stored (sealed under the user's key, opened for display);
+// both are cleared when the person is deleted or erased.
 import type { Queryable } from '../db/index.js';
 import type { UserEvent } from '../domain/user/events.js';
 import { untrustedBucket } from '../domain/user/state.js';
 import { BatchFold, type Column } from './batch.js';
+import type { RecordedEvent } from '../eventstore/index.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
-const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted'] as const;
+const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'UserErased', 'MfaPolicyApplied', 'MfaPolicyLifted'] as const;
+
+/** The stored envelope of a personal field (what a rebuild copies too), never the clear value. */
+export function sealedField(event: RecordedEvent, field: string): string | null {
+  return event.personal?.data[field] ?? null;
+}
+
+/** The keyed hash of the event's email, computed by the vault on read (null once the person is erased). */
+function emailHashOf(event: RecordedEvent): string | null {
+  return event.personal?.hashes?.email ?? null;
+}
 type UsersEvent = Handled<UserEvent, typeof handles>;
 
 /**
@@ -18,28 +31,31 @@ function locksUnknownDevices(event: { data: { bucket?: string } }): boolean {
 
 export const usersProjector: Projector<UsersEvent> = {
   name: 'users',
-  version: 2,
+  version: 4,
   handles,
   tables: [{ name: 'users', orderBy: 'user_id' }],
   ddl: (s) => `
     create table ${s}.users (
       user_id      text primary key,
-      email        text not null,
+      email        text,
+      email_hash   text,
       roles        text[] not null default '{}',
       created_at   timestamptz not null,
       locked_until timestamptz,
       deleted      boolean not null default false,
-      has_password boolean not null default true
+      has_password boolean not null default true,
+      -- an administrator's deadline for a second factor (requireMfa): read with the session on every request
+      mfa_required_by timestamptz
     );
-    create index on ${s}.users (email) where not deleted`,
+    create index on ${s}.users (email_hash) where not deleted`,
   project(event: Recorded<UsersEvent>, s: string): SqlStatement[] {
     switch (event.type) {
       case 'UserRegistered':
-        return [sql(`insert into ${s}.users (user_id, email, created_at, has_password) values ($1, $2, $3, $4)`, event.data.userId, event.data.email, event.data.at, event.data.passwordHash !== null)];
+        return [sql(`insert into ${s}.users (user_id, email, email_hash, created_at, has_password) values ($1, $2, $3, $4, $5)`, event.data.userId, sealedField(event, 'email'), emailHashOf(event), event.data.at, event.data.passwordHash !== null)];
       case 'PasswordChanged':
         return [sql(`update ${s}.users set has_password = true where user_id = $1`, event.data.userId)];
       case 'EmailChanged':
-        return [sql(`update ${s}.users set email = $2 where user_id = $1`, event.data.userId, event.data.email)];
+        return [sql(`update ${s}.users set email = $2, email_hash = $3 where user_id = $1`, event.data.userId, sealedField(event, 'email'), emailHashOf(event))];
       case 'RoleGranted':
         return [sql(`update ${s}.users set roles = array_append(array_remove(roles, $2), $2) where user_id = $1`, event.data.userId, event.data.role)];
       case 'RoleRevoked':
@@ -51,7 +67,13 @@ export const usersProjector: Projector<UsersEvent> = {
         if (!locksUnknownDevices(event)) return [];
         return [sql(`update ${s}.users set locked_until = null where user_id = $1`, event.data.userId)];
       case 'UserDeleted':
-        return [sql(`update ${s}.users set deleted = true where user_id = $1`, event.data.userId)];
+        return [sql(`update ${s}.users set deleted = true, email = null, email_hash = null where user_id = $1`, event.data.userId)];
+      case 'UserErased':
+        return [sql(`update ${s}.users set email = null, email_hash = null where user_id = $1`, event.data.userId)];
+      case 'MfaPolicyApplied':
+        return [sql(`update ${s}.users set mfa_required_by = $2 where user_id = $1`, event.data.userId, event.data.deadline)];
+      case 'MfaPolicyLifted':
+        return [sql(`update ${s}.users set mfa_required_by = null where user_id = $1`, event.data.userId)];
     }
   },
   projectBatch(events: readonly Recorded<UsersEvent>[], s: string): SqlStatement[] {
@@ -59,16 +81,19 @@ export const usersProjector: Projector<UsersEvent> = {
     for (const event of events) {
       const userId = event.data.userId;
       if (event.type === 'UserRegistered') {
-        fold.create(userId, { user_id: userId, email: event.data.email, roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null });
+        fold.create(userId, { user_id: userId, email: sealedField(event, 'email'), email_hash: emailHashOf(event), roles: [], created_at: event.data.at, locked_until: null, deleted: false, has_password: event.data.passwordHash !== null, mfa_required_by: null });
         continue;
       }
       const set = (column: keyof UserDraft, value: unknown) => fold.change(userId, (row) => { (row as Record<string, unknown>)[column] = value; }, (p) => { p.set[column] = value; });
       switch (event.type) {
-        case 'EmailChanged': set('email', event.data.email); break;
+        case 'EmailChanged': set('email', sealedField(event, 'email')); set('email_hash', emailHashOf(event)); break;
         case 'PasswordChanged': set('has_password', true); break;
         case 'UserLocked': if (locksUnknownDevices(event)) set('locked_until', event.data.until); break;
         case 'UserUnlocked': if (locksUnknownDevices(event)) set('locked_until', null); break;
-        case 'UserDeleted': set('deleted', true); break;
+        case 'UserDeleted': set('deleted', true); set('email', null); set('email_hash', null); break;
+        case 'UserErased': set('email', null); set('email_hash', null); break;
+        case 'MfaPolicyApplied': set('mfa_required_by', event.data.deadline); break;
+        case 'MfaPolicyLifted': set('mfa_required_by', null); break;
         case 'RoleGranted':
         case 'RoleRevoked': {
           const role = event.data.role;
@@ -100,31 +125,35 @@ export const usersProjector: Projector<UsersEvent> = {
 
 interface UserDraft extends Record<string, unknown> {
   user_id: string;
-  email: string;
+  email: string | null;
+  email_hash: string | null;
   roles: string[];
   created_at: string;
   locked_until: string | null;
   deleted: boolean;
   has_password: boolean;
+  mfa_required_by: string | null;
 }
 
 const userColumns: Column[] = [
-  { name: 'user_id', type: 'text' }, { name: 'email', type: 'text' }, { name: 'roles', type: 'text[]' },
+  { name: 'user_id', type: 'text' }, { name: 'email', type: 'text' }, { name: 'email_hash', type: 'text' }, { name: 'roles', type: 'text[]' },
   { name: 'created_at', type: 'timestamptz' }, { name: 'locked_until', type: 'timestamptz' }, { name: 'deleted', type: 'boolean' },
-  { name: 'has_password', type: 'boolean' },
+  { name: 'has_password', type: 'boolean' }, { name: 'mfa_required_by', type: 'timestamptz' },
 ];
 
 export interface UserRow {
   user_id: string;
-  email: string;
+  /** The sealed address (open it with the vault before showing it). */
+  email: string | null;
   roles: string[];
   created_at: Date;
   locked_until: Date | null;
   [key: string]: unknown;
 }
 
-export async function findUserByEmail(q: Queryable, email: string): Promise<UserRow | undefined> {
-  const [row] = await q.query<UserRow>(`select * from ${liveSchema}.users where email = $1 and not deleted`, [email]);
+/** By the email's keyed hash (PersonalDataHashes.email), never by the address. */
+export async function findUserByEmail(q: Queryable, emailHash: string): Promise<UserRow | undefined> {
+  const [row] = await q.query<UserRow>(`select * from ${liveSchema}.users where email_hash = $1 and not deleted`, [emailHash]);
   return row;
 }
 
@@ -135,16 +164,19 @@ export interface LoginTarget {
   /** What the requesting device is to the account: known (a login completed there), trusted until when. */
   device_known: boolean;
   trusted_until: Date | null;
+  /** The account's wrapped data key, read in the same statement so sealing the login's events needs no round trip. */
+  wrapped_key: string | null;
   [key: string]: unknown;
 }
 
 /** Password login's first read, one statement: the account behind an email and what the requesting device is to it. */
-export async function findLoginTarget(q: Queryable, email: string, deviceId: string | null): Promise<LoginTarget | undefined> {
+export async function findLoginTarget(q: Queryable, emailHash: string, deviceId: string | null): Promise<LoginTarget | undefined> {
   const [row] = await q.query<LoginTarget>(
-    `select u.user_id, u.has_password, d.device_id is not null as device_known, d.trusted_until
+    `select u.user_id, u.has_password, d.device_id is not null as device_known, d.trusted_until, k.wrapped_key
        from ${liveSchema}.users u left join ${liveSchema}.devices d on d.user_id = u.user_id and d.device_id = $2
-      where u.email = $1 and not u.deleted`,
-    [email, deviceId],
+       left join personal_data_keys k on k.subject_id = u.user_id
+      where u.email_hash = $1 and not u.deleted`,
+    [emailHash, deviceId],
   );
   return row ? { ...row, trusted_until: row.trusted_until ? new Date(row.trusted_until) : null } : undefined;
 }

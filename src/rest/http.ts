@@ -40,7 +40,8 @@ export interface RestExchange {
   issuedToken: string | undefined;
 }
 
-const tokenPattern = /^[A-Za-z0-9_-]{16,128}$/;
+// Session and pending-login tokens (base64url), and the signed tokens of a pending VERIFY_EMAIL or PASSWORD_RESET_BY_CODE flow (dotted).
+const tokenPattern = /^[A-Za-z0-9_.-]{16,200}$/;
 
 export function readCookie(req: http.IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {

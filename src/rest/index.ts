@@ -102,7 +102,7 @@ export function createAllauthHandler(app: App): AllauthHandler {
     cors(req, res);
     const started = process.hrtime.bigint();
     res.once('finish', () => {
-      app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: address }, 'request');
+      app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ipHash: address ? app.personalData.hashes.address(address) : null }, 'request');
     });
     await runInRequestScope({ clientAddress: address, requestId }, () => answer(req, res, path, requestId, address)).catch((error: unknown) => {
       const e = error as { name?: string; message?: string; code?: unknown; stack?: string };

@@ -19,7 +19,7 @@ function meta(x: RestExchange, isAuthenticated: boolean): { is_authenticated: bo
   return { is_authenticated: isAuthenticated, ...(x.issuedToken ? { session_token: x.issuedToken } : {}) };
 }
 
-const authenticatorTypeOf = { TOTP: 'totp', RECOVERY_CODES: 'recovery_codes', WEBAUTHN: 'webauthn' } as const;
+const authenticatorTypeOf = { TOTP: 'totp', RECOVERY_CODES: 'recovery_codes', WEBAUTHN: 'webauthn', EMAIL: 'email' } as const;
 
 export function flowBody(flow: Flow): FlowBody {
   return {
@@ -42,6 +42,7 @@ export function methodBody(m: SessionMethod, email: string): MethodBody | null {
     case 'recovery_code': return { method: 'mfa', at, type: 'recovery_codes' };
     case 'webauthn': return { method: 'mfa', at, type: 'webauthn' };
     case 'passkey': return { method: 'mfa', at, type: 'webauthn', passwordless: true };
+    case 'email': return { method: 'mfa', at, type: 'email' };
     case 'trust': return null;
   }
 }
@@ -109,14 +110,21 @@ const allauthCodes: Partial<Record<ErrorCode, { code: string; param?: string }>>
 
 const conflictCodes = new Set<ErrorCode>(['ALREADY_AUTHENTICATED', 'FLOW_NOT_PENDING', 'FLOW_EXPIRED', 'TOTP_ALREADY_ACTIVE', 'TOTP_NOT_PENDING', 'ALREADY_EXISTS']);
 const authenticationCodes = new Set<ErrorCode>(['NOT_AUTHENTICATED', 'MFA_REQUIRED', 'REAUTHENTICATION_REQUIRED']);
+// PASSWORD_RESET_REQUIRED, FACTOR_SUSPENDED: 400 with the code, like any refused credential.
 
 export interface ErrorOptions {
   /** Per route: the code and parameter a wrong password is reported under (login vs reauthentication vs change). */
   invalidCredentials?: { code: string; param: string };
+  /** Per route: how a wrong, expired or used emailed code or key is reported (allauth: invalid_or_expired_key). */
+  invalidCode?: { code: string; param: string };
 }
 
+const emailCodeErrors = new Set<ErrorCode>(['INVALID_CODE', 'INVALID_KEY', 'FLOW_EXPIRED']);
+
 export function errorObject(error: DomainError, options: ErrorOptions = {}): ErrorObject {
-  const known = error.code === 'INVALID_CREDENTIALS' && options.invalidCredentials ? options.invalidCredentials : allauthCodes[error.code];
+  const known = error.code === 'INVALID_CREDENTIALS' && options.invalidCredentials ? options.invalidCredentials
+    : emailCodeErrors.has(error.code) && options.invalidCode ? options.invalidCode
+    : allauthCodes[error.code];
   const field = error.details.field;
   const param = field ? paramNames[field] ?? field : known?.param;
   return { message: error.message, code: known?.code ?? error.code.toLowerCase(), ...(param ? { param } : {}) };
@@ -125,6 +133,8 @@ export function errorObject(error: DomainError, options: ErrorOptions = {}): Err
 /** The answer to an expected failure, with allauth's status for its kind. */
 export async function errorAnswer(x: RestExchange, error: DomainError, options: ErrorOptions = {}): Promise<RestAnswer> {
   const errors = [errorObject(error, options)];
+  // A wrong or expired emailed code is a 400 on that route (allauth), not a 409 for a flow.
+  if (options.invalidCode && emailCodeErrors.has(error.code)) return { status: 400, body: { status: 400, errors } };
   if (authenticationCodes.has(error.code)) {
     if (x.caller.kind === 'session' && !x.caller.session.enrollOnly) return reauthenticationAnswer(x, x.caller);
     if (x.client === 'app' && x.presentedToken && x.caller.kind === 'anonymous') return sessionGoneAnswer();

@@ -15,6 +15,8 @@ import { reauthenticateWithPassword } from '../application/reauthentication.js';
 import { regenerateRecoveryCodes, unusedRecoveryCodes } from '../application/recoveryCodes.js';
 import { revokeSessions, type IssuedToken } from '../application/sessions.js';
 import { signup } from '../application/signup.js';
+import { resendEmailVerification, verifyEmail } from '../application/emailVerification.js';
+import { requestPasswordReset, resetPassword } from '../application/passwordReset.js';
 import { activateTotp, currentOrNewTotpSetup, deactivateTotp } from '../application/totpEnrollment.js';
 import { emailSchema, idSchema, parseInput, passwordInputSchema } from '../application/validation.js';
 import {
@@ -24,7 +26,7 @@ import { removeWebAuthn, removeWebAuthnInputSchema, renameWebAuthn, renameWebAut
 import { beginWebAuthnRegistration, beginWebAuthnRegistrationInputSchema, registerWebAuthn, registerWebAuthnInputSchema } from '../application/webauthnRegistration.js';
 import { WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../db/webauthnChallenges.js';
 import { DomainError } from '../domain/shared/errors.js';
-import { listActiveSessions } from '../projections/sessions.js';
+import { listSessionsForDisplay } from '../application/sessions.js';
 import { ceremonyTokenOf, clearCeremonyToken, clearSessionToken, handOverCeremonyToken, handOverToken, type RestAnswer, type RestExchange } from './http.js';
 import {
   authenticatorsBody, epochSeconds, loadAuthenticators, recoveryCodesBody, sessionAnswer, sessionGoneAnswer, totpBody, webauthnBody, type ErrorOptions,
@@ -93,7 +95,8 @@ export function allauthRoutes(passkeySignupOptions: PasskeySignupOptionsCache): 
           data: {
             account: {
               authentication_method: 'email', login_methods: ['email'], is_open_for_signup: true,
-              email_verification_by_code_enabled: false, login_by_code_enabled: false, password_reset_by_code_enabled: false,
+              email_verification: c.emailVerification,
+              email_verification_by_code_enabled: c.emailVerification !== 'none', login_by_code_enabled: false, password_reset_by_code_enabled: true,
             },
             mfa: { supported_types: c.mfaSupportedTypes, passkey_login_enabled: c.passkeyLoginEnabled, passkey_signup_enabled: c.passkeySignupEnabled, trust_enabled: c.mfaTrust.enabled },
             usersessions: { track_activity: c.trackSessionActivity },
@@ -110,8 +113,8 @@ export function allauthRoutes(passkeySignupOptions: PasskeySignupOptionsCache): 
         // allauth answers a login by a signed-in client with 409 instead of starting a second session beside it.
         if (x.caller.kind === 'session' && !x.caller.session.enrollOnly) throw new DomainError('ALREADY_AUTHENTICATED');
         const result = await passwordLogin(x.app, parseInput(credentialsSchema, { email: x.body.email, password: x.body.password }), x.request);
-        if (result.kind === 'session') {
-          await adopt(x, result.session);
+        if (result.kind === 'session' || result.kind === 'verify_email') {
+          await adopt(x, result.kind === 'session' ? result.session : result.pending);
           return sessionAnswer(x);
         }
         // The pending login is this request's caller now: what the next request would resolve, without reading it back.
@@ -184,7 +187,60 @@ export function allauthRoutes(passkeySignupOptions: PasskeySignupOptionsCache): 
         return sessionAnswer(x);
       },
     },
-    // Email verification and password reset come with the account-recovery issue: not mounted yet, they answer 404.
+    // ---------- authentication: email verification and password reset (issue 17) ----------
+    {
+      method: 'POST', path: '/auth/email/verify',
+      doc: {
+        summary: 'The code of the verify_email flow, or of a signed-in user\'s pending email change (verifyEmail).', body: s.requestBodies.verifyEmail,
+        responses: { ...sessionResponses, 409: conflict },
+      },
+      errors: { invalidCode: { code: 'invalid_or_expired_key', param: 'key' } },
+      async handle(x) {
+        const { session } = await verifyEmail(x.app, x.caller, { code: x.body.key }, x.request);
+        if (session) await adopt(x, session);
+        else if (x.caller.kind === 'flow') {
+          clearSessionToken(x);
+        }
+        return sessionAnswer(x);
+      },
+    },
+    {
+      method: 'POST', path: '/auth/email/verify/resend',
+      doc: { summary: 'A new code for the verify_email flow (resendEmailVerification).', responses: { 200: { description: 'Sent (or nothing to send).', schema: s.statusOkResponseSchema }, 409: conflict } },
+      async handle(x) {
+        await resendEmailVerification(x.app, x.caller, x.request);
+        return ok({});
+      },
+    },
+    {
+      method: 'POST', path: '/auth/password/request',
+      doc: {
+        summary: 'Mails a reset code and link (requestPasswordReset): 401 with password_reset_by_code pending, for every address alike.',
+        body: s.requestBodies.passwordRequest,
+        responses: { 401: { description: 'The password_reset_by_code flow is pending.', schema: s.authenticationResponseSchema } },
+      },
+      async handle(x) {
+        await adopt(x, await requestPasswordReset(x.app, { email: String(x.body.email ?? "") }, x.request));
+        return sessionAnswer(x);
+      },
+    },
+    {
+      method: 'POST', path: '/auth/password/reset',
+      doc: {
+        summary: 'Sets a new password with the code of the password_reset_by_code flow or the key of the mailed link (resetPassword). Signs nobody in.',
+        body: s.requestBodies.passwordReset,
+        responses: { 401: { description: 'Reset; not signed in (the next login asks for the second factor as before).', schema: s.authenticationResponseSchema }, 409: conflict },
+      },
+      errors: { invalidCode: { code: 'invalid_or_expired_key', param: 'key' } },
+      async handle(x) {
+        const key = typeof x.body.key === 'string' ? x.body.key : '';
+        // A link key names its account (`<id>.<secret>`); anything else is the code of the pending flow.
+        const input = key.includes('.') ? { key, newPassword: x.body.password } : { code: key, newPassword: x.body.password };
+        await resetPassword(x.app, x.caller, input, x.request);
+        clearSessionToken(x);
+        return sessionAnswer(x);
+      },
+    },
 
     // ---------- authentication: WebAuthn ----------
     {
@@ -422,8 +478,8 @@ export function allauthRoutes(passkeySignupOptions: PasskeySignupOptionsCache): 
 
 async function sessionsOf(x: RestExchange): Promise<Array<z.infer<typeof s.sessionSchema>>> {
   const auth = requireSession(x.caller);
-  return (await listActiveSessions(x.app.db, auth.user.id)).map((row) => ({
-    id: row.session_id, user_agent: row.user_agent, ip: row.ip, created_at: epochSeconds(row.created_at), last_seen_at: epochSeconds(row.last_seen_at),
+  return (await listSessionsForDisplay(x.app, auth.user.id)).map((row) => ({
+    id: row.session_id, user_agent: row.user_agent ?? '', ip: row.ip ?? '', created_at: epochSeconds(row.created_at), last_seen_at: epochSeconds(row.last_seen_at),
     is_current: row.session_id === auth.session.id,
   }));
 }

@@ -7,11 +7,11 @@ import { z } from 'zod';
 
 export const timestampSchema = z.number().describe('Seconds since the epoch (allauth: `new Date(value * 1000)`).');
 
-export const authenticatorTypeSchema = z.enum(['totp', 'recovery_codes', 'webauthn']);
+export const authenticatorTypeSchema = z.enum(['totp', 'recovery_codes', 'webauthn', 'email']);
 
 export const flowIdSchema = z.enum([
   'login', 'signup', 'mfa_authenticate', 'reauthenticate', 'mfa_reauthenticate', 'mfa_login_webauthn', 'mfa_signup_webauthn', 'mfa_trust',
-  'mfa_enroll_required',
+  'mfa_enroll_required', 'verify_email', 'password_reset_by_code',
 ]).describe('allauth flow ids; `mfa_enroll_required` is Tessera\'s own (a privileged user past the MFA grace period may only set up a factor).');
 
 export const flowSchema = z.object({
@@ -89,6 +89,7 @@ export const configurationResponseSchema = z.object({
       authentication_method: z.literal('email'),
       login_methods: z.array(z.literal('email')),
       is_open_for_signup: z.boolean(),
+      email_verification: z.enum(['none', 'optional', 'mandatory']).describe('Tessera\'s ACCOUNT_EMAIL_VERIFICATION.'),
       email_verification_by_code_enabled: z.boolean(),
       login_by_code_enabled: z.boolean(),
       password_reset_by_code_enabled: z.boolean(),
@@ -168,6 +169,9 @@ export const requestBodies = {
   deleteWebAuthn: z.object({ authenticators: z.array(z.string()) }),
   endSessions: z.object({ sessions: z.array(z.string()) }),
   changePassword: z.object({ current_password: z.string().optional(), new_password: z.string() }),
+  verifyEmail: z.object({ key: z.string().describe('The emailed code.') }),
+  passwordRequest: z.object({ email: z.string() }),
+  passwordReset: z.object({ key: z.string().describe('The code of the password_reset_by_code flow, or the key of the mailed link.'), password: z.string() }),
 } as const;
 
 export type AuthenticatedResponse = z.infer<typeof authenticatedResponseSchema>;

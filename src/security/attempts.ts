@@ -109,3 +109,21 @@ export function guardedAttemptBudget(budget: AttemptBudget, gate: AccountGate): 
     consumeAddress: (clientAddress) => budget.consumeAddress(clientAddress),
   };
 }
+
+/**
+ * Refuses every attempt from a client address while `check` says its range is throttled (attack detection's optional
+ * answer, DETECT_THROTTLE_SECONDS): `check` throws RATE_LIMITED, before any budget is spent.
+ */
+export function throttledAttemptBudget(budget: AttemptBudget, check: (clientAddress: string) => Promise<void>): AttemptBudget {
+  return {
+    async consume(accountKey, clientAddress) {
+      await check(clientAddress);
+      await budget.consume(accountKey, clientAddress);
+    },
+    refund: (accountKey, clientAddress) => budget.refund(accountKey, clientAddress),
+    async consumeAddress(clientAddress) {
+      await check(clientAddress);
+      await budget.consumeAddress(clientAddress);
+    },
+  };
+}

@@ -450,3 +450,109 @@ describe('the reference web app in Chromium: trusted devices', () => {
     });
   });
 });
+
+// /analytics: an analyst at AAL2 reads the charts of the scripted 10-day history (the series test's scenario), under
+// the real CSP; axe-core finds no serious or critical violation; others are not offered the page.
+describe('the reference web app in Chromium: analytics', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const cspViolations: string[] = [];
+  let secret = '';
+  let projector: { stop(): Promise<void> } | undefined;
+  const totpCode = async (): Promise<string> => {
+    server.clock.advance(30_000);
+    return (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret])).trim();
+  };
+  const at = (p: Page, pathname: string) => p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+
+  /** Signs the analyst in with password and code (AAL2), then opens /analytics on the scenario's ten days. */
+  async function openAnalytics(p: Page): Promise<void> {
+    await p.goto(`${server.url}/login`);
+    await p.getByLabel('Email').fill('analyst@example.com');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await at(p, '/mfa/verify');
+    await p.getByLabel('Code from your authenticator app').fill(await totpCode());
+    await p.getByRole('button', { name: 'Verify' }).click();
+    await at(p, '/');
+    await p.getByRole('link', { name: 'Analytics' }).click();
+    await at(p, '/analytics');
+    await p.getByLabel('From', { exact: true }).fill('2026-03-02');
+    await p.getByLabel('To', { exact: true }).fill('2026-03-11');
+    // The analysis tables are asynchronous: the analyst's own login may not be counted yet; ask again until it is.
+    await expect.poll(async () => {
+      await p.getByRole('button', { name: 'Show' }).click();
+      await p.getByRole('button', { name: 'Show' }).waitFor();
+      return p.getByTestId('lag').textContent();
+    }, { timeout: 20_000 }).toBe('Up to date with the log.');
+    expect(await p.getByTestId('totals').textContent()).toContain('Logins51');
+  }
+
+  beforeAll(async () => {
+    await ensureWebBuild({ log: () => {} });
+    server = await startTestServer({ env: { ...fastArgon, ANALYTICS_POLL_MS: '100' }, now: new Date(Date.UTC(2026, 2, 2)) });
+    const { runScenario } = await import('../integration/analytics/scenario.js');
+    const { startAnalyticsProjector } = await import('../../src/application/analytics.js');
+    await runScenario(server.app, server.clock);
+    server.clock.set(Date.UTC(2026, 2, 22));
+    browser = await chromium.launch({ executablePath: requireExecutable(CHROMIUM_PATH, 'chromium'), headless: true, args: CHROMIUM_ARGS });
+    // The analyst: signup and an authenticator app in the browser, the role granted by an administrator.
+    const p = await (await browser.newContext()).newPage();
+    await p.goto(`${server.url}/signup`);
+    await p.getByLabel('Email').fill('analyst@example.com');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Create account' }).click();
+    await at(p, '/mfa/setup');
+    await p.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    secret = (await p.getByTestId('totp-secret').textContent())!.replace(/\s/g, '');
+    await p.getByLabel('Code from the app').fill(await totpCode());
+    await p.getByRole('button', { name: 'Activate' }).click();
+    await p.getByTestId('recovery-codes').waitFor();
+    // Not an analyst yet: no link to the page.
+    await p.getByRole('link', { name: 'Continue to your account' }).click();
+    await at(p, '/');
+    expect(await p.getByRole('link', { name: 'Analytics' }).count()).toBe(0);
+    await p.getByRole('button', { name: 'Log out' }).click();
+    await at(p, '/login');
+    const { grantRole } = await import('../../src/application/roles.js');
+    const [user] = await server.app.db.query<{ user_id: string }>(`select user_id from proj.users where email = 'analyst@example.com'`);
+    await grantRole(server.app, user!.user_id, 'analyst', { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'system' });
+    // As `tessera serve` does: the analysis projector in the background.
+    projector = startAnalyticsProjector(server.app);
+  }, 180_000);
+  afterAll(async () => {
+    await projector?.stop();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('an analyst at AAL2 sees the charts and the totals of the range; the page keeps the CSP', async () => {
+    const p = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    p.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text()); });
+    await openAnalytics(p);
+    expect(await p.getByTestId('totals').textContent()).toContain('Failures22');
+    expect(await p.getByTestId('totals').textContent()).toContain('Signups50');
+    // Five charts, each drawn (SVG bars or lines) with its numbers in a table.
+    await expect.poll(() => p.locator('.chart-area .recharts-wrapper').count()).toBe(5);
+    expect(await p.locator('.recharts-bar-rectangle').count()).toBeGreaterThan(20);
+    await p.getByText('Show the numbers').first().click();
+    const rows = p.locator('figure').first().locator('tbody tr');
+    expect(await rows.count()).toBe(10);
+    await p.screenshot({ path: path.join(docs, 'analytics.png'), fullPage: true });
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('axe-core: no serious or critical violation on /analytics', async () => {
+    const axeSource = await readFile(path.resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+    const p = await (await browser.newContext({ bypassCSP: true })).newPage();
+    await openAnalytics(p);
+    await p.getByText('Show the numbers').first().click();
+    await p.addScriptTag({ content: axeSource });
+    const violations = await p.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+      const result = await axe.run();
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+    });
+    expect(violations).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { manualClock, type ManualClock } from '../../src/domain/shared/clock.js';
 import { startServer } from '../../src/graphql/server.js';
 import type { BodyLinger } from '../../src/http/bodyLimit.js';
+import type { Logger } from '../../src/logger.js';
 import type { AttemptBudget } from '../../src/security/attempts.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -40,13 +41,13 @@ export interface GraphQLClient {
   post(body: string, headers?: Record<string, string>): Promise<Response>;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date; webRoot?: string; bodyLinger?: BodyLinger } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: Record<string, string>; attempts?: AttemptBudget; now?: Date; webRoot?: string; bodyLinger?: BodyLinger; logger?: Logger } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? new Date());
   // The port is chosen before the config is loaded, so PUBLIC_ORIGIN (and with it the WebAuthn origins) is the real one.
   const port = await freePort();
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), DATA_DIR: '.data/test', ...options.env });
-  const app = await createApp({ config, db: database.db, clock, attempts: options.attempts });
+  const app = await createApp({ config, db: database.db, clock, attempts: options.attempts, logger: options.logger });
   const running = await startServer(app, { port, host: '127.0.0.1', webRoot: options.webRoot, bodyLinger: options.bodyLinger });
   const url = running.url.replace('127.0.0.1', 'localhost');
   function client(kind: 'cookie' | 'bearer', initialToken?: string): GraphQLClient {

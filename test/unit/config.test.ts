@@ -90,6 +90,10 @@ describe('loadConfig', () => {
     [{ REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX', /spaces/],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /24 to 256/],
     [{ METRICS_TOKEN: 'a token with spaces in it, long enough' }, 'METRICS_TOKEN', /bearer token/],
+    [{ ACCOUNT_EMAIL_VERIFICATION: 'required' }, 'ACCOUNT_EMAIL_VERIFICATION', /none, optional, mandatory/],
+    [{ FRONTEND_URLS: 'account_reset=https://app.example.com/r' }, 'FRONTEND_URLS', /name=url/],
+    [{ FRONTEND_URLS: 'account_compromised=https://app.example.com/x' }, 'FRONTEND_URLS', /\{key\}/],
+    [{ FRONTEND_URLS: 'account_confirm_email=javascript:alert(1)' }, 'FRONTEND_URLS', /http\(s\) URL/],
   ];
   it.each(refused)('refuses %j, naming %s', (env, variable, reason) => {
     const problems = problemsOf(env);
@@ -103,6 +107,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: token }).metrics).toEqual({ enabled: true, token });
     expect(loadConfig({ NODE_ENV: 'production' }).metrics).toEqual({ enabled: false, token: undefined });
     expect(loadConfig({ NODE_ENV: 'production', METRICS_TOKEN: token }).metrics).toEqual({ enabled: true, token });
+  });
+
+  it('email verification is optional by default, and links in mail lead to the web app unless FRONTEND_URLS says otherwise', () => {
+    const config = loadConfig({ PUBLIC_ORIGIN: 'https://auth.example.com' });
+    expect(config.emailVerification).toBe('optional');
+    expect(config.frontendUrls.account_reset_password_from_key).toBe('https://auth.example.com/password/reset/key/{key}');
+    expect(config.frontendUrls.account_compromised).toBe('https://auth.example.com/account/compromised/{key}');
+    const custom = loadConfig({
+      ACCOUNT_EMAIL_VERIFICATION: 'mandatory',
+      FRONTEND_URLS: 'account_reset_password_from_key=https://app.example.com/reset/{key}, account_confirm_email=https://app.example.com/verify',
+    });
+    expect(custom.emailVerification).toBe('mandatory');
+    expect(custom.frontendUrls).toMatchObject({
+      account_reset_password_from_key: 'https://app.example.com/reset/{key}', account_confirm_email: 'https://app.example.com/verify',
+      account_compromised: 'http://localhost:4000/account/compromised/{key}',
+    });
   });
 
   it('names every bad variable in one error', () => {

@@ -28,6 +28,9 @@ const messages: Partial<Record<string, string>> = {
   WEBAUTHN_UNSUPPORTED: 'This browser cannot use security keys or passkeys here.',
   WEBAUTHN_VERIFICATION_FAILED: 'The security key could not be verified.',
   NETWORK_ERROR: 'The server could not be reached. Check your connection.',
+  INVALID_KEY: 'This link is not valid any more: it has expired or was already used.',
+  PASSWORD_RESET_REQUIRED: 'Reset your password through your email before you sign in again.',
+  FACTOR_SUSPENDED: 'This sign-in method is suspended. Use another one.',
 };
 
 export function describeError(error: TesseraError | WebAuthnError): string {

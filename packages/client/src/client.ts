@@ -167,6 +167,9 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
       return { ok: true, data: response.data.me };
     },
     recoveryCodes: () => call(op.recoveryCodesQuery, 'recoveryCodes'),
+    /** Analysts at AAL2: series by HOUR, DAY or WEEK (ISO, from Monday) in a time zone (IANA name, default UTC). */
+    sessionAnalytics: (range: { from: string; to: string; bucket?: 'HOUR' | 'DAY' | 'WEEK'; timeZone?: string }) =>
+      call(op.sessionAnalyticsQuery, 'sessionAnalytics', { from: range.from, to: range.to, bucket: range.bucket ?? 'DAY', timeZone: range.timeZone ?? 'UTC' }),
 
     // Signup, login, logout
     signup: (email: string, password: string) => call(op.signupMutation, 'signup', { input: { email, password } }),
@@ -188,6 +191,23 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     activateTotp: (code: string) => call(op.activateTotpMutation, 'activateTotp', { input: { code } }),
     deactivateTotp: () => call(op.deactivateTotpMutation, 'deactivateTotp'),
     regenerateRecoveryCodes: () => call(op.regenerateRecoveryCodesMutation, 'regenerateRecoveryCodes'),
+
+    // Email one-time codes (a login completed with one is AAL1)
+    beginEmailCodeEnrollment: () => call(op.beginEmailCodeEnrollmentMutation, 'beginEmailCodeEnrollment'),
+    activateEmailCode: (code: string) => call(op.activateEmailCodeMutation, 'activateEmailCode', { input: { code } }),
+    removeEmailCode: () => call(op.removeEmailCodeMutation, 'removeEmailCode'),
+    /** During mfa_authenticate: mails a code, which authenticateMfa(code) then takes. */
+    requestEmailCode: () => call(op.requestEmailCodeMutation, 'requestEmailCode'),
+
+    // Administrators (admin role, AAL2)
+    users: (variables: { first?: number | null; after?: string | null; filter?: { role?: string | null; email?: string | null; withoutStrongFactor?: boolean | null } | null } = {}) =>
+      call(op.usersQuery, 'users', variables),
+    resetUserMfa: (userId: string, reason: string) => call(op.resetUserMfaMutation, 'resetUserMfa', { input: { userId, reason } }),
+    revokeRole: (userId: string, role: string, reason?: string | null) => call(op.revokeRoleMutation, 'revokeRole', { input: { userId, role, reason: reason ?? null } }),
+    requireMfa: (userId: string, deadline: Date | string, reason?: string | null) =>
+      call(op.requireMfaMutation, 'requireMfa', { input: { userId, deadline: typeof deadline === 'string' ? deadline : deadline.toISOString(), reason: reason ?? null } }),
+    liftMfaRequirement: (userId: string, reason?: string | null) => call(op.liftMfaRequirementMutation, 'liftMfaRequirement', { input: { userId, reason: reason ?? null } }),
+    signOutUser: (userId: string, reason?: string | null) => call(op.signOutUserMutation, 'signOutUser', { input: { userId, reason: reason ?? null } }),
 
     // WebAuthn: the raw ceremony steps (see webauthn.ts for the browser side)
     beginWebAuthnRegistration: (passwordless: boolean) =>
@@ -235,6 +255,27 @@ export function createTesseraClient(options: TesseraClientOptions = {}) {
     async deleteAccount() {
       const result = await call(op.deleteAccountMutation, 'deleteAccount');
       if (result.ok) sessionEnded();
+      return result;
+    },
+
+    // Account recovery
+    /** Mails a code and a link if the address has an account; answers with the password_reset_by_code flow either way. */
+    requestPasswordReset: (email: string) => call(op.requestPasswordResetMutation, 'requestPasswordReset', { input: { email } }),
+    /** With the code (and the address, or inside the pending flow) or the link's key. Signs nobody in. */
+    async resetPassword(input: { email?: string | null; code?: string | null; key?: string | null; newPassword: string }) {
+      const result = await call(op.resetPasswordMutation, 'resetPassword', {
+        input: { email: input.email ?? null, code: input.code ?? null, key: input.key ?? null, newPassword: input.newPassword },
+      });
+      if (result.ok) sessionEnded();
+      return result;
+    },
+    /** The code of the verify_email flow (may sign in, under mandatory verification) or of a pending email change. */
+    verifyEmail: (code: string) => call(op.verifyEmailMutation, 'verifyEmail', { input: { code } }),
+    resendEmailVerification: () => call(op.resendEmailVerificationMutation, 'resendEmailVerification'),
+    /** "This wasn't me": the key from a security notice's link. Every session of the account ends, this one too. */
+    async reportCompromise(key: string) {
+      const result = await call(op.reportCompromiseMutation, 'reportCompromise', { input: { key } });
+      if (result.ok && status.kind === 'authenticated') sessionEnded();
       return result;
     },
   };

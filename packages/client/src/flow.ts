@@ -14,7 +14,9 @@ export type AuthenticatorType = NonNullable<AuthState['flows'][number]['types']>
 /** allauth's spelling of the flow ids, which frontends written against allauth already switch on. */
 export type FlowId =
   | 'login' | 'signup' | 'mfa_authenticate' | 'reauthenticate' | 'mfa_reauthenticate'
-  | 'mfa_login_webauthn' | 'mfa_signup_webauthn' | 'mfa_trust' | 'mfa_enroll_required';
+  | 'mfa_login_webauthn' | 'mfa_signup_webauthn' | 'mfa_trust' | 'mfa_enroll_required'
+  // Account recovery (issue 17): a code was mailed; the flow waits for it (verifyEmail, resetPassword).
+  | 'verify_email' | 'password_reset_by_code';
 
 export function flowIdOf(id: ServerFlowId): FlowId {
   return id.toLowerCase() as FlowId;

@@ -196,3 +196,103 @@ export const revokeDeviceTrustMutation = graphql(`
 export const signOutEverywhereMutation = graphql(`
   mutation SignOutEverywhere { signOutEverywhere { __typename ... on SignOutEverywherePayload { endedSessionCount } ...ErrorFields } }
 `, [ErrorFields]);
+
+// Email one-time codes (the weaker factor: a login with one is AAL1)
+export const beginEmailCodeEnrollmentMutation = graphql(`
+  mutation BeginEmailCodeEnrollment { beginEmailCodeEnrollment { __typename ... on EmailCodeSent { expiresAt resendAfterSeconds } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const activateEmailCodeMutation = graphql(`
+  mutation ActivateEmailCode($input: ActivateEmailCodeInput!) {
+    activateEmailCode(input: $input) { __typename ... on ActivateEmailCodePayload { authenticators { ...AuthenticatorFields } } ...ErrorFields }
+  }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const removeEmailCodeMutation = graphql(`
+  mutation RemoveEmailCode { removeEmailCode { __typename ... on RemoveEmailCodePayload { authenticators { ...AuthenticatorFields } } ...ErrorFields } }
+`, [AuthenticatorFields, ErrorFields]);
+
+export const requestEmailCodeMutation = graphql(`
+  mutation RequestEmailCode { requestEmailCode { __typename ... on EmailCodeSent { expiresAt resendAfterSeconds } ...ErrorFields } }
+`, [ErrorFields]);
+
+// The administrator's tools (admin at AAL2)
+export const usersQuery = graphql(`
+  query Users($first: Int, $after: String, $filter: UsersFilter) {
+    users(first: $first, after: $after, filter: $filter) {
+      __typename
+      ... on UserConnection {
+        nodes { id email roles createdAt lockedUntil mfa { factorTypes lastUsedAt requiredBy deadline } }
+        pageInfo { endCursor hasNextPage }
+      }
+      ...ErrorFields
+    }
+  }
+`, [ErrorFields]);
+
+export const resetUserMfaMutation = graphql(`
+  mutation ResetUserMfa($input: ResetUserMfaInput!) {
+    resetUserMfa(input: $input) { __typename ... on ResetUserMfaPayload { userId removedFactorCount keptPasskeyCount endedSessionCount } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const revokeRoleMutation = graphql(`
+  mutation RevokeRole($input: RevokeRoleInput!) { revokeRole(input: $input) { __typename ... on RevokeRolePayload { userId role revoked } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const requireMfaMutation = graphql(`
+  mutation RequireMfa($input: RequireMfaInput!) { requireMfa(input: $input) { __typename ... on RequireMfaPayload { userId deadline } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const liftMfaRequirementMutation = graphql(`
+  mutation LiftMfaRequirement($input: LiftMfaRequirementInput!) {
+    liftMfaRequirement(input: $input) { __typename ... on LiftMfaRequirementPayload { userId lifted } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+export const signOutUserMutation = graphql(`
+  mutation SignOutUser($input: SignOutUserInput!) { signOutUser(input: $input) { __typename ... on SignOutUserPayload { userId endedSessionCount } ...ErrorFields } }
+`, [ErrorFields]);
+
+// Account recovery (issue 17)
+export const requestPasswordResetMutation = graphql(`
+  mutation RequestPasswordReset($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const resetPasswordMutation = graphql(`
+  mutation ResetPassword($input: ResetPasswordInput!) { resetPassword(input: $input) { __typename ... on RecoveryOkPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const verifyEmailMutation = graphql(`
+  mutation VerifyEmail($input: VerifyEmailInput!) { verifyEmail(input: $input) { ...AuthPayloadFields ...ErrorFields } }
+`, [AuthPayloadFields, ErrorFields]);
+
+export const resendEmailVerificationMutation = graphql(`
+  mutation ResendEmailVerification { resendEmailVerification { __typename ... on RecoveryOkPayload { ok } ...ErrorFields } }
+`, [ErrorFields]);
+
+export const reportCompromiseMutation = graphql(`
+  mutation ReportCompromise($input: ReportCompromiseInput!) {
+    reportCompromise(input: $input) { __typename ... on ReportCompromisePayload { suspendedFactorCount emailRestored assistedRecovery } ...ErrorFields }
+  }
+`, [ErrorFields]);
+
+/** Analysts (role `analyst`, AAL2): the series of one range, and how far the asynchronous analysis tables lag. */
+export const sessionAnalyticsQuery = graphql(`
+  query SessionAnalytics($from: DateTime!, $to: DateTime!, $bucket: AnalyticsBucket!, $timeZone: String!) {
+    sessionAnalytics(from: $from, to: $to, bucket: $bucket, timeZone: $timeZone) {
+      __typename
+      ... on SessionAnalytics {
+        from to bucket timeZone
+        lag { events seconds }
+        series {
+          start logins loginsByMethod { method count } outcomes { key count }
+          failures backoffs lockouts recoveryCodesUsed newDeviceLogins detections
+          activeSessions activeUsers signups firstFactors averageSecondsToEnrol
+          users usersWithFactor usersWithTotp usersWithWebAuthn mfaAdoption
+        }
+      }
+      ...ErrorFields
+    }
+  }
+`, [ErrorFields]);

@@ -151,6 +151,21 @@ export function useAuth() {
       recoveryCodes: async () => flat(await client.recoveryCodes()),
       regenerateRecoveryCodes: async () => flat(await thenRefresh(client.regenerateRecoveryCodes())),
 
+      /** Mails a code to the account's address: `{ expiresAt, resendAfterSeconds }`; then `activateEmailCode(code)`. */
+      beginEmailCodeEnrollment: async () => flat(await client.beginEmailCodeEnrollment()),
+      activateEmailCode: async (code: string) => flat(await thenRefresh(client.activateEmailCode(code))),
+      removeEmailCode: async () => flat(await thenRefresh(client.removeEmailCode())),
+      /** During `mfa_authenticate` with type EMAIL: mails a code, then `authenticateMfa(code)`. The session will be AAL1. */
+      requestEmailCode: async () => flat(await client.requestEmailCode()),
+
+      /** Administrators (admin role, AAL2). */
+      users: async (variables: Parameters<typeof client.users>[0] = {}) => flat(await client.users(variables)),
+      resetUserMfa: async (userId: string, reason: string) => flat(await client.resetUserMfa(userId, reason)),
+      revokeRole: async (userId: string, role: string, reason?: string | null) => flat(await client.revokeRole(userId, role, reason)),
+      requireMfa: async (userId: string, deadline: Date | string, reason?: string | null) => flat(await client.requireMfa(userId, deadline, reason)),
+      liftMfaRequirement: async (userId: string, reason?: string | null) => flat(await client.liftMfaRequirement(userId, reason)),
+      signOutUser: async (userId: string, reason?: string | null) => flat(await client.signOutUser(userId, reason)),
+
       registerWebAuthn: async (options: { name: string; passwordless: boolean }) =>
         flat<{ recoveryCodes?: string[] | null }, TesseraError | WebAuthnError>(await thenRefresh(registerWebAuthnCeremony(client, options))),
       authenticateWebAuthn: async (purpose: 'MFA' | 'REAUTHENTICATE' = 'MFA') => {
@@ -173,6 +188,16 @@ export function useAuth() {
       revokeDeviceTrust: async (ids: string[]) => flat(await thenRefresh(client.revokeDeviceTrust(ids))),
       /** Ends every session (this one too) and all device trust: `{ endedSessionCount }`, and the user is signed out. */
       signOutEverywhere: async () => flat(await client.signOutEverywhere()),
+
+      // Account recovery (issue 17): pendingFlow.id 'password_reset_by_code' or 'verify_email' while a mailed code is awaited.
+      requestPasswordReset: async (email: string) => flat(await client.requestPasswordReset(email)),
+      resetPassword: async (input: { email?: string | null; code?: string | null; key?: string | null; newPassword: string }) =>
+        flat(await client.resetPassword(input)),
+      verifyEmail: async (code: string) => flat(await thenRefresh(client.verifyEmail(code))),
+      resendEmailVerification: async () => flat(await client.resendEmailVerification()),
+      reportCompromise: async (key: string) => flat(await client.reportCompromise(key)),
+      /** Analysts at AAL2: `{ series, lag, … }` for a range, bucket (HOUR, DAY, WEEK) and time zone. */
+      sessionAnalytics: async (range: Parameters<TesseraClient['sessionAnalytics']>[0]) => flat(await client.sessionAnalytics(range)),
     };
   }, [client, config, status, me, refreshMe]);
 }

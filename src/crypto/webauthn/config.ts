@@ -8,6 +8,10 @@ export interface WebAuthnConfig {
   /** Exact origins (scheme://host[:port]) a clientDataJSON may carry. */
   readonly origins: readonly string[];
   readonly allowInsecureOrigin: boolean;
+  /** WEBAUTHN_ATTESTATION: ask authenticators for `direct` attestation (default `none`). */
+  readonly attestation?: 'none' | 'direct';
+  /** WEBAUTHN_ATTESTATION_ROOTS: trusted attestation root certificates (PEM). */
+  readonly attestationRoots?: readonly string[];
 }
 
 export interface LoadWebAuthnConfigOptions {

@@ -18,7 +18,9 @@ import {
   type CredentialDescriptor,
   type VerificationFailure,
 } from './ceremony.js';
+import { attestationVouches, parseRootCertificates } from './attestation.js';
 import type { WebAuthnConfig } from './config.js';
+import type { X509Certificate } from 'node:crypto';
 import { registrationResponseSchema, userHandleFromUserId } from './responses.js';
 
 export type { PublicKeyCredentialCreationOptionsJSON };
@@ -51,8 +53,9 @@ export async function createRegistrationOptions(
     // Passed as bytes: the library would UTF-8 encode a string challenge, not base64url-decode it.
     challenge: toArrayBufferBacked(challenge),
     timeout: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    // Tessera makes no trust decision on attestation, so asking for it would only leak device details.
-    attestationType: 'none',
+    // Without AAGUID lists Tessera makes no trust decision on attestation, so asking for it would only leak device
+    // details: `direct` only when WEBAUTHN_ATTESTATION says so.
+    attestationType: input.config.attestation === 'direct' ? 'direct' : 'none',
     excludeCredentials: input.excludeCredentials.map(toLibraryDescriptor),
     authenticatorSelection: input.passwordless
       ? { residentKey: 'required', userVerification: 'required' }
@@ -72,6 +75,8 @@ export interface RegisteredCredential {
   readonly backedUp: boolean;
   readonly deviceType: CredentialDeviceType;
   readonly userVerified: boolean;
+  /** A trusted root vouched for the AAGUID (packed attestation chained to WEBAUTHN_ATTESTATION_ROOTS). */
+  readonly attestationVerified: boolean;
 }
 
 export type RegistrationVerification =
@@ -97,11 +102,15 @@ export async function verifyRegistration(input: VerifyRegistrationInput): Promis
   // Our own checks come first only to name the reason with a stable code; the library re-checks all of
   // them and stays the authority on whether the response verifies.
   let authData: Uint8Array;
+  let fmt: unknown;
+  let x5c: unknown;
   try {
     const attestation = decodeAttestationObject(isoBase64URL.toBuffer(response.response.attestationObject));
     const raw = attestation.get('authData');
     if (!(raw instanceof Uint8Array)) return failure('MALFORMED');
     authData = raw;
+    fmt = attestation.get('fmt');
+    x5c = attestation.get('attStmt')?.get('x5c');
   } catch {
     return failure('MALFORMED');
   }
@@ -142,6 +151,7 @@ export async function verifyRegistration(input: VerifyRegistrationInput): Promis
         backedUp: flags?.bs ?? false,
         deviceType: info.credentialDeviceType,
         userVerified: info.userVerified,
+        attestationVerified: input.config.attestation === 'direct' && attestationVouches({ fmt, x5c, roots: rootsOf(input.config), now: new Date() }),
       },
     };
   } catch (error) {
@@ -167,4 +177,12 @@ function toLibraryRegistration(response: z.infer<typeof registrationResponseSche
     // Extension outputs are not used by Tessera; passing none keeps unvalidated data away from the library.
     clientExtensionResults: {},
   };
+}
+
+const parsedRoots = new WeakMap<readonly string[], X509Certificate[]>();
+function rootsOf(config: WebAuthnConfig): X509Certificate[] {
+  const pems = config.attestationRoots ?? [];
+  let roots = parsedRoots.get(pems);
+  if (!roots) parsedRoots.set(pems, (roots = pems.flatMap((pem) => parseRootCertificates(pem))));
+  return roots;
 }

@@ -4,14 +4,17 @@ import { createHash } from 'node:crypto';
 import type { Aggregate } from '../shared/decider.js';
 import { assertNever } from '../shared/errors.js';
 import { streams } from '../shared/streams.js';
-import type { RecoveryCodeCommand, TotpCommand, WebAuthnClaimCommand, WebAuthnCommand } from './commands.js';
+import type { EmailCodeCommand, FactorSuspensionCommand, MfaResetCommand, RecoveryCodeCommand, TotpCommand, WebAuthnClaimCommand, WebAuthnCommand } from './commands.js';
+import { decideMfaReset } from './decideMfaReset.js';
+import { decideEmailCode } from './decideEmailCode.js';
+import { decideFactorSuspension } from './decideSuspension.js';
 import { decideRecoveryCodes } from './decideRecoveryCodes.js';
 import { decideTotp } from './decideTotp.js';
 import { decideWebAuthn, decideWebAuthnClaim } from './decideWebAuthn.js';
 import type { AuthenticatorEvent, WebAuthnClaimEvent } from './events.js';
 import { evolveAuthenticators, initialAuthenticatorsState, type AuthenticatorsState, type WebAuthnClaimState } from './state.js';
 
-export type AuthenticatorsCommand = TotpCommand | RecoveryCodeCommand | WebAuthnCommand;
+export type AuthenticatorsCommand = TotpCommand | RecoveryCodeCommand | WebAuthnCommand | MfaResetCommand | EmailCodeCommand | FactorSuspensionCommand;
 
 export function decideAuthenticators(command: AuthenticatorsCommand, state: AuthenticatorsState): AuthenticatorEvent[] {
   switch (command.type) {
@@ -21,6 +24,12 @@ export function decideAuthenticators(command: AuthenticatorsCommand, state: Auth
       return decideRecoveryCodes(command, state);
     case 'RegisterWebAuthn': case 'AuthenticateWebAuthn': case 'RenameWebAuthn': case 'RemoveWebAuthn':
       return decideWebAuthn(command, state);
+    case 'IssueEmailCode': case 'ActivateEmailCode': case 'AuthenticateEmailCode': case 'RemoveEmailCode':
+      return decideEmailCode(command, state);
+    case 'ResetMfa':
+      return decideMfaReset(command, state);
+    case 'SuspendFactor': case 'RestoreFactor':
+      return decideFactorSuspension(command, state);
     default:
       return assertNever(command);
   }

@@ -1,6 +1,6 @@
 // Commands on the authenticators stream for TOTP and recovery codes. The handler has done the slow and secret work
 // (sealing, HMAC, TOTP matching) and passes the results in as facts, so the deciders stay pure.
-import type { RecoveryCodesGenerated } from './events.js';
+import type { RecoveryCodesGenerated, SuspendableFactor } from './events.js';
 
 export type MfaPurpose = 'login' | 'reauthentication';
 
@@ -59,6 +59,9 @@ export type WebAuthnCommand =
         };
         isPasswordless: boolean;
         name: string;
+        /** Whether a trusted root vouched for the AAGUID (direct attestation), and the AAGUID lists' verdict on it. */
+        attestationVerified: boolean;
+        refusal: 'AAGUID_BLOCKED' | 'AAGUID_NOT_ALLOWED' | null;
         /** A fresh set, used only when this key is the user's first factor (null: recovery codes are not offered). */
         recoveryCodeSet: RecoveryCodesGenerated | null;
         now: string;
@@ -74,6 +77,8 @@ export type WebAuthnCommand =
         verifiedPublicKey: string | null;
         check: AssertionCheck;
         purpose: WebAuthnPurpose;
+        /** AAGUIDs refused at authentication (the block list, when enforced). */
+        blockedAaguids: readonly string[];
         now: string;
       };
     }
@@ -84,7 +89,35 @@ export type WebAuthnCommand =
       data: { userId: string; authenticatorIds: string[]; factorRequired: boolean; hasPassword: boolean; now: string };
     };
 
+/** Email codes: the handler has generated, hashed and matched the code; the decider sees only hashes and ids. */
+export type EmailCodeCommand =
+  | {
+      type: 'IssueEmailCode';
+      data: {
+        userId: string; codeId: string; purpose: 'enroll' | 'login'; codeHash: string; keyId: string; flowId: string | null; sessionId: string | null;
+        expiresAt: string; resendAfterSeconds: number; now: string;
+      };
+    }
+  | { type: 'ActivateEmailCode'; data: { userId: string; sessionId: string; matchedCodeId: string | null; now: string } }
+  | {
+      type: 'AuthenticateEmailCode';
+      /** `refused`: a password reset by email happened after the last strong sign-in (the mailbox would be both factors). */
+      data: { userId: string; flowId: string; matchedCodeId: string | null; refused: boolean; now: string };
+    }
+  | { type: 'RemoveEmailCode'; data: { userId: string; now: string } };
+
+/**
+ * An administrator's reset of every factor. `hasPassword`: false for a passkey-only account, whose passwordless
+ * passkeys are kept (its only way in).
+ */
+export type MfaResetCommand = { type: 'ResetMfa'; data: { userId: string; by: string; reason: string; hasPassword: boolean; now: string } };
+
 /** The claim of one credential id by one account, on the credential id's own stream. */
 export type WebAuthnClaimCommand =
   | { type: 'ClaimWebAuthnCredential'; data: { userId: string; authenticatorId: string; now: string } }
   | { type: 'ReleaseWebAuthnCredential'; data: { userId: string; now: string } };
+
+/** Suspending a factor ("this wasn't me") and restoring it (the owner at AAL2 with another factor, or an administrator). */
+export type FactorSuspensionCommand =
+  | { type: 'SuspendFactor'; data: { userId: string; factor: SuspendableFactor; authenticatorId: string | null; notificationId: string; now: string } }
+  | { type: 'RestoreFactor'; data: { userId: string; factor: SuspendableFactor; authenticatorId: string | null; by: 'owner' | 'admin'; now: string } };

@@ -15,6 +15,7 @@ export function decideRecoveryCodes(command: RecoveryCodeCommand, state: Authent
     case 'UseRecoveryCode': {
       const d = command.data;
       const set = state.recoveryCodes;
+      if (set?.suspended) throw new DomainError('FACTOR_SUSPENDED');
       const rejected = (reason: 'INVALID_CODE' | 'CODE_REPLAYED'): AuthenticatorEvent[] => [
         { type: 'RecoveryCodeRejected', data: { userId: d.userId, reason, purpose: d.purpose, at: d.now } },
       ];

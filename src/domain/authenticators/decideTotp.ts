@@ -31,6 +31,8 @@ export function decideTotp(command: TotpCommand, state: AuthenticatorsState): Au
     case 'AuthenticateTotp': {
       const d = command.data;
       if (state.totp.status !== 'active') throw new DomainError('TOTP_NOT_ACTIVE');
+      // Suspended by "this wasn't me": whoever added it must not sign in with it.
+      if (state.totp.suspended) throw new DomainError('FACTOR_SUSPENDED');
       const rejected = (reason: 'INVALID_CODE' | 'CODE_REPLAYED'): AuthenticatorEvent[] => [
         { type: 'TotpCodeRejected', data: { userId: d.userId, reason, purpose: d.purpose, at: d.now } },
       ];

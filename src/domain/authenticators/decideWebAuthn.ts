@@ -12,12 +12,16 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
     case 'RegisterWebAuthn': {
       const d = command.data;
       if (state.webauthn.some((c) => c.credentialId === d.credential.id)) throw new DomainError('CREDENTIAL_ALREADY_REGISTERED');
+      if (d.refusal !== null) {
+        return [{ type: 'WebAuthnCredentialRefused', data: { userId: d.userId, authenticatorId: null, aaguid: d.credential.aaguid, attestationVerified: d.attestationVerified, reason: d.refusal, stage: 'registration', at: d.now } }];
+      }
       const registered: AuthenticatorEvent = {
         type: 'WebAuthnCredentialRegistered',
         data: {
           userId: d.userId, authenticatorId: d.authenticatorId, credentialId: d.credential.id, publicKey: d.credential.publicKey,
           counter: d.credential.counter, transports: d.credential.transports, aaguid: d.credential.aaguid,
-          backupEligible: d.credential.backupEligible, backedUp: d.credential.backedUp, isPasswordless: d.isPasswordless, name: d.name, at: d.now,
+          backupEligible: d.credential.backupEligible, backedUp: d.credential.backedUp, isPasswordless: d.isPasswordless, name: d.name,
+          ...(d.attestationVerified ? { attestationVerified: true } : {}), at: d.now,
         },
       };
       // Recovery codes come with the first factor, as with TOTP; a user who already holds a set keeps it.
@@ -33,11 +37,20 @@ export function decideWebAuthn(command: WebAuthnCommand, state: AuthenticatorsSt
       if (!d.check.verified) return [rejected(d.check.reason)];
       // Not this user's key (another account's, or removed since the check): never accepted on anyone else's key.
       if (credential === null || credential.publicKey !== d.verifiedPublicKey) return [rejected('CREDENTIAL_NOT_FOUND')];
+      // Suspended by "this wasn't me": refused for the MFA step, passkey login and reauthentication alike.
+      if (credential.suspended) throw new DomainError('FACTOR_SUSPENDED');
       // WebAuthn §6.1.1: a counter that did not increase means two authenticators may hold this key.
       if (counterRegressed(credential.counter, d.check.newCounter)) {
         return [
           { type: 'WebAuthnCloneSuspected', data: { userId: d.userId, authenticatorId: credential.authenticatorId, storedCounter: credential.counter, presentedCounter: d.check.newCounter, at: d.now } },
           rejected('CLONE_SUSPECTED'),
+        ];
+      }
+      // A key registered before its AAGUID was blocked: refused, and the refusal names the AAGUID.
+      if (d.blockedAaguids.includes(credential.aaguid)) {
+        return [
+          { type: 'WebAuthnCredentialRefused', data: { userId: d.userId, authenticatorId: credential.authenticatorId, aaguid: credential.aaguid, attestationVerified: credential.attestationVerified ?? false, reason: 'AAGUID_BLOCKED', stage: 'authentication', at: d.now } },
+          rejected('AAGUID_BLOCKED'),
         ];
       }
       // WebAuthn §6.1.3: backup eligibility is fixed at creation; a change means a different authenticator.

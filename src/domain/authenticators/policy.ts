@@ -18,3 +18,16 @@ export function remainingSecondFactors(state: AuthenticatorsState, removal: Fact
 export function removesLastRequiredFactor(state: AuthenticatorsState, removal: FactorRemoval, factorRequired: boolean): boolean {
   return factorRequired && remainingSecondFactors(state, removal) === 0;
 }
+
+/**
+ * An email code is refused as the second factor while a password reset by email is newer than the last sign-in with a
+ * strong factor (TOTP, a security key, a recovery code): whoever holds the mailbox set that password, and would then
+ * hold both factors. A strong factor used since then shows the owner is back.
+ */
+export function emailCodeRefusedAfterReset(lastEmailResetAt: string | null, state: AuthenticatorsState): boolean {
+  if (lastEmailResetAt === null) return false;
+  const strongUses = [state.totp.lastUsedAt, state.recoveryCodes?.lastUsedAt ?? null, ...state.webauthn.map((c) => c.lastUsedAt)]
+    .filter((at): at is string => at !== null);
+  const lastStrong = strongUses.sort().at(-1) ?? null;
+  return lastStrong === null || lastEmailResetAt > lastStrong;
+}

@@ -1,7 +1,7 @@
 // Every factor of one user, folded from the authenticators stream.
 import type { AuthenticatorEvent } from './events.js';
 
-export type AuthenticatorType = 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN';
+export type AuthenticatorType = 'TOTP' | 'RECOVERY_CODES' | 'WEBAUTHN' | 'EMAIL';
 
 export interface TotpState {
   status: 'none' | 'pending' | 'active';
@@ -12,6 +12,8 @@ export interface TotpState {
   lastUsedStep: number;
   createdAt: string | null;
   lastUsedAt: string | null;
+  /** Suspended by "this wasn't me": refused until restored. */
+  suspended?: boolean;
 }
 
 export interface RecoveryCodesState {
@@ -22,6 +24,7 @@ export interface RecoveryCodesState {
   keyId: string;
   createdAt: string;
   lastUsedAt: string | null;
+  suspended?: boolean;
 }
 
 export interface WebAuthnCredentialState {
@@ -35,11 +38,34 @@ export interface WebAuthnCredentialState {
   backedUp: boolean;
   isPasswordless: boolean;
   name: string;
+  attestationVerified?: boolean;
   createdAt: string;
+  lastUsedAt: string | null;
+  suspended?: boolean;
+}
+
+export interface EmailCodeState {
+  codeId: string;
+  codeHash: string;
+  keyId: string;
+  flowId: string | null;
+  sessionId: string | null;
+  expiresAt: string;
+  issuedAt: string;
+  used: boolean;
+}
+
+export interface EmailFactorState {
+  status: 'none' | 'active';
+  /** The latest code of each purpose: a newer one replaces it (only the latest is ever accepted). */
+  enrollCode: EmailCodeState | null;
+  loginCode: EmailCodeState | null;
+  createdAt: string | null;
   lastUsedAt: string | null;
 }
 
 export interface AuthenticatorsState {
+  email: EmailFactorState;
   totp: TotpState;
   recoveryCodes: RecoveryCodesState | null;
   webauthn: WebAuthnCredentialState[];
@@ -52,6 +78,7 @@ export const initialAuthenticatorsState: AuthenticatorsState = {
   recoveryCodes: null,
   webauthn: [],
   claimedCredentialIds: [],
+  email: { status: 'none', enrollCode: null, loginCode: null, createdAt: null, lastUsedAt: null },
 };
 
 function updateCredential(state: AuthenticatorsState, id: string, change: (c: WebAuthnCredentialState) => WebAuthnCredentialState): AuthenticatorsState {
@@ -90,6 +117,30 @@ export function evolveAuthenticators(state: AuthenticatorsState, event: Authenti
       return updateCredential(state, event.data.authenticatorId, (c) => ({ ...c, name: event.data.name }));
     case 'WebAuthnCredentialRemoved':
       return withoutOrphanedRecoveryCodes({ ...state, webauthn: state.webauthn.filter((c) => c.authenticatorId !== event.data.authenticatorId) });
+    case 'EmailCodeIssued': {
+      const d = event.data;
+      const code: EmailCodeState = { codeId: d.codeId, codeHash: d.codeHash, keyId: d.keyId, flowId: d.flowId, sessionId: d.sessionId, expiresAt: d.expiresAt, issuedAt: d.at, used: false };
+      return { ...state, email: d.purpose === 'enroll' ? { ...state.email, enrollCode: code } : { ...state.email, loginCode: code } };
+    }
+    case 'EmailCodeActivated':
+      return { ...state, email: { ...state.email, status: 'active', enrollCode: state.email.enrollCode && { ...state.email.enrollCode, used: true }, createdAt: event.data.at } };
+    case 'EmailCodeAccepted':
+      return { ...state, email: { ...state.email, loginCode: state.email.loginCode && { ...state.email.loginCode, used: true }, lastUsedAt: event.data.at } };
+    case 'EmailCodeRejected':
+    case 'WebAuthnCredentialRefused':
+      return state;
+    case 'EmailCodeRemoved':
+      return { ...state, email: initialAuthenticatorsState.email };
+    case 'MfaReset':
+      // The removals that follow it take the factors; the codes and any setup in progress go with the reset itself.
+      return { ...state, recoveryCodes: null, totp: state.totp.status === 'active' ? { ...state.totp, pending: null } : initialAuthenticatorsState.totp };
+    case 'FactorSuspended':
+    case 'FactorRestored': {
+      const suspended = event.type === 'FactorSuspended';
+      if (event.data.factor === 'totp') return state.totp.status === 'active' ? { ...state, totp: { ...state.totp, suspended } } : state;
+      if (event.data.factor === 'recovery_codes') return state.recoveryCodes ? { ...state, recoveryCodes: { ...state.recoveryCodes, suspended } } : state;
+      return updateCredential(state, event.data.authenticatorId ?? '', (c) => ({ ...c, suspended }));
+    }
     case 'TotpActivationRejected':
     case 'TotpCodeRejected':
     case 'RecoveryCodeRejected':
@@ -109,6 +160,14 @@ function withoutOrphanedRecoveryCodes(state: AuthenticatorsState): Authenticator
   return hasSecondFactor(state) ? state : { ...state, recoveryCodes: null };
 }
 
+/**
+ * A strong second factor (TOTP, WebAuthn): what MFA_REQUIRED_ROLES and an administrator's requirement ask for, and
+ * what AAL2 is made of. Recovery codes only back one up.
+ */
+export function hasStrongSecondFactor(state: AuthenticatorsState): boolean {
+  return state.totp.status === 'active' || state.webauthn.length > 0;
+}
+
 /** A real second factor: recovery codes only back one up. */
 export function hasSecondFactor(state: AuthenticatorsState): boolean {
   return state.totp.status === 'active' || state.webauthn.length > 0;
@@ -119,14 +178,34 @@ export function unusedRecoveryCodeCount(state: AuthenticatorsState): number {
   return set ? set.codeHashes.length - new Set(set.usedIndexes).size : 0;
 }
 
-/** The types a user can answer the MFA step with, in the order frontends offer them. */
+/**
+ * The types a user can answer the MFA step with, in the order frontends offer them. A suspended factor is not offered;
+ * it still counts as a second factor (hasSecondFactor), so suspending it never turns a login into a password alone. An
+ * email code alone is a second step too (a password login of a user with only an email code still asks for one), but
+ * never a strong factor.
+ */
 export function availableFactorTypes(state: AuthenticatorsState): AuthenticatorType[] {
-  if (!hasSecondFactor(state)) return [];
   const types: AuthenticatorType[] = [];
-  if (state.totp.status === 'active') types.push('TOTP');
-  if (state.webauthn.length > 0) types.push('WEBAUTHN');
-  if (unusedRecoveryCodeCount(state) > 0) types.push('RECOVERY_CODES');
+  if (state.totp.status === 'active' && !state.totp.suspended) types.push('TOTP');
+  if (state.webauthn.some((c) => !c.suspended)) types.push('WEBAUTHN');
+  if (unusedRecoveryCodeCount(state) > 0 && !state.recoveryCodes?.suspended && hasUsableSecondFactor(state)) types.push('RECOVERY_CODES');
+  // The weaker factor, offered last: a login completed with it is AAL1.
+  if (state.email.status === 'active') types.push('EMAIL');
   return types;
+}
+
+/** A second factor that is not suspended. */
+export function hasUsableSecondFactor(state: AuthenticatorsState): boolean {
+  return (state.totp.status === 'active' && !state.totp.suspended) || state.webauthn.some((c) => !c.suspended);
+}
+
+/** The suspended factors, as the admin's restore command and the owner's confirmation name them. */
+export function suspendedFactors(state: AuthenticatorsState): Array<{ factor: 'totp' | 'webauthn' | 'recovery_codes'; authenticatorId: string | null; name: string }> {
+  const list: Array<{ factor: 'totp' | 'webauthn' | 'recovery_codes'; authenticatorId: string | null; name: string }> = [];
+  if (state.totp.status === 'active' && state.totp.suspended) list.push({ factor: 'totp', authenticatorId: null, name: 'TOTP' });
+  for (const c of state.webauthn) if (c.suspended) list.push({ factor: 'webauthn', authenticatorId: c.authenticatorId, name: c.name });
+  if (state.recoveryCodes?.suspended) list.push({ factor: 'recovery_codes', authenticatorId: null, name: 'Recovery codes' });
+  return list;
 }
 
 /** Who holds a credential id (its claim stream); null: nobody, never or since the holder's deletion. */

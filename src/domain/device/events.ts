@@ -8,7 +8,7 @@ export type DeviceSeen = DomainEvent<'DeviceSeen', { deviceId: string; userId: s
 export type DeviceTrusted = DomainEvent<'DeviceTrusted', { deviceId: string; userId: string; sessionId: string; until: string; at: string }>;
 /** The user answered the MFA_TRUST question with no. */
 export type DeviceTrustDeclined = DomainEvent<'DeviceTrustDeclined', { deviceId: string; userId: string; sessionId: string; at: string }>;
-export type DeviceTrustRevokedReason = 'user' | 'password_changed' | 'factor_removed' | 'signed_out_everywhere';
+export type DeviceTrustRevokedReason = 'user' | 'password_changed' | 'factor_removed' | 'signed_out_everywhere' | 'mfa_reset' | 'password_reset' | 'compromise_reported';
 export type DeviceTrustRevoked = DomainEvent<'DeviceTrustRevoked', { deviceId: string; userId: string; reason: DeviceTrustRevokedReason; at: string }>;
 /** A known device that reached the hard limit of consecutive failures is known no more (and trusted no more). */
 export type DeviceForgotten = DomainEvent<'DeviceForgotten', { deviceId: string; userId: string; reason: 'hard_limit'; at: string }>;

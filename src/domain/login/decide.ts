@@ -33,9 +33,11 @@ export function decideLogin(command: LoginCommand, state: LoginState): LoginEven
       // An expired flow is closed by an event, so the auditor sees it and the token can never be used again.
       if (d.now >= state.expiresAt!) return [{ type: 'LoginExpired', data: { flowId, userId, at: d.now } }];
       if (!d.outcome.accepted) return [{ type: 'MfaFailed', data: { flowId, userId, method: d.method, reason: d.outcome.reason, at: d.now } }];
+      // NIST SP 800-63B does not accept email as an out-of-band authenticator: password plus an email code is AAL1.
+      const aal = d.method === 'email' ? 1 : 2;
       return [
         { type: 'MfaSucceeded', data: { flowId, userId, method: d.method, at: d.now } },
-        { type: 'LoginCompleted', data: { flowId, userId, sessionId: d.sessionId, aal: 2, at: d.now } },
+        { type: 'LoginCompleted', data: { flowId, userId, sessionId: d.sessionId, aal, at: d.now } },
       ];
     }
     case 'AbandonLogin':

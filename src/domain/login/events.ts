@@ -1,7 +1,7 @@
 import type { DomainEvent } from '../shared/decider.js';
 
 /** `trust`: the MFA step skipped on a device the user trusted (MFA_TRUST); the session stays AAL1. */
-export type LoginMethod = 'password' | 'totp' | 'recovery_code' | 'webauthn' | 'passkey' | 'trust';
+export type LoginMethod = 'password' | 'totp' | 'recovery_code' | 'webauthn' | 'passkey' | 'trust' | 'email';
 
 export type LoginStarted = DomainEvent<'LoginStarted', { flowId: string; userId: string | null; method: 'password' | 'passkey'; at: string }>;
 export type PasswordVerified = DomainEvent<'PasswordVerified', { flowId: string; userId: string; at: string }>;

@@ -11,9 +11,11 @@ export interface LoginState {
   expiresAt: string | null;
   /** Methods proven so far, carried into the session. */
   methods: SessionMethod[];
+  /** The assurance level the completed login earned. */
+  aal: 1 | 2;
 }
 
-export const initialLoginState: LoginState = { status: 'none', flowId: null, userId: null, types: [], expiresAt: null, methods: [] };
+export const initialLoginState: LoginState = { status: 'none', flowId: null, userId: null, types: [], expiresAt: null, methods: [], aal: 1 };
 
 export function evolveLogin(state: LoginState, event: LoginEvent): LoginState {
   switch (event.type) {
@@ -36,7 +38,7 @@ export function evolveLogin(state: LoginState, event: LoginEvent): LoginState {
     case 'TrustedDeviceAccepted':
       return { ...state, methods: [...state.methods, { method: 'trust', at: event.data.at }] };
     case 'LoginCompleted':
-      return { ...state, status: 'completed' };
+      return { ...state, status: 'completed', aal: event.data.aal };
     case 'LoginExpired':
       return { ...state, status: 'expired' };
     case 'LoginAbandoned':

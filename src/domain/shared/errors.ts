@@ -28,6 +28,13 @@ export const errorCodes = [
   'CREDENTIAL_ALREADY_REGISTERED',
   'CLONE_SUSPECTED',
   'FEATURE_DISABLED',
+  'CODE_EXPIRED',
+  'EMAIL_CODE_NOT_PENDING',
+  'FACTOR_NOT_ALLOWED',
+  'AUTHENTICATOR_NOT_ALLOWED',
+  'INVALID_KEY',
+  'PASSWORD_RESET_REQUIRED',
+  'FACTOR_SUSPENDED',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
@@ -58,12 +65,19 @@ const defaultMessages: Partial<Record<ErrorCode, string>> = {
   NOT_FOUND: 'Not found.',
   FORBIDDEN: 'Not allowed.',
   EMAIL_TAKEN: 'This email cannot be used.',
-  LAST_FACTOR_REQUIRED: 'An administrator must keep at least one second factor.',
+  LAST_FACTOR_REQUIRED: 'This account must keep at least one strong second factor (TOTP or a security key).',
   FEATURE_DISABLED: 'This feature is turned off.',
+  AUTHENTICATOR_NOT_ALLOWED: 'This security key is not accepted here.',
+  CODE_EXPIRED: 'This code has expired. Ask for a new one.',
+  EMAIL_CODE_NOT_PENDING: 'No email code is waiting to be confirmed by this session.',
+  FACTOR_NOT_ALLOWED: 'This sign-in method cannot be used now: the password was just reset by email. Use another factor.',
   ALREADY_AUTHENTICATED: 'Already signed in.',
   ALREADY_EXISTS: 'This already exists.',
   NO_SECOND_FACTOR: 'Set up a second factor first.',
   LAST_SIGN_IN_METHOD: 'This is the only way into the account: add another before removing it.',
+  INVALID_KEY: 'This link is not valid, has expired, or was already used.',
+  PASSWORD_RESET_REQUIRED: 'Reset your password by email before you sign in again.',
+  FACTOR_SUSPENDED: 'This sign-in method is suspended. Use another one, or ask an administrator.',
 };
 
 export function assertNever(value: never): never {

@@ -8,4 +8,5 @@ export const streams = {
   webauthnCredential: (credentialIdHash: string) => `webauthn-credential-${credentialIdHash}`,
   notification: (notificationId: string) => `notification-${notificationId}`,
   device: (deviceId: string) => `device-${deviceId}`,
+  detection: (detectionId: string) => `detection-${detectionId}`,
 };

@@ -1,5 +1,4 @@
 // The account and the ownership of an email address, as aggregates the command handler can run.
-import { createHash } from 'node:crypto';
 import type { Aggregate } from '../shared/decider.js';
 import { streams } from '../shared/streams.js';
 import type { EmailClaimCommand, UserCommand } from './commands.js';
@@ -14,9 +13,12 @@ export const userAggregate: Aggregate<UserState, UserEvent, UserCommand> = {
   decide: decideUser,
 };
 
-/** Keyed by the address itself; the stream id holds only its hash (stream ids are copied into logs and indexes). */
+/**
+ * Keyed by the address's keyed hash (HMAC-SHA256 under a server key, computed by the application: the domain holds no
+ * key), never by the address or its plain SHA-256, which anyone could confirm by guessing.
+ */
 export const emailClaimAggregate: Aggregate<EmailClaimState, EmailClaimEvent, EmailClaimCommand> = {
-  streamId: (email) => streams.emailClaim(createHash('sha256').update(email).digest('hex').slice(0, 40)),
+  streamId: (emailKey) => streams.emailClaim(emailKey),
   initialState: initialEmailClaimState,
   evolve: evolveEmailClaim,
   decide: decideEmailClaim,

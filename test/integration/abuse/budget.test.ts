@@ -23,7 +23,7 @@ async function countEvents(server: { app: TestServer['app'] }, type: string, use
 }
 
 async function userIdOf(server: TestServer, email: string): Promise<string> {
-  const [row] = await server.app.db.query<{ user_id: string }>(`select user_id from proj.users where email = $1`, [email]);
+  const [row] = await server.app.db.query<{ user_id: string }>(`select user_id from proj.users where email_hash = $1`, [server.app.personalData.hashes.email(email)]);
   return row!.user_id;
 }
 

@@ -66,7 +66,7 @@ describe('a lockout that strangers cannot turn against the owner', () => {
         signupServer.clock.advance(61_000);
         await signupServer.appClient().gql(loginMutation, { email: 'keyonly@example.com', password: `guess ${i}` }, { headers: fromElsewhere() });
       }
-      const [userRow] = await signupServer.app.db.query<{ user_id: string }>(`select user_id from proj.users where email = 'keyonly@example.com'`);
+      const [userRow] = await signupServer.app.db.query<{ user_id: string }>(`select user_id from proj.users where email_hash = $1`, [signupServer.app.personalData.hashes.email('keyonly@example.com')]);
       const locks = await signupServer.app.db.query(`select 1 from events where type = 'UserLocked' and data->>'userId' = $1`, [userRow!.user_id]);
       expect(locks).toHaveLength(0);
       const failures = await signupServer.app.db.query(`select 1 from proj.account_failures where user_id = $1 and consecutive > 0`, [userRow!.user_id]);

@@ -34,7 +34,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const port = (sink.server.address() as { port: number }).port;
-  s = await startTestServer({ env: { ATTEMPTS_PER_IP: '100000', SMTP_URL: `smtp://127.0.0.1:${port}`, NOTIFICATION_MAX_ATTEMPTS: String(maxAttempts) } });
+  // No verification codes (none): this suite counts the deliveries of the security notices it causes.
+  s = await startTestServer({ env: { ACCOUNT_EMAIL_VERIFICATION: 'none', ATTEMPTS_PER_IP: '100000', SMTP_URL: `smtp://127.0.0.1:${port}`, NOTIFICATION_MAX_ATTEMPTS: String(maxAttempts) } });
   worker = startNotificationWorker(s.app, { autoStart: false });
 });
 afterAll(async () => {
@@ -50,13 +51,14 @@ beforeEach(async () => {
 /** Signs up `email` and adds a security key, which requests one factor_added notification to that address. */
 async function notificationFor(email: string): Promise<string> {
   await signedUpUser(s, email);
-  const [user] = await s.app.db.query<{ user_id: string }>(`select user_id from proj.users where email = $1`, [email]);
+  const [user] = await s.app.db.query<{ user_id: string }>(`select user_id from proj.users where email_hash = $1`, [s.app.personalData.hashes.email(email)]);
   const userId = user!.user_id;
   await s.app.store.append(`authenticators-${userId}`, [{
     type: 'WebAuthnCredentialRegistered',
     data: { userId, authenticatorId: 'a1', credentialId: `c-${userId}`, publicKey: 'p', counter: 0, transports: [], aaguid: '', backupEligible: false, backedUp: false, isPasswordless: false, name: 'key', at: s.clock.now().toISOString() },
   }], { expectedVersion: 0, metadata: { actor: userId } });
-  const [row] = await s.app.db.query<{ notification_id: string }>(`select notification_id from notification_outbox where recipient = $1`, [email]);
+  // The recipient is sealed under the user's key (issue 14 item 0): found by the user.
+  const [row] = await s.app.db.query<{ notification_id: string }>(`select notification_id from notification_outbox where user_id = $1 order by id desc limit 1`, [userId]);
   return row!.notification_id;
 }
 

@@ -26,7 +26,7 @@ describe('admin operations', () => {
     const activated = await admin.gql(activateTotpMutation, { code: await codeAt(secret, server.clock.now().getTime()) });
     expect(activated.data.activateTotp.__typename).toBe('ActivateTotpPayload');
     // Activation proved the factor and rotated the session to AAL2.
-    const target = await findUserByEmail(server.app.db, 'root@example.com');
+    const target = await findUserByEmail(server.app.db, server.app.personalData.hashes.email('root@example.com'));
     const after = (await admin.gql(unlock, { id: target!.user_id })).data.unlockUser;
     expect(after, JSON.stringify(after)).toMatchObject({ __typename: "UnlockUserPayload" });
   });

@@ -52,7 +52,7 @@ describe('audit and analytics views', () => {
   it('refuses auditors and analysts whose session used the password alone (AAL1): MFA_REQUIRED', async () => {
     for (const role of ['auditor', 'analyst']) {
       const client = await signedUpUser(server, `${role}-aal1@example.com`);
-      const user = await findUserByEmail(server.app.db, `${role}-aal1@example.com`);
+      const user = await findUserByEmail(server.app.db, server.app.personalData.hashes.email(`${role}-aal1@example.com`));
       await grantRole(server.app, user!.user_id, role, system);
       expect((await client.gql(auditQuery)).data.auditEvents.code).toBe(role === 'auditor' ? 'MFA_REQUIRED' : 'FORBIDDEN');
       const analytics = (await client.gql(`{ sessionAnalytics(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { __typename ... on Error { code } } }`)).data.sessionAnalytics;
@@ -63,7 +63,7 @@ describe('audit and analytics views', () => {
   it('shows an auditor every event, filtered and paged, without secrets', async () => {
     const victim = await signedUpUser(server, 'victim@example.com', 'a very secret passphrase');
     await server.appClient().gql(`mutation { login(input: { email: "victim@example.com", password: "wrong guess here" }) { __typename } }`);
-    const victimId = (await findUserByEmail(server.app.db, 'victim@example.com'))!.user_id;
+    const victimId = (await findUserByEmail(server.app.db, server.app.personalData.hashes.email('victim@example.com')))!.user_id;
     const { client: auditor } = await userWithRole('auditor@example.com', 'auditor');
 
     const all: Array<{ position: string; type: string; summary: Record<string, unknown> }> = [];
@@ -96,8 +96,8 @@ describe('audit and analytics views', () => {
         ... on AuthError { code field }
       }
     }`;
-    const all = await server.app.db.query<{ position: number; type: string; actor: string | null; ip: string | null; correlation_id: string | null }>(
-      `select position, type, actor, ip, correlation_id from proj.audit_events order by position`);
+    const all = await server.app.db.query<{ position: number; type: string; actor: string | null; ip_hash: string | null; correlation_id: string | null }>(
+      `select position, type, actor, ip_hash, correlation_id from proj.audit_events order by position`);
     const positions = (rows: Array<{ position: number }>) => rows.map((r) => String(r.position));
 
     // The latest two, then the two before them.
@@ -125,8 +125,11 @@ describe('audit and analytics views', () => {
     expect(failures.length).toBeGreaterThan(0);
     expect(await filtered({ outcome: 'FAILURE', types: failures.map((r) => r.type) })).toEqual(positions(failures));
     expect(await filtered({ outcome: 'SUCCESS', types: ['PasswordRejected'] })).toEqual([]);
-    const withAddress = all.find((r) => r.ip !== null)!;
-    expect(await filtered({ address: withAddress.ip })).toEqual(positions(all.filter((r) => r.ip === withAddress.ip)));
+    // Addresses are kept as keyed pseudonyms only (issue 14 item 0): the filter takes the address and finds its pseudonym.
+    const withAddress = all.find((r) => r.ip_hash !== null)!;
+    const address = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].find((a) => server.app.personalData.hashes.address(a) === withAddress.ip_hash)!;
+    expect(address).toBeDefined();
+    expect(await filtered({ address })).toEqual(positions(all.filter((r) => r.ip_hash === withAddress.ip_hash)));
     const withCorrelation = all.find((r) => r.correlation_id !== null)!;
     expect(await filtered({ correlationId: withCorrelation.correlation_id })).toEqual(positions(all.filter((r) => r.correlation_id === withCorrelation.correlation_id)));
     const both = (await auditor.gql(relay, { first: 2, last: 2 })).data.auditEvents;

@@ -35,6 +35,17 @@ describe('session provenance', () => {
     const positions = result.data.map((e: { position: string }) => Number(e.position));
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
 
+    // One login, one story: every event from the password to the session, across the three requests (login, wrong
+    // code, recovery code), is filed under the flow's id; the session names that flow; every event names its cause.
+    const flowEvents = await server.app.db.query<{ type: string; stream_id: string; data: { flowId?: string }; metadata: { correlationId?: string; requestId?: string; causationId?: string } }>(
+      `select type, stream_id, data, metadata from events where position = any($1::bigint[]) order by position`, [positions]);
+    const flowId = flowEvents.find((e) => e.type === 'LoginStarted')!.stream_id.replace(/^login-/, '');
+    const beforeLogout = flowEvents.filter((e) => e.type !== 'SessionRevoked');
+    expect(beforeLogout.map((e) => e.metadata.correlationId)).toEqual(beforeLogout.map(() => flowId));
+    expect(new Set(beforeLogout.map((e) => e.metadata.requestId).filter(Boolean)).size).toBe(3);
+    expect(flowEvents.find((e) => e.type === 'SessionStarted')!.data.flowId).toBe(flowId);
+    for (const e of flowEvents) expect(e.metadata.causationId).toBeTruthy();
+
     expect((await user.client.gql(provenanceQuery, { id: sessionId })).data.sessionProvenance.code).toBe('FORBIDDEN');
     expect((await auditorUser.client.gql(provenanceQuery, { id: 'no-such-session' })).data.sessionProvenance.code).toBe('NOT_FOUND');
   });

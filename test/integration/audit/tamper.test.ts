@@ -11,7 +11,7 @@ import { consistencyProof, exportAuditLog, inclusionProof, verifyAuditLog } from
 import { loadConfig } from '../../../src/config.js';
 import { parsePublicKey, verifySignature } from '../../../src/crypto/auditSigning.js';
 import { uncheckpointedCount, writeCheckpoint, type StoredCheckpoint, listCheckpoints } from '../../../src/eventstore/checkpoints.js';
-import { verifyExport } from '../../../src/eventstore/exportFile.js';
+import { earlierExport, verifyExport } from '../../../src/eventstore/exportFile.js';
 import { eventHash, genesisHash } from '../../../src/eventstore/hashChain.js';
 import { eventLeaf, verifyConsistency, verifyInclusion } from '../../../src/eventstore/merkle.js';
 import { verifyLog, type KnownTreeHead } from '../../../src/eventstore/verifyLog.js';
@@ -131,6 +131,7 @@ describe('tamper evidence: stream chains and signed checkpoints', () => {
   });
 
   it('EDITED over a checkpoint range: the event edited and its stream\'s chain and head recomputed', async () => {
+    const kept = earlierExport(await exportText()); // the auditor's copy from before the attack
     const events = await app.store.readStream('user-u2');
     const edited = events[1]!;
     let prevHash = events[0]!.hash;
@@ -148,6 +149,11 @@ describe('tamper evidence: stream chains and signed checkpoints', () => {
     expect(await leafOf(edited.position)).toBeLessThan(cp1.treeSize);
     expect(live.breaks[0]).toMatchObject({ kind: 'EDITED', fromTreeSize: 0, toTreeSize: cp1.treeSize, checkpointSeq: 1 });
     expect(file.breaks.find((b) => b.kind === 'EDITED')).toMatchObject({ fromTreeSize: 0, toTreeSize: cp1.treeSize, checkpointSeq: 1 });
+    // With the export the auditor kept, the range narrows to the event: the first leaf that differs from it.
+    const named = await verifyAuditLog(app, kept.knownTreeHead, kept.leaves);
+    expect(named.breaks[0]).toMatchObject({ kind: 'EDITED', position: edited.position, fromTreeSize: 0, toTreeSize: cp1.treeSize, checkpointSeq: 1 });
+    const namedOffline = await verifyExport(await exportText(), withKey(publicPem), { knownTreeHead: kept.knownTreeHead, earlierLeaves: kept.leaves });
+    expect(namedOffline.breaks.find((b) => b.kind === 'EDITED')).toMatchObject({ position: edited.position, checkpointSeq: 1 });
   });
 
   it('DELETED: one signed event removed, at its position', async () => {

@@ -44,7 +44,8 @@ describe('a password change racing a login', () => {
     expect(answer.code).toBe('INVALID_CREDENTIALS');
     expect((await attacker.gql(`{ me { id } }`)).data.me).toBeNull();
     const [live] = await server.app.db.query<{ n: number }>(
-      `select count(*)::int as n from proj.sessions s join proj.users u on u.user_id = s.user_id where u.email = 'race@example.com' and s.ended_at is null`,
+      `select count(*)::int as n from proj.sessions s join proj.users u on u.user_id = s.user_id where u.email_hash = $1 and s.ended_at is null`,
+      [server.app.personalData.hashes.email('race@example.com')],
     );
     expect(live!.n).toBe(1); // the owner's own session only
   });

@@ -9,7 +9,9 @@ import {
 } from './support.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
+// Email changes take effect at once without verification (none): this suite is about the reauthentication rule;
+// the verified change is test/integration/recovery/recovery.test.ts's.
+beforeAll(async () => { server = await startTestServer({ env: { ACCOUNT_EMAIL_VERIFICATION: 'none' } }); });
 afterAll(async () => { await server?.close(); });
 
 

@@ -1,4 +1,5 @@
 // Shared documents and probes for the login suite: what the tests send, and how they read the log and projections.
+import { eventColumns, toRecordedEvent } from '../../../src/eventstore/eventStore.js';
 import { newId } from '../../../src/crypto/tokens.js';
 import { liveSchema } from '../../../src/projections/projector.js';
 import type { GraphQLClient, TestServer } from '../../helpers/server.js';
@@ -30,8 +31,11 @@ export async function signup(client: GraphQLClient, email: string, password = PA
 
 export interface StoredEvent { position: number; stream_id: string; type: string; data: any; metadata: any }
 
+/** The events of a type as readers see them: personal data opened from its sealed form (issue 14 item 0). */
 export async function eventsOfType(server: TestServer, type: string): Promise<StoredEvent[]> {
-  return server.app.db.query<StoredEvent & Record<string, unknown>>(`select position::int, stream_id, type, data, metadata from events where type = $1 order by position`, [type]);
+  const rows = await server.app.db.query(`select ${eventColumns} from events where type = $1 order by position`, [type]);
+  const events = await server.app.store.unseal(server.app.db, rows.map((r) => toRecordedEvent(r as never)));
+  return events.map((e) => ({ position: e.position, stream_id: e.streamId, type: e.type, data: e.data, metadata: e.metadata }) as StoredEvent);
 }
 
 export async function eventCount(server: TestServer): Promise<number> {
@@ -40,7 +44,7 @@ export async function eventCount(server: TestServer): Promise<number> {
 }
 
 export async function userIdOf(server: TestServer, email: string): Promise<string> {
-  const [row] = await server.app.db.query<{ user_id: string }>(`select user_id from ${liveSchema}.users where email = $1 and not deleted`, [email]);
+  const [row] = await server.app.db.query<{ user_id: string }>(`select user_id from ${liveSchema}.users where email_hash = $1 and not deleted`, [server.app.personalData.hashes.email(email)]);
   if (!row) throw new Error(`no user ${email}`);
   return row.user_id;
 }

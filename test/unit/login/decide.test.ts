@@ -63,7 +63,7 @@ describe('login decider', () => {
   });
 });
 
-const startSession: SessionCommand = { type: 'StartSession', data: { sessionId: 's', userId: 'u', tokenHash: 'h', aal: 1, methods: [], ip: 'ip', userAgent: 'ua', deviceId: null, enrollOnly: false, mfaTrustOffered: false, now: T0 } };
+const startSession: SessionCommand = { type: 'StartSession', data: { sessionId: 's', userId: 'u', tokenHash: 'h', aal: 1, methods: [], ip: 'ip', userAgent: 'ua', deviceId: null, enrollOnly: false, flowId: null, mfaTrustOffered: false, now: T0 } };
 const activity = (min: number): SessionCommand => ({ type: 'RecordSessionActivity', data: { ip: 'ip', now: at(min), intervalSeconds: 300 } });
 const revoke: SessionCommand = { type: 'RevokeSession', data: { reason: 'logout', now: at(1) } };
 const expire: SessionCommand = { type: 'ExpireSession', data: { reason: 'idle', now: at(60) } };

@@ -21,6 +21,7 @@ export function LoginPage() {
 
   function afterLogin(): void {
     if (pendingFlow?.id === 'mfa_authenticate') navigate('/mfa/verify');
+    else if (pendingFlow?.id === 'verify_email') navigate('/email/verify');
     else if (pendingFlow?.id === 'mfa_enroll_required') navigate('/mfa/setup');
     else navigate(next, { replace: true });
   }
@@ -73,6 +74,7 @@ export function LoginPage() {
           <button type="button" className="secondary wide" onClick={() => void passkey()}>Sign in with a passkey</button>
         </>
       )}
+      <p className="muted"><Link to="/password/reset">Forgot your password?</Link></p>
       <p className="muted">New here? <Link to="/signup">Create an account</Link></p>
     </Card>
   );

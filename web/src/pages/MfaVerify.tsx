@@ -1,5 +1,5 @@
-// The second step of a login (allauth's mfa_authenticate): a TOTP code, a recovery code, or a security key, offered
-// according to the flow's `types`. When the server runs with MFA_TRUST_ENABLED, a successful step leaves the
+// The second step of a login (allauth's mfa_authenticate): a TOTP code, a recovery code, a security key, or a code
+// mailed on request (EMAIL: the weaker factor, the session is then AAL1), offered according to the flow's `types`. When the server runs with MFA_TRUST_ENABLED, a successful step leaves the
 // `mfa_trust` flow pending: the page then asks "Trust this device for 14 days?" before going on. The session is
 // already signed in, so the question never blocks: "Not now" answers no.
 import type { TesseraError, WebAuthnError } from '@tessera/client';
@@ -9,10 +9,11 @@ import { Link, Navigate, useNavigate } from 'react-router';
 import { Card, ErrorMessage, Field } from '../ui';
 
 export function MfaVerifyPage() {
-  const { status, flow, authenticateMfa, authenticateWebAuthn } = useAuth();
+  const { status, flow, authenticateMfa, authenticateWebAuthn, requestEmailCode } = useAuth();
   const navigate = useNavigate();
   const [code, setCode] = useState('');
   const [useRecovery, setUseRecovery] = useState(false);
+  const [emailSent, setEmailSent] = useState(false);
   const [error, setError] = useState<TesseraError | WebAuthnError | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -25,7 +26,8 @@ export function MfaVerifyPage() {
   const hasTotp = types.includes('TOTP');
   const hasRecovery = types.includes('RECOVERY_CODES');
   const hasKey = types.includes('WEBAUTHN');
-  const codeMode = useRecovery || !hasTotp ? 'recovery' : 'totp';
+  const hasEmail = types.includes('EMAIL');
+  const codeMode = emailSent ? 'email' : useRecovery || !hasTotp ? 'recovery' : 'totp';
 
   async function submit(event: FormEvent): Promise<void> {
     event.preventDefault();
@@ -37,6 +39,14 @@ export function MfaVerifyPage() {
     // Signed in: the page now renders either the trust question or the way on.
   }
 
+  async function email(): Promise<void> {
+    setError(null);
+    const result = await requestEmailCode();
+    if (!result.ok) return setError(result.error);
+    setEmailSent(true);
+    setCode('');
+  }
+
   async function key(): Promise<void> {
     setError(null);
     const result = await authenticateWebAuthn('MFA');
@@ -46,9 +56,12 @@ export function MfaVerifyPage() {
   return (
     <Card title="Two-factor authentication" narrow lead="Your password was right. Now prove it is you with your second factor.">
       <ErrorMessage error={error} />
-      {(hasTotp || hasRecovery) && (
+      {(hasTotp || hasRecovery || emailSent) && (
         <form onSubmit={submit}>
-          {codeMode === 'totp' ? (
+          {codeMode === 'email' ? (
+            <Field key="email" label="Code from your email" name="email-code" autoComplete="one-time-code" inputMode="numeric"
+              pattern="[0-9]*" maxLength={8} required autoFocus value={code} onChange={(e) => setCode(e.target.value)} />
+          ) : codeMode === 'totp' ? (
             <Field key="totp" label="Code from your authenticator app" name="code" autoComplete="one-time-code" inputMode="numeric"
               pattern="[0-9]*" maxLength={6} required autoFocus value={code} onChange={(e) => setCode(e.target.value)} />
           ) : (
@@ -58,7 +71,12 @@ export function MfaVerifyPage() {
           <button type="submit" disabled={busy}>{busy ? 'Checking…' : 'Verify'}</button>
         </form>
       )}
-      {hasTotp && hasRecovery && (
+      {hasEmail && (
+        <button type="button" className="link" onClick={() => void email()}>
+          {emailSent ? 'Send another code by email' : 'Email me a code instead'}
+        </button>
+      )}
+      {hasTotp && hasRecovery && !emailSent && (
         <button type="button" className="link" onClick={() => { setUseRecovery(!useRecovery); setCode(''); setError(null); }}>
           {useRecovery ? 'Use a code from your authenticator app' : 'Use a recovery code instead'}
         </button>

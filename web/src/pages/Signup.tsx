@@ -19,7 +19,8 @@ export function SignupPage() {
     const result = await signup(email, password);
     setBusy(false);
     if (!result.ok) return setError(result.error);
-    navigate('/mfa/setup');
+    // Mandatory verification: nobody is signed in before the mailed code.
+    navigate(result.pendingFlow?.id === 'verify_email' ? '/email/verify' : '/mfa/setup');
   }
 
   return (

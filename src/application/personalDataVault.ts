@@ -1,0 +1,273 @@
+// The personal data vault (issue 14 item 0): per-person data keys in personal_data_keys (wrapped by the server keys),
+// sealing at the event store's boundary, opening on read, and erasure by destroying a key.
+//
+// Keys are cached in-process (bounded, short TTL) so a login adds no round trip once its user's key is known; a key not
+// cached is fetched in the append's own pipeline. After an erasure on one instance, another instance may go on using
+// its cached copy of the key for up to `keyCacheTtlMs` (default 60 s): it can still read the person's data, and what it
+// seals meanwhile is sealed under a key that no longer exists anywhere else (unreadable once that cache expires).
+import type { Queryable } from '../db/index.js';
+import {
+  envelopeSubject, isSealedValue, newDataKey, openValue, sealValue, unwrapDataKey, wrapDataKey, type PersonalDataHashes,
+} from '../crypto/personalData.js';
+import type { SecretBox } from '../crypto/secretBox.js';
+import type { PersonalFields } from '../domain/personalData.js';
+import type { EventMetadata, EventSealer, NewEvent, RecordedEvent, SealedFields } from '../eventstore/index.js';
+
+interface CachedKey {
+  /** Null: no key (the person was erased, or never had one). */
+  key: Buffer | null;
+  erased: boolean;
+  expires: number;
+}
+
+export interface PersonalDataVaultOptions {
+  box: SecretBox;
+  hashes: PersonalDataHashes;
+  registry: Record<string, PersonalFields>;
+  metadataFields: readonly string[];
+  keyCacheSize?: number;
+  keyCacheTtlMs?: number;
+  now?: () => number;
+}
+
+interface KeyRow {
+  subject_id: string;
+  wrapped_key: string | null;
+  erased_at: Date | string | null;
+  [key: string]: unknown;
+}
+
+export class PersonalDataVault implements EventSealer {
+  readonly hashes: PersonalDataHashes;
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly maxKeys: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: PersonalDataVaultOptions) {
+    this.hashes = options.hashes;
+    this.maxKeys = options.keyCacheSize ?? 10_000;
+    this.ttlMs = options.keyCacheTtlMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The user whose key seals an event's personal data: the registry's subject field, else data.userId. */
+  subjectOf(event: { type: string; data: Record<string, unknown> }): string | null {
+    const field = this.options.registry[event.type]?.subject ?? 'userId';
+    const subject = event.data[field];
+    return typeof subject === 'string' && subject !== '' ? subject : null;
+  }
+
+  private cached(subject: string): CachedKey | undefined {
+    const hit = this.cache.get(subject);
+    if (!hit) return undefined;
+    if (hit.expires <= this.now()) {
+      this.cache.delete(subject);
+      return undefined;
+    }
+    return hit;
+  }
+
+  private remember(subject: string, key: Buffer | null, erased: boolean): void {
+    this.cache.delete(subject);
+    this.cache.set(subject, { key, erased, expires: this.now() + this.ttlMs });
+    // Map keeps insertion order: the oldest entry goes first when the bound is reached.
+    if (this.cache.size > this.maxKeys) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  private fromRow(row: KeyRow): void {
+    const key = row.wrapped_key ? unwrapDataKey(this.options.box, row.subject_id, row.wrapped_key) : null;
+    this.remember(row.subject_id, key, row.erased_at !== null && row.erased_at !== undefined);
+  }
+
+  /**
+   * A key row read together with another query (password login's first read joins it): cached without a round trip
+   * of its own. `undefined` (the join found no row) is not cached.
+   */
+  prime(subject: string, wrappedKey: string | null | undefined, erasedAt: Date | string | null = null): void {
+    if (wrappedKey === undefined || (wrappedKey === null && erasedAt === null)) return;
+    this.fromRow({ subject_id: subject, wrapped_key: wrappedKey, erased_at: erasedAt });
+  }
+
+  /** The keys of these subjects (cached, else one query); with `create`, a subject without a row gets a new key. */
+  async keysFor(q: Queryable, subjects: Iterable<string>, create = false): Promise<Map<string, CachedKey>> {
+    const found = new Map<string, CachedKey>();
+    const missing: string[] = [];
+    for (const subject of new Set(subjects)) {
+      const hit = this.cached(subject);
+      if (hit) found.set(subject, hit);
+      else missing.push(subject);
+    }
+    if (missing.length === 0) return found;
+    let rows: KeyRow[];
+    if (create) {
+      // One statement: insert a fresh key for every subject that has no row (an erased person keeps a row without a
+      // key, so they never get a new one), and read the rows that were there.
+      const wrapped = missing.map((s) => wrapDataKey(this.options.box, s, newDataKey()));
+      rows = await q.query<KeyRow>(
+        `with added as (
+           insert into personal_data_keys (subject_id, wrapped_key, created_at)
+           select s, w, now() from unnest($1::text[], $2::text[]) as x(s, w)
+           on conflict (subject_id) do nothing
+           returning subject_id, wrapped_key, erased_at)
+         select * from added
+         union all
+         select subject_id, wrapped_key, erased_at from personal_data_keys where subject_id = any($1::text[])`,
+        [missing, wrapped],
+      );
+      const seen = new Set(rows.map((r) => r.subject_id));
+      // A row another transaction committed while the insert waited on it is invisible to that statement: read it.
+      const late = missing.filter((s) => !seen.has(s));
+      if (late.length > 0) rows.push(...(await q.query<KeyRow>(`select subject_id, wrapped_key, erased_at from personal_data_keys where subject_id = any($1::text[])`, [late])));
+    } else {
+      rows = await q.query<KeyRow>(`select subject_id, wrapped_key, erased_at from personal_data_keys where subject_id = any($1::text[])`, [missing]);
+    }
+    for (const row of rows) this.fromRow(row);
+    for (const subject of missing) {
+      if (!rows.some((r) => r.subject_id === subject)) this.remember(subject, null, false);
+      found.set(subject, this.cached(subject)!);
+    }
+    return found;
+  }
+
+  async seal(tx: Queryable, events: readonly NewEvent[], metadata: EventMetadata): Promise<Array<{ event: NewEvent; metadata: EventMetadata }>> {
+    const subjects = events.map((e) => this.subjectOf(e));
+    const wanted = subjects.filter((s): s is string => s !== null);
+    const keys = wanted.length > 0 ? await this.keysFor(tx, wanted, true) : new Map<string, CachedKey>();
+    return events.map((event, index) => {
+      const subject = subjects[index]!;
+      const key = subject === null ? null : keys.get(subject)?.key ?? null;
+      const fields = this.options.registry[event.type]?.fields ?? [];
+      let data = event.data;
+      if (fields.length > 0) {
+        data = { ...event.data };
+        for (const field of fields) {
+          const value = data[field];
+          if (typeof value !== 'string' || isSealedValue(value)) continue;
+          // No key (an erased person, an event with no user): the value is not written at all.
+          data[field] = key && subject ? sealValue(key, subject, `${event.type}.${field}`, value) : null;
+        }
+      }
+      return { event: { type: event.type, data }, metadata: this.sealMetadata(metadata, subject, key) };
+    });
+  }
+
+  private sealMetadata(metadata: EventMetadata, subject: string | null, key: Buffer | null): EventMetadata {
+    const { ip, userAgent } = metadata;
+    if (ip === undefined && userAgent === undefined) return metadata;
+    const out: EventMetadata = { ...metadata };
+    delete out.ip;
+    delete out.userAgent;
+    if (ip !== undefined && !isSealedValue(ip)) {
+      // Keyed pseudonyms of the address and of its network, on every event: what attack detection groups by.
+      out.ipHash = this.hashes.address(ip);
+      const network = this.hashes.network(ip);
+      if (network) out.networkHash = network;
+    }
+    if (key && subject) {
+      if (ip !== undefined) out.ip = isSealedValue(ip) ? ip : sealValue(key, subject, 'metadata.ip', ip);
+      if (userAgent !== undefined) out.userAgent = isSealedValue(userAgent) ? userAgent : sealValue(key, subject, 'metadata.userAgent', userAgent);
+    } else if (userAgent !== undefined && !isSealedValue(userAgent)) {
+      // Anonymous (no user, or an erased one): keyed pseudonyms only, enough to correlate attempts from one client.
+      out.userAgentHash = this.hashes.userAgent(userAgent);
+    }
+    return out;
+  }
+
+  async unseal(q: Queryable, events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const subjects = new Set<string>();
+    for (const event of events) {
+      const subject = this.subjectOf(event);
+      if (subject !== null) subjects.add(subject);
+    }
+    if (subjects.size === 0) return events;
+    const keys = await this.keysFor(q, subjects);
+    return events.map((event) => {
+      const subject = this.subjectOf(event);
+      if (subject === null) return event;
+      const entry = keys.get(subject);
+      const key = entry?.key ?? null;
+      const personal: SealedFields = { data: {}, metadata: {}, erased: entry?.erased ?? false };
+      const fields = this.options.registry[event.type]?.fields ?? [];
+      let data = event.data;
+      for (const field of fields) {
+        const value = data[field];
+        if (!isSealedValue(value)) continue;
+        if (data === event.data) data = { ...event.data };
+        personal.data[field] = value;
+        data[field] = key ? openValue(key, value) : null;
+      }
+      let metadata = event.metadata;
+      for (const field of this.options.metadataFields) {
+        const value = (metadata as Record<string, unknown>)[field];
+        if (!isSealedValue(value)) continue;
+        if (metadata === event.metadata) metadata = { ...event.metadata };
+        personal.metadata[field] = value;
+        (metadata as Record<string, unknown>)[field] = key ? openValue(key, value) ?? undefined : undefined;
+      }
+      // The lookup hash of an opened email (the users projection's email_hash): keyed, so a projector stays pure.
+      if (typeof data.email === 'string' && personal.data.email) personal.hashes = { email: this.hashes.email(data.email) };
+      return { ...event, data, metadata, personal };
+    });
+  }
+
+  /** One value sealed under a person's key (delivery state such as the outbox's recipient); null when they have none. */
+  async sealFor(q: Queryable, subject: string, label: string, value: string): Promise<string | null> {
+    const key = (await this.keysFor(q, [subject], true)).get(subject)?.key;
+    return key ? sealValue(key, subject, label, value) : null;
+  }
+
+  /** Opens every envelope anywhere inside a value (projection rows copy envelopes): clear, or null once erased. */
+  async openDeep<T>(q: Queryable, value: T): Promise<T> {
+    const subjects = new Set<string>();
+    collectSubjects(value, subjects);
+    if (subjects.size === 0) return value;
+    const keys = await this.keysFor(q, subjects);
+    return replaceEnvelopes(value, (sealed) => {
+      const key = keys.get(envelopeSubject(sealed) ?? '')?.key;
+      return key ? openValue(key, sealed) : null;
+    }) as T;
+  }
+
+  /** Whether each subject's key has been destroyed. */
+  async erasedSubjects(q: Queryable, subjects: Iterable<string>): Promise<Set<string>> {
+    const keys = await this.keysFor(q, subjects);
+    return new Set([...keys].filter(([, k]) => k.erased).map(([s]) => s));
+  }
+
+  /**
+   * Destroys a person's key, in the caller's transaction, after the event that records why (UserDeleted, UserErased).
+   * The row stays without its key (a tombstone), so the person never gets a new key and readers can say "erased".
+   */
+  async destroyKey(tx: Queryable, subject: string, at: Date): Promise<void> {
+    await tx.query(
+      `insert into personal_data_keys (subject_id, wrapped_key, created_at, erased_at) values ($1, null, $2, $2)
+       on conflict (subject_id) do update set wrapped_key = null, erased_at = coalesce(personal_data_keys.erased_at, excluded.erased_at)`,
+      [subject, at.toISOString()],
+    );
+    this.remember(subject, null, true);
+  }
+
+  /** Forgets cached keys (tests, and an operator's erasure from another process). */
+  forget(subject?: string): void {
+    if (subject === undefined) this.cache.clear();
+    else this.cache.delete(subject);
+  }
+}
+
+function collectSubjects(value: unknown, into: Set<string>): void {
+  if (isSealedValue(value)) {
+    const subject = envelopeSubject(value);
+    if (subject !== null) into.add(subject);
+  } else if (Array.isArray(value)) for (const v of value) collectSubjects(v, into);
+  else if (value !== null && typeof value === 'object' && !(value instanceof Date)) for (const v of Object.values(value)) collectSubjects(v, into);
+}
+
+function replaceEnvelopes(value: unknown, open: (sealed: string) => string | null): unknown {
+  if (isSealedValue(value)) return open(value);
+  if (Array.isArray(value)) return value.map((v) => replaceEnvelopes(v, open));
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceEnvelopes(v, open)]));
+  }
+  return value;
+}
