@@ -2,7 +2,7 @@
 // a session verified with a strong second factor is listed here, and an AAL1 session of a user holding every role
 // calling each one gets MFA_REQUIRED. A new field that carries the scope without being listed (or an old one that
 // loses it) fails the first test.
-import { getNamedType, getNullableType, isInputObjectType, isListType, isNonNullType, type GraphQLField, type GraphQLInputType } from 'graphql';
+import { getNamedType, getNullableType, isEnumType, isInputObjectType, isListType, isNonNullType, type GraphQLField, type GraphQLInputType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runUserCommand } from '../../../src/cli/users.js';
 import { schema } from '../../../src/graphql/schema.js';
@@ -11,7 +11,7 @@ import { fastArgon, loginMutation, PASSWORD } from '../totp/helpers.js';
 
 /** Fields guarded by the aal2 scope, as `Type.field`. */
 const expectedGuarded = [
-  'Query.auditConsistencyProof', 'Query.auditEvents', 'Query.auditInclusionProof', 'Query.auditVerification', 'Query.authenticatorsAt',
+  'Query.analyticsLag', 'Query.auditConsistencyProof', 'Query.auditEvents', 'Query.auditInclusionProof', 'Query.auditVerification', 'Query.authenticatorsAt',
   'Query.sessionAnalytics', 'Query.sessionProvenance', 'Query.sessionsAt', 'Query.userAt', 'Query.users',
   'Mutation.eraseUser', 'Mutation.liftMfaRequirement', 'Mutation.requireMfa', 'Mutation.resetUserMfa', 'Mutation.revokeRole', 'Mutation.signOutUser', 'Mutation.unlockUser',
 ];
@@ -39,7 +39,9 @@ function literal(type: GraphQLInputType): string {
     const fields = Object.values(inner.getFields()).filter((f) => isNonNullType(f.type));
     return `{ ${fields.map((f) => `${f.name}: ${literal(f.type)}`).join(', ')} }`;
   }
-  const named = getNamedType(inner).name;
+  const namedType = getNamedType(inner);
+  if (isEnumType(namedType)) return namedType.getValues()[0]!.name;
+  const named = namedType.name;
   if (named === 'Int') return '1';
   if (named === 'Boolean') return 'true';
   if (named === 'DateTime') return '"2030-01-01T00:00:00.000Z"';
