@@ -3,7 +3,9 @@
 // taken after an event the log does not hold, it is ignored and the state is folded from the log, so it never changes
 // a decision (checked with the decision itself: a replayed code is still refused). Snapshots hold nothing in clear.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eraseUser } from '../../../src/application/accountChanges.js';
 import { authenticatorsFold, load } from '../../../src/application/commandHandler.js';
+import { systemRequest } from '../../../src/application/request.js';
 import { authenticatorsAggregate } from '../../../src/domain/authenticators/aggregate.js';
 import type { AuthenticatorsState } from '../../../src/domain/authenticators/state.js';
 import { createMemoryAttemptBudget } from '../../../src/security/attempts.js';
@@ -137,6 +139,24 @@ describe('authenticators snapshots', () => {
     expect(loaded.eventsRead).toBeGreaterThan(0);
     expect(await load(server.app.store, authenticatorsAggregate, user.userId)).toEqual(await fromLog(user));
     expect((await (await pendingLogin(server, user.email)).gql(authenticateMfaMutation, { code })).data.authenticateMfa.code).toBe('CODE_REPLAYED');
+  });
+
+  // Last: it erases `other`. The erasure's own transaction loads the authenticators (to release the credential ids)
+  // after UserDeleted is written: with a long tail and no snapshot, that load would write one back, unawaited, after
+  // the inline step deleted them.
+  it('erasing a user deletes their snapshot, and the erasure\'s own load of the stream writes none back', async () => {
+    const base = (await fromLog(other)).version;
+    const at = new Date(T0 - 86400_000).toISOString();
+    const events = Array.from({ length: 40 }, (_, i) => ({ type: 'TotpCodeAccepted', data: { userId: other.userId, step: 2000 + i, purpose: 'login', at } }));
+    await server.app.store.append(stream(other), events, { expectedVersion: base, metadata: { actor: 'test' } });
+    await server.app.store.readFolded(stream(other), foldOfLoad(), undefined);
+    await snapshotOf(other);
+    // Another snapshot-worthy history after the snapshot, so every load in the erasure folds 32 events or more.
+    const more = Array.from({ length: 40 }, (_, i) => ({ type: 'TotpCodeAccepted', data: { userId: other.userId, step: 3000 + i, purpose: 'login', at } }));
+    await server.app.store.append(stream(other), more, { expectedVersion: base + 40, metadata: { actor: 'test' } });
+    await eraseUser(server.app, 'admin-test', { userId: other.userId, reason: 'ticket SNAP-1' }, { ...systemRequest(), actor: 'admin-test' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await server.app.db.query(`select version from snapshots where stream_id = $1`, [stream(other)])).toEqual([]);
   });
 });
 
