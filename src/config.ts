@@ -371,6 +371,11 @@ export function loadConfig(env: Env = process.env): Config {
     frontendUrls: frontendUrlsFrom(read, publicOrigin),
     guards: true,
   };
+  // Passkey signup does not prove the address with a code yet, and tells a taken address apart at once: under mandatory
+  // verification (which promises signup without enumeration) it would reveal who has an account. Refused together.
+  if (config.passkeySignupEnabled && config.emailVerification === 'mandatory') {
+    read.refuse('PASSKEY_SIGNUP_ENABLED', 'cannot be true with ACCOUNT_EMAIL_VERIFICATION=mandatory (passkey signup does not verify the address by code yet, and would reveal taken addresses)');
+  }
   if (!config.notificationFrom.includes('@')) read.refuse('NOTIFICATION_FROM', `must contain an email address, got "${config.notificationFrom}"`);
   if (/\s/.test(config.redisKeyPrefix)) read.refuse('REDIS_KEY_PREFIX', 'must not contain spaces');
   if (read.problems.length > 0) throw new ConfigError(read.problems);

@@ -167,6 +167,9 @@ export function startNotificationWorker(app: WorkerApp, options: { deliver?: Del
       delete row.secret_ciphertext;
       try {
         row.secret = sealed && app.secrets ? JSON.parse(app.secrets.box.open(sealed, codeAad(row.notification_id))) : null;
+        // The recipient is an envelope under the user's key: opened here, in the claim's transaction (on the embedded
+        // database a second connection does not exist, so a read outside the transaction would wait for it forever).
+        if (row.recipient) row.recipient = await app.personalData.openDeep(tx, row.recipient);
         await deliver(row);
       } catch (error) {
         await recordFailure(tx, row, error, now);

@@ -515,7 +515,7 @@ describe('the reference web app in Chromium: analytics', () => {
     await p.getByRole('button', { name: 'Log out' }).click();
     await at(p, '/login');
     const { grantRole } = await import('../../src/application/roles.js');
-    const [user] = await server.app.db.query<{ user_id: string }>(`select user_id from proj.users where email = 'analyst@example.com'`);
+    const [user] = await server.app.db.query<{ user_id: string }>(`select user_id from proj.users where email_hash = $1`, [server.app.personalData.hashes.email('analyst@example.com')]);
     await grantRole(server.app, user!.user_id, 'analyst', { clientAddress: 'test', userAgent: 'test', requestId: 'test', actor: 'system' });
     // As `tessera serve` does: the analysis projector in the background.
     projector = startAnalyticsProjector(server.app);

@@ -125,6 +125,11 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses passkey signup under mandatory verification: it would tell taken addresses apart', () => {
+    expect(() => loadConfig({ NODE_ENV: 'test', PASSKEY_SIGNUP_ENABLED: 'true', ACCOUNT_EMAIL_VERIFICATION: 'mandatory' })).toThrow(/PASSKEY_SIGNUP_ENABLED/);
+    expect(loadConfig({ NODE_ENV: 'test', PASSKEY_SIGNUP_ENABLED: 'true', ACCOUNT_EMAIL_VERIFICATION: 'optional' }).passkeySignupEnabled).toBe(true);
+  });
+
   it('names every bad variable in one error', () => {
     expect(() => loadConfig({ TOTP_WINDOW: '11', PORT: 'http', PASSKEY_LOGIN_ENABLED: 'yes' })).toThrow(ConfigError);
     expect(problemsOf({ TOTP_WINDOW: '11', PORT: 'http', PASSKEY_LOGIN_ENABLED: 'yes' }).map((p) => p.variable).sort())

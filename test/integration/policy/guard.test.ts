@@ -11,8 +11,8 @@ import { fastArgon, loginMutation, PASSWORD } from '../totp/helpers.js';
 
 /** Fields guarded by the aal2 scope, as `Type.field`. */
 const expectedGuarded = [
-  'Query.analyticsLag', 'Query.auditConsistencyProof', 'Query.auditEvents', 'Query.auditInclusionProof', 'Query.auditVerification', 'Query.authenticatorsAt',
-  'Query.sessionAnalytics', 'Query.sessionProvenance', 'Query.sessionsAt', 'Query.userAt', 'Query.users',
+  'Query.auditConsistencyProof', 'Query.auditEvents', 'Query.auditInclusionProof', 'Query.auditVerification', 'Query.authenticatorsAt',
+  'Query.analyticsLag', 'Query.sessionAnalytics', 'Query.sessionProvenance', 'Query.sessionsAt', 'Query.userAt', 'Query.users',
   'Mutation.eraseUser', 'Mutation.liftMfaRequirement', 'Mutation.requireMfa', 'Mutation.resetUserMfa', 'Mutation.revokeRole', 'Mutation.signOutUser', 'Mutation.unlockUser',
 ];
 
@@ -39,9 +39,8 @@ function literal(type: GraphQLInputType): string {
     const fields = Object.values(inner.getFields()).filter((f) => isNonNullType(f.type));
     return `{ ${fields.map((f) => `${f.name}: ${literal(f.type)}`).join(', ')} }`;
   }
-  const namedType = getNamedType(inner);
-  if (isEnumType(namedType)) return namedType.getValues()[0]!.name;
-  const named = namedType.name;
+  if (isEnumType(inner)) return inner.getValues()[0]!.name;
+  const named = getNamedType(inner).name;
   if (named === 'Int') return '1';
   if (named === 'Boolean') return 'true';
   if (named === 'DateTime') return '"2030-01-01T00:00:00.000Z"';

@@ -59,6 +59,13 @@ describe('password reset', () => {
     await signup(owner, 'once@example.com');
     const userId = await userIdOf(s, 'once@example.com');
     const other = s.appClient((await login(s.appClient(), 'once@example.com')).sessionToken);
+    // The device the account signed up on is trusted (as "trust this device" after an MFA step would record it).
+    const [device] = await s.app.db.query<{ device_id: string }>(`select device_id from proj.devices where user_id = $1 limit 1`, [userId]);
+    await s.app.store.append(`device-${device!.device_id}`, [{ type: 'DeviceTrusted', data: {
+      deviceId: device!.device_id, userId, sessionId: 'trusted-before-reset', until: new Date(s.clock.now().getTime() + 30 * 24 * 60 * MINUTE).toISOString(), at: s.clock.now().toISOString(),
+    } }], { expectedVersion: 'any', metadata: { actor: userId }, now: s.clock.now() });
+    const trusted = async () => (await s.app.db.query(`select 1 from proj.devices where user_id = $1 and trusted_until is not null`, [userId])).length;
+    expect(await trusted()).toBe(1);
     await s.appClient().gql(REQUEST_RESET, { email: 'once@example.com' });
     const code = codeIn(await resetMail('once@example.com'));
     expect((await s.appClient().gql(RESET, { input: { email: 'once@example.com', code: 'WRONG234', newPassword: NEW_PASSWORD } })).data.resetPassword.code).toBe('INVALID_CODE');
@@ -66,6 +73,9 @@ describe('password reset', () => {
     expect((await s.appClient().gql(RESET, { input: { email: 'once@example.com', code, newPassword: 'yet another passphrase' } })).data.resetPassword.code).toBe('INVALID_CODE');
     expect((await owner.gql(ME)).data.me).toBeNull();
     expect((await other.gql(ME)).data.me).toBeNull();
+    // The trusted device is trusted no more: the reset ended its trust, with the reason on record.
+    expect(await trusted()).toBe(0);
+    expect((await s.app.store.readStream(`device-${device!.device_id}`)).filter((e) => e.type === 'DeviceTrustRevoked').map((e) => e.data.reason)).toEqual(['password_reset']);
     expect((await login(s.appClient(), 'once@example.com')).code).toBe('INVALID_CREDENTIALS');
     expect((await login(s.appClient(), 'once@example.com', NEW_PASSWORD)).__typename).toBe('AuthPayload');
     const types = await typesOf(`user-${userId}`);
