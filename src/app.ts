@@ -9,6 +9,7 @@ import { openDatabase, openPostgres, type Db } from './db/index.js';
 import { grantAppPrivileges } from './db/roles.js';
 import { loadAuditSigner } from './crypto/auditSigning.js';
 import { allEventTypes } from './domain/eventTypes.js';
+import { streams } from './domain/shared/streams.js';
 import { systemClock, type Clock } from './domain/shared/clock.js';
 import { EventStore, migrate } from './eventstore/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -22,6 +23,7 @@ import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createEmailCodeDelivery } from './notifications/codeDelivery.js';
 import { createNotificationReactor } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
+import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
 import { createPersonalDataHashes } from './crypto/personalData.js';
 import { personalFields, personalMetadataFields } from './domain/personalData.js';
 import { PersonalDataVault } from './application/personalDataVault.js';
@@ -29,6 +31,8 @@ import { convertPersonalData, replayErasures } from './application/personalDataC
 
 export interface App extends Deps {
   projections: Projections;
+  /** What /metrics shows: fed by the event store and the attempt budget, nowhere else. */
+  metrics: ServiceMetrics;
   close(): Promise<void>;
 }
 
@@ -66,6 +70,12 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   if (converted.events > 0) logger.info({ converted }, 'personal data sealed in existing events');
   const reErased = await replayErasures(db, personalData);
   if (reErased > 0) logger.warn({ keys: reErased }, 'erased people\'s keys destroyed again (restored from a backup?)');
+  // Snapshots are sealed with the service's key and hold credential names: none may outlive an erasure (a restored
+  // backup, a snapshot written by a read that raced the erasure).
+  await db.query(
+    `delete from snapshots where stream_id in (select $1 || subject_id from personal_data_keys where erased_at is not null)`,
+    [streams.authenticators('')],
+  );
   const projections = new Projections(db, allProjectors(), personalData);
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
@@ -75,9 +85,15 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const reactors: AfterAppend[] = [];
   const afterAppend: AfterAppend = async (tx, events) => {
     await projections.inline(tx, events);
+    // A deleted or erased account's snapshots go with it (they are sealed with the service's key, not the person's,
+    // and hold the names of its WebAuthn credentials).
+    const deleted = events.filter((e) => e.type === 'UserDeleted' || e.type === 'UserErased').map((e) => streams.authenticators(String(e.data.userId)));
+    if (deleted.length > 0) await tx.query(`delete from snapshots where stream_id = any($1::text[])`, [deleted]);
     for (const react of reactors) await react(tx, events);
   };
-  const store = new EventStore(db, new Set(allEventTypes), afterAppend, personalData);
+  const metrics = createServiceMetrics({ db });
+  // Snapshots are sealed with the service's secret box (bound to stream, kind, version and head hash).
+  const store = new EventStore(db, new Set(allEventTypes), afterAppend, personalData, metrics.store, box);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
@@ -91,6 +107,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     db,
     store,
     projections,
+    metrics,
     clock: options.clock ?? systemClock,
     passwords: createPasswordHasher(config.argon2),
     attempts: budget,
@@ -109,6 +126,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   app.codeDelivery = createEmailCodeDelivery(app);
   // Attack detection may throttle a spraying range for a while (DETECT_THROTTLE_SECONDS; off by default).
   if (config.analytics.detection.throttleSeconds > 0) app.attempts = throttledAttemptBudget(app.attempts, createRangeThrottle(app, pseudonymsOf(app)));
+  // Counted last, so what /metrics shows includes the lockout gate's and the range throttle's refusals.
+  app.attempts = metrics.meterAttempts(app.attempts);
   // The analysis tables and their SQL views (asynchronous: `tessera serve` runs their projector).
   const analyticsState = await ensureAnalytics(app);
   if (analyticsState !== 'ready') logger.info({ analytics: analyticsState }, 'analysis tables prepared');

@@ -96,6 +96,11 @@ export interface Config {
     checkpointSeconds: number;
   };
   /**
+   * GET /metrics (Prometheus): with METRICS_TOKEN set, served to `Authorization: Bearer <token>` only; without it,
+   * served openly in development and test, and not at all (404) in production.
+   */
+  metrics: { enabled: boolean; token: string | undefined };
+  /**
    * ACCOUNT_EMAIL_VERIFICATION (allauth's name): `none` sends no code; `optional` (default) sends one and lets the
    * account in meanwhile; `mandatory` lets nobody in until the address is verified, and signup does not reveal taken
    * addresses (allauth's ACCOUNT_PREVENT_ENUMERATION). An email change waits for its code under optional and mandatory.
@@ -287,6 +292,14 @@ export function loadConfig(env: Env = process.env): Config {
     parallelism: argon2Parallelism,
   };
 
+  const metricsToken = read.raw('METRICS_TOKEN');
+  // A scraper's token travels in a header on every scrape; a short one would be guessed, and one with spaces or
+  // quotes cannot be sent as a bearer token at all.
+  if (metricsToken !== undefined && !/^[A-Za-z0-9._~+/=-]{24,256}$/.test(metricsToken)) {
+    read.refuse('METRICS_TOKEN', 'must be 24 to 256 characters of A-Z a-z 0-9 . _ ~ + / = - (a bearer token)');
+  }
+  const metricsTokenValid = metricsToken !== undefined && /^[A-Za-z0-9._~+/=-]{24,256}$/.test(metricsToken);
+
   const config: Config = {
     port,
     host: read.string('HOST', '127.0.0.1'),
@@ -353,6 +366,7 @@ export function loadConfig(env: Env = process.env): Config {
       checkpointEvery: read.int('AUDIT_CHECKPOINT_EVERY', 1000, 1, 1_000_000),
       checkpointSeconds: read.int('AUDIT_CHECKPOINT_SECONDS', 60, 1, day),
     },
+    metrics: { enabled: metricsTokenValid || nodeEnv !== 'production', token: metricsTokenValid ? metricsToken : undefined },
     emailVerification: read.oneOf('ACCOUNT_EMAIL_VERIFICATION', ['none', 'optional', 'mandatory'], 'optional') as Config['emailVerification'],
     frontendUrls: frontendUrlsFrom(read, publicOrigin),
     guards: true,

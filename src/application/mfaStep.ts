@@ -7,13 +7,14 @@
 import type { Queryable } from '../db/index.js';
 import { matchTotpStep } from '../crypto/totp.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
+import { loginAggregate } from '../domain/login/aggregate.js';
 import type { MfaPurpose } from '../domain/authenticators/commands.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
 import { accountAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
-import { handle, load } from './commandHandler.js';
+import { handle, load, loadAhead } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { useEmailCodeIn } from './emailCodes.js';
 import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
@@ -79,6 +80,7 @@ export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, inp
   const { outcome, session } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {
+      await loadAhead(deps, tx, [{ aggregate: authenticatorsAggregate, id: flow.userId }, { aggregate: loginAggregate, id: flow.flowId }]);
       const outcome = await useCodeIn(deps, tx, flow.userId, code, 'login', request, flow.flowId);
       const session = await finishMfaStepIn(deps, tx, flow.flowId, outcome.method, outcome.accepted ? { accepted: true } : { accepted: false, reason: outcome.reason }, request);
       return { outcome, session };

@@ -5,6 +5,7 @@
 import { extractCredentialId } from '../crypto/webauthn/responses.js';
 import { bindings, consumeChallenge } from '../db/webauthnChallenges.js';
 import { DomainError } from '../domain/shared/errors.js';
+import { userAggregate } from '../domain/user/aggregate.js';
 import { accountAttempt, spendAttempt, unknownAttempt } from './attempts.js';
 import { completePasskeyLoginIn } from './loginFlow.js';
 import { actingAs, type RequestFacts } from './request.js';
@@ -41,7 +42,7 @@ export async function loginWithPasskey(
     return verifyAssertion(deps, {
       userId, binding: bindings.ceremony(ceremonyToken), challengePurpose: 'passkey_login', purpose: 'passkey_login',
       requireUserVerification: true, requireUserHandle: true,
-    }, credential, asOwner, { accepted: (tx) => completePasskeyLoginIn(deps, tx, userId, asOwner) });
+    }, credential, asOwner, { accepted: (tx) => completePasskeyLoginIn(deps, tx, userId, asOwner), readsAhead: [userAggregate.streamId(userId)] });
   }, (o) => o.accepted);
   return answerOf(outcome);
 }

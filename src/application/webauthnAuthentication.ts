@@ -93,6 +93,11 @@ export interface AssertionCompletion<T> {
   accepted: (tx: Queryable) => Promise<T>;
   /** The rejection's reason as recorded (WebAuthnAssertionRejected), for a flow that records its failure too. */
   rejected?: (tx: Queryable, reason: string) => Promise<unknown>;
+  /**
+   * Streams the completion will load, read ahead with the authenticators in one statement: a load after the
+   * assertion's append would otherwise send that append on its own first (the unit of work flushes before a read).
+   */
+  readsAhead?: readonly string[];
 }
 
 export type AssertionOutcome<T> = { accepted: true; result: T } | { accepted: false; reason: ErrorCode };
@@ -130,6 +135,7 @@ export async function verifyAssertion<T>(
     return { check, credential };
   };
   return deps.store.transactionWithRetry(async (tx): Promise<AssertionOutcome<T>> => {
+    if (complete.readsAhead?.length) await deps.store.readStreams([authenticatorsAggregate.streamId(userId), ...complete.readsAhead], tx);
     const loaded = await load(deps.store, authenticatorsAggregate, userId, tx);
     const { check, credential } = await checkAgainst(loaded.state);
     const { events } = await handle(deps, tx, authenticatorsAggregate, userId, {

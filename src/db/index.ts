@@ -17,14 +17,29 @@ export interface Db extends Queryable {
   /** LISTEN on a channel until the returned function is called (PostgreSQL: a dedicated connection; PGlite: in-process). */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /**
+   * How busy the connection pool is (PostgreSQL only): `inFlight` counts the queries and transactions under way, each
+   * of which holds (or waits for) a connection of the `max`; above `max`, the rest wait.
+   */
+  poolUsage?(): { max: number; inFlight: number };
 }
 
 // bigint columns (positions) fit in a double for any log we will ever hold; numbers are easier everywhere else.
 const int8 = { to: 20, from: [20], serialize: (x: unknown) => String(x), parse: (x: string) => Number(x) };
 
 export function openPostgres(url: string, options: { max?: number } = {}): Db {
+  const max = options.max ?? 10;
+  let inFlight = 0;
+  const counted = async <T>(work: () => Promise<T>): Promise<T> => {
+    inFlight++;
+    try {
+      return await work();
+    } finally {
+      inFlight--;
+    }
+  };
   const sql = postgres(url, {
-    max: options.max ?? 10,
+    max,
     onnotice: () => {},
     types: { int8 },
     connection: { application_name: 'tessera' },
@@ -32,12 +47,14 @@ export function openPostgres(url: string, options: { max?: number } = {}): Db {
   const run = (q: postgres.Sql | postgres.TransactionSql) =>
     async <T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> =>
       (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 })) as unknown as T[];
+  const runTop = run(sql);
   return {
     kind: 'postgres',
-    query: run(sql),
+    query: (text, params) => counted(() => runTop(text, params)),
     async transaction(fn) {
-      return (await sql.begin((tx) => fn({ query: run(tx) }))) as never;
+      return counted(async () => (await sql.begin((tx) => fn({ query: run(tx) }))) as never);
     },
+    poolUsage: () => ({ max, inFlight }),
     async exec(sqlText) {
       await sql.unsafe(sqlText);
     },

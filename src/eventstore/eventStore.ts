@@ -16,6 +16,45 @@ const streamIdPattern = /^[a-z][a-zA-Z]*-[A-Za-z0-9_.:@-]{1,200}$/;
 /** Runs in the append's transaction, after the events are inserted: inline projections. */
 export type AfterAppend = (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void>;
 
+/**
+ * Told what the log did, for metrics (src/observability/metrics.ts): how long each append took, and the events of each
+ * transaction that committed (never those of one rolled back and retried).
+ */
+export interface EventStoreObserver {
+  appended(seconds: number, events: readonly RecordedEvent[]): void;
+  committed(events: readonly RecordedEvent[]): void;
+}
+
+/** Seals snapshot states (the service's secret box): authenticated encryption bound to associated data. */
+export interface SnapshotSealer {
+  seal(plaintext: string, associatedData: string): string;
+  /** Throws when the sealed text is not authentic for this associated data. */
+  open(sealed: string, associatedData: string): string;
+}
+
+/** How a stream's state is folded, and snapshotted: the kind names the fold and its state's shape (bump on change). */
+export interface Fold<State> {
+  kind: string;
+  initialState: State;
+  evolve(state: State, event: RecordedEvent): State;
+  /** A snapshot is written once this many events were folded on top of the last one. */
+  snapshotEvery: number;
+  /**
+   * Event types (of any stream) after which a transaction writes no snapshot of this fold: those that delete its
+   * snapshots (an erasure), so a read later in the same transaction cannot write one back once it commits.
+   */
+  noSnapshotAfter?: readonly string[];
+}
+
+export interface Folded<State> {
+  state: State;
+  version: number;
+  /** Events folded by this read (after the snapshot it started from, if any). */
+  eventsRead: number;
+  /** Whether it started from a snapshot. */
+  fromSnapshot: boolean;
+}
+
 export interface AppendOptions {
   expectedVersion: ExpectedVersion;
   metadata?: EventMetadata;
@@ -62,18 +101,64 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-/**
- * The head of each stream a transaction has read in full, so its append need not select it again. Safe: if another
- * writer commits to the stream after the read, the insert at the next version fails on the unique index as before.
- */
 // Enough rounds for every one of many concurrent submitters (20 parallel uses of one code) to lose a race once;
 // each round is one short transaction.
 const maxConflictRounds = 64;
 
-/** Transactions that appended: their commit wakes the log's readers. */
-const appendedIn = new WeakSet<Queryable>();
+/** Transactions that appended, with what they appended: their commit wakes the log's readers and tells the observer. */
+const appendedIn = new WeakMap<Queryable, RecordedEvent[]>();
 
+/**
+ * The head of each stream a transaction has read in full, so its append need not select it again. Safe: if another
+ * writer commits to the stream after the read, the insert at the next version fails on the unique index as before.
+ */
 const headsReadIn = new WeakMap<Queryable, Map<string, { version: number; hash: string }>>();
+
+/**
+ * Streams a transaction read ahead (readStreams), until it appends to them: from their snapshot when they have one
+ * (then `events` starts at the snapshot's version), else whole.
+ */
+interface ReadAhead {
+  snapshot: SnapshotRow | null;
+  events: RecordedEvent[];
+}
+const streamsReadIn = new WeakMap<Queryable, Map<string, ReadAhead>>();
+
+interface SnapshotRow {
+  kind: string;
+  version: number;
+  head_hash: string;
+  state: string;
+}
+
+/** One append waiting in a unit of work, as decided. */
+interface PendingAppend {
+  streamId: string;
+  events: readonly NewEvent[];
+  expectedVersion: ExpectedVersion;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+/**
+ * A transaction run by the store (transaction, transactionWithRetry) is a unit of work: appends handed to it through
+ * appendDeferred wait, and go out together as ONE multi-stream append (one position draw, one insert, one head upsert, one
+ * set of projection statements) just before anything else runs in the transaction — the next read, a non-deferred
+ * append — or at the end, before COMMIT. So a command that appends to three streams costs one append, and every read
+ * in the transaction still sees every write made before it.
+ */
+interface Unit {
+  raw: Queryable;
+  /** What the projections and reactors run on while the unit flushes: the raw transaction, under the unit's name. */
+  inner: Queryable;
+  pending: PendingAppend[];
+  flushing: Promise<void> | null;
+}
+
+const units = new WeakMap<Queryable, Unit>();
+/** The handle every per-transaction record is kept under: a unit's inner view counts as the unit. */
+const roots = new WeakMap<Queryable, Queryable>();
+const rootOf = (tx: Queryable): Queryable => roots.get(tx) ?? tx;
 
 /** No personal data handling (the event-store suite, tools that read the log as stored). */
 const storedAsIs: EventSealer = {
@@ -88,6 +173,9 @@ export class EventStore {
     private readonly afterAppend: AfterAppend = async () => {},
     /** Seals personal data on append and opens it on read (issue 14 item 0); hashes cover the sealed form. */
     readonly sealer: EventSealer = storedAsIs,
+    private readonly observer?: EventStoreObserver,
+    /** Seals snapshot states; without it no snapshot is read or written: every fold starts from the log. */
+    private readonly snapshots?: SnapshotSealer,
   ) {}
 
   /** Opens the personal data of events a caller read from the table itself (rebuilds, time travel, the audit log). */
@@ -100,19 +188,55 @@ export class EventStore {
   }
 
   /**
-   * Runs a transaction, then, if it appended, wakes the log's readers (the live feed) once it has committed. The
-   * wake-up is sent after the commit and outside it: a NOTIFY inside every append would take PostgreSQL's notify lock
-   * at each commit and serialize all writers. Readers also poll, so a wake-up coalesced with another loses nothing.
+   * Runs a transaction as a unit of work (above), then, if it appended, wakes the log's readers (the live feed) once it
+   * has committed. The wake-up is sent after the commit and outside it: a NOTIFY inside every append would take
+   * PostgreSQL's notify lock at each commit and serialize all writers. Readers also poll, so a wake-up coalesced with
+   * another loses nothing.
    */
   private async committed<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    let appended = false;
-    const result = await this.db.transaction(async (tx) => {
-      const value = await fn(tx);
-      appended = appendedIn.has(tx);
+    let appended: RecordedEvent[] | undefined;
+    const result = await this.db.transaction(async (raw) => {
+      const unit = this.unitOver(raw);
+      const value = await fn(unit);
+      await this.flush(unit);
+      appended = appendedIn.get(unit);
       return value;
     });
-    if (appended) this.wakeReaders();
+    if (appended) {
+      this.wakeReaders();
+      this.observer?.committed(appended);
+    }
     return result;
+  }
+
+  private unitOver(raw: Queryable): Queryable {
+    const inner: Queryable = { query: (text, params) => raw.query(text, params) };
+    const unit: Unit = { raw, inner, pending: [], flushing: null };
+    const handle: Queryable = {
+      query: async (text, params) => {
+        if (unit.pending.length > 0 || unit.flushing) await this.flush(handle);
+        return raw.query(text, params);
+      },
+    };
+    units.set(handle, unit);
+    roots.set(inner, handle);
+    return handle;
+  }
+
+  /** Sends a unit's waiting appends as one; appends its reactors make meanwhile go out at once (not deferred). */
+  private flush(tx: Queryable): Promise<void> {
+    const unit = units.get(tx);
+    if (!unit) return Promise.resolve();
+    if (unit.flushing) return unit.flushing;
+    if (unit.pending.length === 0) return Promise.resolve();
+    unit.flushing = (async () => {
+      try {
+        while (unit.pending.length > 0) await this.appendBatch(unit.inner, unit.pending.splice(0));
+      } finally {
+        unit.flushing = null;
+      }
+    })();
+    return unit.flushing;
   }
 
   private waking = false;
@@ -159,80 +283,253 @@ export class EventStore {
     }
   }
 
-  private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+  /**
+   * The command handler's append: in a unit of work (a store transaction) it waits and goes out with the unit's other
+   * appends as one (see Unit); a version conflict then surfaces when the unit flushes, still inside the transaction,
+   * so transactionWithRetry runs the unit again as before. Anywhere else it is an ordinary append.
+   */
+  async appendDeferred(streamId: string, events: readonly NewEvent[], options: AppendOptions & { tx: Queryable }): Promise<void> {
     this.validate(streamId, events);
+    const unit = units.get(options.tx);
+    if (!unit || unit.flushing) {
+      await this.appendIn(options.tx, streamId, events, options);
+      return;
+    }
+    streamsReadIn.get(options.tx)?.delete(streamId);
+    unit.pending.push({ streamId, events, expectedVersion: options.expectedVersion, metadata: options.metadata ?? {}, recordedAt: options.now ?? new Date() });
+  }
+
+  private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    // Anything waiting in the unit goes first (the flush's own appends run on its inner view, never waiting here).
+    await this.flush(tx);
+    const recorded = await this.appendBatch(tx, [{ streamId, events, expectedVersion: options.expectedVersion, metadata: options.metadata ?? {}, recordedAt: options.now ?? new Date() }]);
+    return { nextExpectedVersion: recorded[recorded.length - 1]!.version, events: recorded };
+  }
+
+  /**
+   * Appends to one or more streams at their expected versions in four statements whatever their number: positions
+   * drawn (with the heads not already known, pipelined), one insert of every event, one upsert of every head, then
+   * the inline projections of all of them together.
+   */
+  private async appendBatch(tx: Queryable, batch: readonly PendingAppend[]): Promise<RecordedEvent[]> {
+    const started = this.observer ? process.hrtime.bigint() : 0n;
+    const root = rootOf(tx);
+    const total = batch.reduce((n, a) => n + a.events.length, 0);
     // A new stream (expected version 0) has no head to look up: if it exists after all, version 1 is taken and the
-    // insert fails on the unique index, exactly as a lost race does.
-    const known = options.expectedVersion === 0 ? { version: 0, hash: genesisHash } : headsReadIn.get(tx)?.get(streamId);
+    // insert fails on the unique index, exactly as a lost race does. Heads this transaction read need no lookup either.
+    const heads = new Map<string, { version: number; hash: string }>();
+    const unknown: string[] = [];
+    for (const a of batch) {
+      if (heads.has(a.streamId) || unknown.includes(a.streamId)) continue;
+      const known = a.expectedVersion === 0 ? { version: 0, hash: genesisHash } : headsReadIn.get(root)?.get(a.streamId);
+      if (known) heads.set(a.streamId, known);
+      else unknown.push(a.streamId);
+    }
     // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert; on
     // PostgreSQL together with the head lookup (pipelined). A rolled-back append leaves a gap in positions, as before.
-    const drawPositions = tx.query<{ p: number }>(`select nextval(pg_get_serial_sequence('events', 'position')) as p from generate_series(1, $1)`, [events.length]);
-    const lookUpHead = (): Promise<Array<{ version: number; head_hash: string }>> =>
-      known
-        ? Promise.resolve(known.version === 0 ? [] : [{ version: known.version, head_hash: known.hash }])
-        : tx.query<{ version: number; head_hash: string }>(`select version, head_hash from streams where stream_id = $1`, [streamId]);
+    const drawPositions = tx.query<{ p: number }>(`select nextval(pg_get_serial_sequence('events', 'position')) as p from generate_series(1, $1)`, [total]);
+    const lookUpHeads = (): Promise<Array<{ stream_id: string; version: number; head_hash: string }>> =>
+      unknown.length === 0
+        ? Promise.resolve([])
+        : tx.query<{ stream_id: string; version: number; head_hash: string }>(`select stream_id, version, head_hash from streams where stream_id = any($1::text[])`, [unknown]);
+    // What is stored (and hashed) is the sealed form, each append's events with its own metadata; the clear events go
+    // to the inline projections and reactors. The appends are sealed one after the other, so a data key not yet cached
+    // is fetched once for all of them (they are mostly one person's), in the same pipeline as the heads and positions.
+    const sealAll = async (): Promise<Array<Array<{ event: NewEvent; metadata: EventMetadata }>>> => {
+      const out: Array<Array<{ event: NewEvent; metadata: EventMetadata }>> = [];
+      for (const a of batch) out.push(await this.sealer.seal(tx, a.events, a.metadata));
+      return out;
+    };
     let drawn: Array<{ p: number }>;
-    let heads: Array<{ version: number; head_hash: string }>;
-    // What is stored (and hashed) is the sealed form; the clear events go to the inline projections and reactors. A
-    // data key not yet cached is fetched in the same pipeline as the head and the positions.
-    let stored: Array<{ event: NewEvent; metadata: EventMetadata }>;
-    if (this.db.kind === 'postgres') [drawn, heads, stored] = await Promise.all([drawPositions, lookUpHead(), this.sealer.seal(tx, events, options.metadata ?? {})]);
+    let found: Array<{ stream_id: string; version: number; head_hash: string }>;
+    let sealed: Array<Array<{ event: NewEvent; metadata: EventMetadata }>>;
+    if (this.db.kind === 'postgres') [drawn, found, sealed] = await Promise.all([drawPositions, lookUpHeads(), sealAll()]);
     else {
       drawn = await drawPositions;
-      heads = await lookUpHead();
-      stored = await this.sealer.seal(tx, events, options.metadata ?? {});
+      found = await lookUpHeads();
+      sealed = await sealAll();
     }
-    const [head] = heads;
+    for (const streamId of unknown) {
+      const row = found.find((r) => r.stream_id === streamId);
+      heads.set(streamId, row ? { version: row.version, hash: row.head_hash } : { version: 0, hash: genesisHash });
+    }
     const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
-    const currentVersion = head?.version ?? 0;
-    if (options.expectedVersion !== 'any' && options.expectedVersion !== currentVersion) {
-      throw new ConcurrencyError(streamId, options.expectedVersion, currentVersion);
-    }
-    const recordedAt = options.now ?? new Date();
-    let prevHash = head?.head_hash ?? genesisHash;
-    const rows = stored.map(({ event, metadata }, index) => {
-      const version = currentVersion + index + 1;
-      const position = positions[index]!;
-      const hash = eventHash({ prevHash, streamId, version, type: event.type, data: event.data, metadata, recordedAt, position, hashVersion: currentHashVersion });
-      const row = { position, version, type: event.type, data: event.data, metadata, prevHash, hash };
-      prevHash = hash;
-      return row;
+    let next = 0;
+    const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
+    batch.forEach((a, which) => {
+      const head = heads.get(a.streamId)!;
+      if (a.expectedVersion !== 'any' && a.expectedVersion !== head.version) throw new ConcurrencyError(a.streamId, a.expectedVersion, head.version);
+      let prevHash = head.hash;
+      sealed[which]!.forEach(({ event, metadata }, index) => {
+        const version = head.version + index + 1;
+        const position = positions[next++]!;
+        const hash = eventHash({ prevHash, streamId: a.streamId, version, type: event.type, data: event.data, metadata, recordedAt: a.recordedAt, position, hashVersion: currentHashVersion });
+        rows.push({ stream_id: a.streamId, position, version, type: event.type, data: event.data, metadata, recorded_at: a.recordedAt.toISOString(), prev_hash: prevHash, hash });
+        prevHash = hash;
+      });
+      heads.set(a.streamId, { version: head.version + a.events.length, hash: prevHash });
     });
-    const last = rows[rows.length - 1]!;
+    const touched = [...new Set(batch.map((a) => a.streamId))];
     let inserted: EventRow[];
     try {
-      // The head update does not wait for the insert's answer: on PostgreSQL both go out together (pipelined).
+      // The head upsert does not wait for the insert's answer: on PostgreSQL both go out together (pipelined).
       const insert = tx.query<EventRow>(
         `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
          overriding system value
-         select r.position, $1, r.version, r.type, r.data, r.metadata, $3::timestamptz, r.prev_hash, r.hash, $4::smallint
-           from jsonb_to_recordset($2::text::jsonb) as r(position bigint, version int, type text, data jsonb, metadata jsonb, prev_hash text, hash text)
-         order by r.version
+         select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
+           from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)
+         order by r.position
          returning ${eventColumns}`,
-        [streamId, JSON.stringify(rows.map((r) => ({ ...r, prev_hash: r.prevHash }))), recordedAt.toISOString(), currentHashVersion],
+        [JSON.stringify(rows), currentHashVersion],
       );
-      const upsertHead = (): Promise<unknown> =>
+      const upsertHeads = (): Promise<unknown> =>
         tx.query(
-          `insert into streams (stream_id, version, head_hash) values ($1, $2, $3)
+          `insert into streams (stream_id, version, head_hash)
+           select h.stream_id, h.version, h.head_hash from jsonb_to_recordset($1::text::jsonb) as h(stream_id text, version int, head_hash text)
            on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
-          [streamId, last.version, last.hash],
+          [JSON.stringify(touched.map((streamId) => ({ stream_id: streamId, version: heads.get(streamId)!.version, head_hash: heads.get(streamId)!.hash })))],
         );
-      if (this.db.kind === 'postgres') [inserted] = await Promise.all([insert, upsertHead()]);
+      if (this.db.kind === 'postgres') [inserted] = await Promise.all([insert, upsertHeads()]);
       else {
         inserted = await insert;
-        await upsertHead();
+        await upsertHeads();
       }
     } catch (error) {
-      throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
+      const first = batch[0]!;
+      throw asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
     }
-    appendedIn.add(tx);
-    const recorded = await this.sealer.unseal(tx, inserted.map(toRecordedEvent).sort((a, b) => a.version - b.version));
-    rememberHead(tx, streamId, last.version, last.hash);
+    const recorded = await this.sealer.unseal(tx, inserted.map(toRecordedEvent).sort((a, b) => a.position - b.position));
+    const inTx = appendedIn.get(root);
+    if (inTx) inTx.push(...recorded);
+    else appendedIn.set(root, [...recorded]);
+    for (const streamId of touched) {
+      rememberHead(root, streamId, heads.get(streamId)!.version, heads.get(streamId)!.hash);
+      streamsReadIn.get(root)?.delete(streamId);
+    }
     await this.afterAppend(tx, recorded);
-    return { nextExpectedVersion: currentVersion + events.length, events: recorded };
+    this.observer?.appended(Number(process.hrtime.bigint() - started) / 1e9, recorded);
+    return recorded;
+  }
+
+  /**
+   * Reads several streams in one statement, each from its snapshot if it has one (the snapshot row, and the events from
+   * its version on), and keeps them for the transaction's next read of each (until it appends to one): a command about
+   * to load them one by one loads them in one go.
+   */
+  async readStreams(streamIds: readonly string[], tx: Queryable): Promise<void> {
+    const ahead = await this.readFromSnapshots(streamIds, tx);
+    const root = rootOf(tx);
+    let cache = streamsReadIn.get(root);
+    if (!cache) streamsReadIn.set(root, (cache = new Map()));
+    for (const [streamId, read] of ahead) {
+      cache.set(streamId, read);
+      // Read whole: its head is known, so the append need not look it up (one read from a snapshot is
+      // remembered by readFolded, which checks the snapshot first).
+      if (!read.snapshot) {
+        const last = read.events[read.events.length - 1];
+        rememberHead(root, streamId, last?.version ?? 0, last?.hash ?? genesisHash);
+      }
+    }
+  }
+
+  /** One statement: each stream's snapshot row (if any) and its events from the snapshot's version on (else all). */
+  private async readFromSnapshots(streamIds: readonly string[], q: Queryable): Promise<Map<string, ReadAhead>> {
+    const result = new Map<string, ReadAhead>(streamIds.map((id) => [id, { snapshot: null, events: [] }]));
+    if (!this.snapshots) {
+      const rows = await q.query<EventRow>(`select ${eventColumns} from events where stream_id = any($1::text[]) order by stream_id, version`, [streamIds]);
+      for (const event of await this.sealer.unseal(q, rows.map(toRecordedEvent))) result.get(event.streamId)?.events.push(event);
+      return result;
+    }
+    const rows = await q.query<EventRow & { snapshot_kind: string | null; snapshot_state: string | null }>(
+      // The lateral read starts each stream's index range scan at its snapshot's version: the events before it are
+      // never touched, however many there are.
+      `with snaps as (select stream_id, kind, version, head_hash, state from snapshots where stream_id = any($1::text[]))
+       select null::text as snapshot_kind, null::text as snapshot_state, ${eventColumns.replace(/(^|, )/g, '$1e.')}
+         from unnest($1::text[]) as ids(stream_id)
+         left join snaps s on s.stream_id = ids.stream_id
+         cross join lateral (select * from events ev where ev.stream_id = ids.stream_id and ev.version >= coalesce(s.version, 1) order by ev.version offset 0) e
+       union all
+       select kind, state, 0, null, stream_id, version, null, null, null, null, null, head_hash, null from snaps
+       order by stream_id, version, snapshot_kind nulls first`,
+      [streamIds],
+    );
+    const events: RecordedEvent[] = [];
+    for (const row of rows) {
+      if (row.snapshot_kind !== null) result.get(row.stream_id)!.snapshot = { kind: row.snapshot_kind, version: row.version, head_hash: row.hash, state: row.snapshot_state! };
+      else events.push(toRecordedEvent(row));
+    }
+    // Opened together: one key lookup at most for every stream read.
+    for (const event of await this.sealer.unseal(q, events)) result.get(event.streamId)!.events.push(event);
+    return result;
+  }
+
+  /**
+   * A stream's state: its snapshot (when one is there and proves authentic for this stream, kind, version and head
+   * hash) plus the events after it, else the whole log. A snapshot is a cache: missing, stale, corrupt or copied from
+   * elsewhere, it is ignored and the state is folded from the log, so it can never change a decision. After a fold of
+   * `snapshotEvery` events or more a new one is written, outside the transaction and unawaited, and only from events
+   * this transaction did not write itself (so never from an append that may still roll back).
+   */
+  async readFolded<State>(streamId: string, fold: Fold<State>, tx?: Queryable): Promise<Folded<State>> {
+    const root = tx ? rootOf(tx) : undefined;
+    const ahead = (root ? streamsReadIn.get(root)?.get(streamId) : undefined) ?? (await this.readFromSnapshots([streamId], tx ?? this.db)).get(streamId)!;
+    let base: { state: State; version: number } | null = null;
+    let tail = ahead.events;
+    if (ahead.snapshot) {
+      base = this.openSnapshot(streamId, fold, ahead.snapshot, tail);
+      if (base) tail = tail.filter((e) => e.version > base!.version);
+      else if (ahead.snapshot.version > 1 || tail[0]?.version !== 1) tail = await this.readStream(streamId, { tx });
+    }
+    const state = tail.reduce(fold.evolve, base?.state ?? fold.initialState);
+    const last = tail[tail.length - 1] ?? (ahead.events.find((e) => e.version === base?.version));
+    const version = last?.version ?? 0;
+    if (root) rememberHead(root, streamId, version, last?.hash ?? genesisHash);
+    const ownWrites = root ? appendedIn.get(root)?.some((e) => e.streamId === streamId) ?? false : false;
+    if (this.snapshots && last && tail.length >= fold.snapshotEvery && !ownWrites && !(root && this.appendedAny(root, fold.noSnapshotAfter))) this.writeSnapshot(streamId, fold, version, last.hash, state, ahead.snapshot !== null && base === null);
+    return { state, version, eventsRead: tail.length, fromSnapshot: base !== null };
+  }
+
+  /** Whether the transaction appended (or is about to append) an event of one of these types. */
+  private appendedAny(root: Queryable, types: readonly string[] | undefined): boolean {
+    if (!types || types.length === 0) return false;
+    if (appendedIn.get(root)?.some((e) => types.includes(e.type))) return true;
+    return units.get(root)?.pending.some((a) => a.events.some((e) => types.includes(e.type))) ?? false;
+  }
+
+  private snapshotAad(streamId: string, kind: string, version: number, headHash: string): string {
+    return `snapshot|${kind}|${streamId}|${version}|${headHash}`;
+  }
+
+  /** The snapshot's state, or null when it is not one this fold can trust (other kind, not authentic, not on the chain). */
+  private openSnapshot<State>(streamId: string, fold: Fold<State>, snapshot: SnapshotRow, events: readonly RecordedEvent[]): { state: State; version: number } | null {
+    if (snapshot.kind !== fold.kind) return null;
+    // The event it was taken after must be the log's, hash for hash: a snapshot of a rolled-back append, or of a
+    // stream since replaced, is not.
+    const at = events.find((e) => e.version === snapshot.version);
+    if (!at || at.hash !== snapshot.head_hash) return null;
+    try {
+      return { state: JSON.parse(this.snapshots!.open(snapshot.state, this.snapshotAad(streamId, fold.kind, snapshot.version, snapshot.head_hash))) as State, version: snapshot.version };
+    } catch {
+      return null;
+    }
+  }
+
+  private writeSnapshot<State>(streamId: string, fold: Fold<State>, version: number, headHash: string, state: State, replaceInvalid: boolean): void {
+    const sealed = this.snapshots!.seal(JSON.stringify(state), this.snapshotAad(streamId, fold.kind, version, headHash));
+    // A newer snapshot is never replaced by an older one, unless the one there proved invalid.
+    void this.db.query(
+      `insert into snapshots (stream_id, kind, version, head_hash, state) values ($1, $2, $3, $4, $5)
+       on conflict (stream_id) do update set kind = excluded.kind, version = excluded.version, head_hash = excluded.head_hash, state = excluded.state, written_at = now()
+       where snapshots.version < excluded.version or $6::boolean`,
+      [streamId, fold.kind, version, headHash, sealed, replaceInvalid],
+    ).catch(() => {});
   }
 
   async readStream(streamId: string, options: { tx?: Queryable; fromVersion?: number } = {}): Promise<RecordedEvent[]> {
+    const readAhead = options.tx && (options.fromVersion ?? 1) === 1 ? streamsReadIn.get(rootOf(options.tx))?.get(streamId) : undefined;
+    // Read ahead whole in this transaction and not appended to since (deferring an append drops it): the same rows, so
+    // a read of it need not wait for the unit's other appends either.
+    if (readAhead && !readAhead.snapshot) return readAhead.events;
     const q = options.tx ?? this.db;
     const rows = await q.query<EventRow>(
       `select ${eventColumns} from events where stream_id = $1 and version >= $2 order by version`,
@@ -241,7 +538,7 @@ export class EventStore {
     const events = await this.sealer.unseal(q, rows.map(toRecordedEvent));
     if (options.tx && (options.fromVersion ?? 1) === 1) {
       const last = events[events.length - 1];
-      rememberHead(options.tx, streamId, last?.version ?? 0, last?.hash ?? genesisHash);
+      rememberHead(rootOf(options.tx), streamId, last?.version ?? 0, last?.hash ?? genesisHash);
     }
     return events;
   }
@@ -283,7 +580,7 @@ export class EventStore {
     const rows = await (tx ?? this.db).query<EventRow>(
       `select ${eventColumns} from events where position = any($1::bigint[]) order by position`, [positions.map(String)],
     );
-    return rows.map(toRecordedEvent);
+    return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
   }
 
   /** The rest of one transaction's events after a position: a reader that cut a batch inside a transaction completes it. */
@@ -291,7 +588,7 @@ export class EventStore {
     const rows = await (tx ?? this.db).query<EventRow>(
       `select ${eventColumns} from events where tx_id = $1::xid8 and position > $2 order by position`, [at.txId, at.position],
     );
-    return rows.map(toRecordedEvent);
+    return this.sealer.unseal(tx ?? this.db, rows.map(toRecordedEvent));
   }
 
   private validate(streamId: string, events: readonly NewEvent[]): void {

@@ -1,7 +1,7 @@
-// The HTTP server: security headers on everything, yoga at /graphql, health and readiness probes, GraphiQL's files,
+// The HTTP server: security headers on everything, yoga at /graphql, health and readiness probes, /metrics, GraphiQL's files,
 // the web app's static files, a 404 for the rest, and a clean shutdown.
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createGraphQLError, createYoga, type Plugin } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { pendingMigrations } from '../eventstore/index.js';
@@ -39,6 +39,17 @@ function isAppClient(header: string | null): boolean {
 }
 
 const pendingCookies = new WeakMap<Request, CookieInstruction[]>();
+
+/**
+ * /metrics with METRICS_TOKEN set: the request must carry it as a bearer token, compared in constant time (over
+ * hashes, so the length does not leak either). Without a token (development, test) the scrape is open.
+ */
+function metricsAuthorized(token: string | undefined, header: string | undefined): boolean {
+  if (token === undefined) return true;
+  const presented = /^Bearer (\S+)$/.exec(header ?? '')?.[1] ?? '';
+  const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
 
 export function createGraphQLHandler(app: App) {
   const cookies = cookiePolicy(app.config.publicOrigin);
@@ -167,6 +178,21 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
         res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'migrating', pending }));
       } catch {
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}');
+      }
+      return;
+    }
+    if (path === '/metrics' && app.config.metrics.enabled) {
+      if (!metricsAuthorized(app.config.metrics.token, req.headers.authorization)) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="metrics"' }).end('{"errors":[{"message":"Unauthorized"}]}');
+        req.resume();
+        return;
+      }
+      try {
+        const { contentType, body } = await app.metrics.render();
+        res.writeHead(200, { 'content-type': contentType }).end(body);
+      } catch (error) {
+        app.logger.error({ err: { message: (error as Error).message } }, 'metrics unavailable');
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"message":"metrics unavailable"}]}');
       }
       return;
     }

@@ -88,6 +88,8 @@ describe('loadConfig', () => {
     [{ NOTIFICATION_POLL_MS: '0' }, 'NOTIFICATION_POLL_MS', /10 to/],
     [{ NOTIFICATION_MAX_ATTEMPTS: '0' }, 'NOTIFICATION_MAX_ATTEMPTS', /1 to 100/],
     [{ REDIS_KEY_PREFIX: 'my prefix' }, 'REDIS_KEY_PREFIX', /spaces/],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /24 to 256/],
+    [{ METRICS_TOKEN: 'a token with spaces in it, long enough' }, 'METRICS_TOKEN', /bearer token/],
     [{ ACCOUNT_EMAIL_VERIFICATION: 'required' }, 'ACCOUNT_EMAIL_VERIFICATION', /none, optional, mandatory/],
     [{ FRONTEND_URLS: 'account_reset=https://app.example.com/r' }, 'FRONTEND_URLS', /name=url/],
     [{ FRONTEND_URLS: 'account_compromised=https://app.example.com/x' }, 'FRONTEND_URLS', /\{key\}/],
@@ -97,6 +99,14 @@ describe('loadConfig', () => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.variable)).toEqual([variable]);
     expect(problems[0]!.problem).toMatch(reason);
+  });
+
+  it('serves /metrics openly outside production, behind METRICS_TOKEN when set, and not at all in production without one', () => {
+    const token = 'scrape-token-0123456789abcdef';
+    expect(loadConfig({ NODE_ENV: 'development' }).metrics).toEqual({ enabled: true, token: undefined });
+    expect(loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: token }).metrics).toEqual({ enabled: true, token });
+    expect(loadConfig({ NODE_ENV: 'production' }).metrics).toEqual({ enabled: false, token: undefined });
+    expect(loadConfig({ NODE_ENV: 'production', METRICS_TOKEN: token }).metrics).toEqual({ enabled: true, token });
   });
 
   it('email verification is optional by default, and links in mail lead to the web app unless FRONTEND_URLS says otherwise', () => {

@@ -57,6 +57,7 @@ const PROVENANCE = [
   'TotpCodeRejected', 'MfaFailed',
   'RecoveryCodeUsed', 'MfaSucceeded',
   'LoginCompleted',
-  // The login completed on a device this account had not used: it becomes known, and the owner is told.
-  'DeviceSeen', 'SecurityNotificationRequested', 'SessionStarted', 'SessionRevoked',
+  // The login completed on a device this account had not used: it becomes known, and the owner is told (the
+  // notification reactor runs once the step's one multi-stream append is in, so its request follows the session).
+  'DeviceSeen', 'SessionStarted', 'SecurityNotificationRequested', 'SessionRevoked',
 ];
