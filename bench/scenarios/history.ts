@@ -40,7 +40,7 @@ const scenario: Scenario = {
         const secret: string = setup.setupTotp.secret;
         const activated = await gql(url, signup.signup.sessionToken, `mutation($c: String!) { activateTotp(input: { code: $c }) { __typename ... on Error { code } } }`, { c: await generateTotpCode({ secret, nowMs: clock.now().getTime() }) }, signup.signup.deviceToken);
         if (activated.activateTotp.__typename !== 'ActivateTotpPayload') throw new Error(JSON.stringify(activated));
-        const [row] = await app.db.query<{ user_id: string }>(`select user_id from proj.users where email = $1`, [email]);
+        const [row] = await app.db.query<{ user_id: string }>(`select user_id from proj.users where email_hash = $1`, [app.personalData.hashes.email(email)]);
         return { name, email, secret, device: signup.signup.deviceToken as string, userId: row!.user_id };
       }));
       // The history: accepted codes at steps long past, appended in batches through EventStore.append.
