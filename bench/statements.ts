@@ -36,6 +36,14 @@ export function countingDb(db: Db): CountingDb {
             counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
             return tx.query(text, params);
           },
+          // The statement is counted here, its COMMIT with the transaction's BEGIN (above).
+          ...(tx.queryAndCommit ? {
+            queryAndCommit(text: string, params?: readonly unknown[]) {
+              statements++;
+              counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, 160)} + commit`);
+              return tx.queryAndCommit!(text, params);
+            },
+          } : {}),
         }));
       } finally {
         counting.log?.push('commit');

@@ -7,6 +7,12 @@ export type Row = Record<string, unknown>;
 
 export interface Queryable {
   query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * In a transaction on PostgreSQL: runs the statement and commits, in one round trip (the COMMIT goes out in the same
+   * write). Nothing may run in the transaction after it; the transaction then sends no COMMIT of its own. Absent where
+   * it cannot be done (PGlite): run the statement with `query` and let the transaction commit.
+   */
+  queryAndCommit?<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
 }
 
 export interface Db extends Queryable {
@@ -52,7 +58,39 @@ export function openPostgres(url: string, options: { max?: number } = {}): Db {
     kind: 'postgres',
     query: (text, params) => counted(() => runTop(text, params)),
     async transaction(fn) {
-      return counted(async () => (await sql.begin((tx) => fn({ query: run(tx) }))) as never);
+      return counted(async () => {
+        // A connection of our own, with BEGIN sent in the same write as the transaction's first statement instead of
+        // a round trip ahead of it (sql.begin waits for BEGIN's answer). Queries on one connection run in order, so
+        // nothing runs outside the transaction; if BEGIN failed, so does every statement after it.
+        const conn = await sql.reserve();
+        try {
+          const begin = conn.unsafe('begin');
+          begin.catch(() => {});
+          let committed = false;
+          const tx: Queryable = {
+            query: run(conn),
+            async queryAndCommit<T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
+              committed = true;
+              const [rows, commit] = await Promise.all([run(conn)<T>(text, params), conn.unsafe('commit')]);
+              // A transaction that had already failed answers COMMIT with ROLLBACK, without an error of its own.
+              if ((commit as unknown as { command?: string }).command !== 'COMMIT') throw new Error('the transaction was rolled back');
+              return rows;
+            },
+          };
+          let value: Awaited<ReturnType<typeof fn>>;
+          try {
+            value = await fn(tx);
+            await begin;
+            if (!committed) await conn.unsafe('commit');
+          } catch (error) {
+            await conn.unsafe('rollback').catch(() => {});
+            throw error;
+          }
+          return value;
+        } finally {
+          conn.release();
+        }
+      }) as never;
     },
     poolUsage: () => ({ max, inFlight }),
     async exec(sqlText) {
