@@ -5,7 +5,7 @@ import { createLockoutGate, createLockoutReactor } from './application/lockout.j
 import { ensureAnalytics, pseudonymsOf } from './application/analytics.js';
 import { createRangeThrottle } from './application/attackDetection.js';
 import type { Config } from './config.js';
-import { openDatabase, openPostgres, type Db } from './db/index.js';
+import { openDatabase, openPostgres, type Db, type Queryable } from './db/index.js';
 import { grantAppPrivileges } from './db/roles.js';
 import { loadAuditSigner } from './crypto/auditSigning.js';
 import { allEventTypes } from './domain/eventTypes.js';
@@ -16,18 +16,26 @@ import { createLogger, type Logger } from './logger.js';
 import { allProjectors, Projections } from './projections/index.js';
 import { createPasswordHasher } from './crypto/password.js';
 import { Redis } from 'ioredis';
-import type { AfterAppend } from './eventstore/index.js';
+import type { AppendEffects, RecordedEvent } from './eventstore/index.js';
+import { failureEventTypes } from './projections/accountFailures.js';
+
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, throttledAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
 import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createEmailCodeDelivery } from './notifications/codeDelivery.js';
-import { createNotificationReactor } from './notifications/reactor.js';
+import { createNotificationReactor, notificationTriggers } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
 import { createPersonalDataHashes } from './crypto/personalData.js';
 import { personalFields, personalMetadataFields } from './domain/personalData.js';
 import { PersonalDataVault } from './application/personalDataVault.js';
 import { convertPersonalData, replayErasures } from './application/personalDataConversion.js';
+
+/** A reactor, and the event types it reacts to (any other event, it ignores). */
+interface Reactor {
+  types: ReadonlySet<string>;
+  run(tx: Queryable, events: readonly RecordedEvent[]): Promise<void>;
+}
 
 export interface App extends Deps {
   projections: Projections;
@@ -82,18 +90,24 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const auditSigner = loadAuditSigner({ env: options.env ?? process.env, dataDir: config.dataDir });
   // Reactors run after the inline projections in the append's transaction and may append events of their own
   // (UserLocked, SecurityNotificationRequested): what they decide commits or rolls back with what caused it.
-  const reactors: AfterAppend[] = [];
-  const afterAppend: AfterAppend = async (tx, events) => {
-    await projections.inline(tx, events);
-    // A deleted or erased account's snapshots go with it (they are sealed with the service's key, not the person's,
-    // and hold the names of its WebAuthn credentials).
-    const deleted = events.filter((e) => e.type === 'UserDeleted' || e.type === 'UserErased').map((e) => streams.authenticators(String(e.data.userId)));
-    if (deleted.length > 0) await tx.query(`delete from snapshots where stream_id = any($1::text[])`, [deleted]);
-    for (const react of reactors) await react(tx, events);
+  const reactors: Reactor[] = [];
+  const effects: AppendEffects = {
+    statements(events) {
+      const writes = projections.inlineStatements(events);
+      // A deleted or erased account's snapshots go with it (they are sealed with the service's key, not the person's,
+      // and hold the names of its WebAuthn credentials).
+      const deleted = events.filter((e) => e.type === 'UserDeleted' || e.type === 'UserErased').map((e) => streams.authenticators(String(e.data.userId)));
+      if (deleted.length > 0) writes.push({ text: `delete from snapshots where stream_id = any($1::text[])`, params: [deleted] });
+      return writes;
+    },
+    async react(tx, events) {
+      for (const react of reactors) await react.run(tx, events);
+    },
+    reactsTo: (events) => events.some((e) => reactors.some((r) => r.types.has(e.type))),
   };
   const metrics = createServiceMetrics({ db });
   // Snapshots are sealed with the service's secret box (bound to stream, kind, version and head hash).
-  const store = new EventStore(db, new Set(allEventTypes), afterAppend, personalData, metrics.store, box);
+  const store = new EventStore(db, new Set(allEventTypes), effects, personalData, metrics.store, box);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
   const limits = {
     accountPoints: config.attempts.accountPoints, accountWindowSeconds: config.attempts.accountWindowSeconds,
@@ -131,7 +145,12 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   // The analysis tables and their SQL views (asynchronous: `tessera serve` runs their projector).
   const analyticsState = await ensureAnalytics(app);
   if (analyticsState !== 'ready') logger.info({ analytics: analyticsState }, 'analysis tables prepared');
-  if (options.reactors !== false) reactors.push(createLockoutReactor(app), createNotificationReactor(app));
+  if (options.reactors !== false) {
+    reactors.push(
+      { types: new Set(failureEventTypes), run: createLockoutReactor(app) },
+      { types: new Set(notificationTriggers), run: createNotificationReactor(app) },
+    );
+  }
   return app;
 }
 

@@ -11,13 +11,31 @@ import {
 } from '../crypto/personalData.js';
 import type { SecretBox } from '../crypto/secretBox.js';
 import type { PersonalFields } from '../domain/personalData.js';
-import type { EventMetadata, EventSealer, NewEvent, RecordedEvent, SealedFields } from '../eventstore/index.js';
+import type { EventMetadata, EventSealer, NewEvent, RecordedEvent, SealedEvent, SealedFields } from '../eventstore/index.js';
 
 interface CachedKey {
   /** Null: no key (the person was erased, or never had one). */
   key: Buffer | null;
   erased: boolean;
   expires: number;
+  /**
+   * Values sealed and opened under this key while it is cached (envelope → clear, `label\nclear` → envelope): a login
+   * reads and writes the same address, user agent and email over and over, and each AES-GCM operation is a cipher set
+   * up from scratch. They live and die with the cached key, so an erasure (which replaces the entry) and the key's
+   * expiry forget them too. Reusing an envelope for the same value under the same key and label reveals only that the
+   * two values are equal, which the keyed pseudonyms on every event already do.
+   */
+  opened: Map<string, string>;
+  sealed: Map<string, string>;
+}
+
+/** Per cached key: enough for a person's few addresses, user agents and email, bounded against a flood of them. */
+const valuesPerKey = 64;
+
+function remembered(map: Map<string, string>, key: string, value: string): string {
+  if (map.size >= valuesPerKey) map.clear();
+  map.set(key, value);
+  return value;
 }
 
 export interface PersonalDataVaultOptions {
@@ -70,7 +88,7 @@ export class PersonalDataVault implements EventSealer {
 
   private remember(subject: string, key: Buffer | null, erased: boolean): void {
     this.cache.delete(subject);
-    this.cache.set(subject, { key, erased, expires: this.now() + this.ttlMs });
+    this.cache.set(subject, { key, erased, expires: this.now() + this.ttlMs, opened: new Map(), sealed: new Map() });
     // Map keeps insertion order: the oldest entry goes first when the bound is reached.
     if (this.cache.size > this.maxKeys) this.cache.delete(this.cache.keys().next().value!);
   }
@@ -130,29 +148,73 @@ export class PersonalDataVault implements EventSealer {
     return found;
   }
 
-  async seal(tx: Queryable, events: readonly NewEvent[], metadata: EventMetadata): Promise<Array<{ event: NewEvent; metadata: EventMetadata }>> {
+  /** A value sealed under a cached key, the envelope reused for the same label and value (see CachedKey). */
+  private sealCached(entry: CachedKey, subject: string, label: string, value: string): string {
+    const id = `${label}\n${value}`;
+    return entry.sealed.get(id) ?? remembered(entry.sealed, id, sealValue(entry.key!, subject, label, value));
+  }
+
+  /** An envelope opened under a cached key (see CachedKey); null when it does not open. */
+  private openCached(entry: CachedKey, sealed: string): string | null {
+    const hit = entry.opened.get(sealed);
+    if (hit !== undefined) return hit;
+    const clear = openValue(entry.key!, sealed);
+    return clear === null ? null : remembered(entry.opened, sealed, clear);
+  }
+
+  /**
+   * The stored forms of the events, and what a reader of them will see (`readable`: exactly what unseal returns for the
+   * stored form, so an append hands its projections and reactors the same events a rebuild will read back).
+   */
+  async seal(tx: Queryable, events: readonly NewEvent[], metadata: EventMetadata): Promise<SealedEvent[]> {
     const subjects = events.map((e) => this.subjectOf(e));
     const wanted = subjects.filter((s): s is string => s !== null);
     const keys = wanted.length > 0 ? await this.keysFor(tx, wanted, true) : new Map<string, CachedKey>();
     return events.map((event, index) => {
       const subject = subjects[index]!;
-      const key = subject === null ? null : keys.get(subject)?.key ?? null;
+      const entry = subject === null ? undefined : keys.get(subject);
+      const usable = entry?.key ? entry : undefined;
       const fields = this.options.registry[event.type]?.fields ?? [];
+      const personal: SealedFields = { data: {}, metadata: {}, erased: entry?.erased ?? false };
       let data = event.data;
+      let readableData = event.data;
       if (fields.length > 0) {
         data = { ...event.data };
+        readableData = { ...event.data };
         for (const field of fields) {
           const value = data[field];
-          if (typeof value !== 'string' || isSealedValue(value)) continue;
+          if (typeof value !== 'string') continue;
+          if (isSealedValue(value)) {
+            personal.data[field] = value;
+            readableData[field] = usable ? this.openCached(usable, value) : null;
+            continue;
+          }
           // No key (an erased person, an event with no user): the value is not written at all.
-          data[field] = key && subject ? sealValue(key, subject, `${event.type}.${field}`, value) : null;
+          data[field] = usable && subject ? this.sealCached(usable, subject, `${event.type}.${field}`, value) : null;
+          if (usable) personal.data[field] = data[field] as string;
+          else readableData[field] = null;
         }
       }
-      return { event: { type: event.type, data }, metadata: this.sealMetadata(metadata, subject, key) };
+      const sealedMetadata = this.sealMetadata(metadata, subject, usable);
+      let readableMetadata = sealedMetadata;
+      for (const field of this.options.metadataFields) {
+        const value = (sealedMetadata as Record<string, unknown>)[field];
+        if (!isSealedValue(value)) continue;
+        if (readableMetadata === sealedMetadata) readableMetadata = { ...sealedMetadata };
+        personal.metadata[field] = value;
+        const given = (metadata as Record<string, unknown>)[field];
+        (readableMetadata as Record<string, unknown>)[field] = given === value ? (usable ? this.openCached(usable, value) ?? undefined : undefined) : given;
+      }
+      if (typeof readableData.email === 'string' && personal.data.email) personal.hashes = { email: this.hashes.email(readableData.email) };
+      return {
+        event: { type: event.type, data },
+        metadata: sealedMetadata,
+        readable: { data: readableData, metadata: readableMetadata, personal: subject === null ? undefined : personal },
+      };
     });
   }
 
-  private sealMetadata(metadata: EventMetadata, subject: string | null, key: Buffer | null): EventMetadata {
+  private sealMetadata(metadata: EventMetadata, subject: string | null, entry: CachedKey | undefined): EventMetadata {
     const { ip, userAgent } = metadata;
     if (ip === undefined && userAgent === undefined) return metadata;
     const out: EventMetadata = { ...metadata };
@@ -164,9 +226,9 @@ export class PersonalDataVault implements EventSealer {
       const network = this.hashes.network(ip);
       if (network) out.networkHash = network;
     }
-    if (key && subject) {
-      if (ip !== undefined) out.ip = isSealedValue(ip) ? ip : sealValue(key, subject, 'metadata.ip', ip);
-      if (userAgent !== undefined) out.userAgent = isSealedValue(userAgent) ? userAgent : sealValue(key, subject, 'metadata.userAgent', userAgent);
+    if (entry && subject) {
+      if (ip !== undefined) out.ip = isSealedValue(ip) ? ip : this.sealCached(entry, subject, 'metadata.ip', ip);
+      if (userAgent !== undefined) out.userAgent = isSealedValue(userAgent) ? userAgent : this.sealCached(entry, subject, 'metadata.userAgent', userAgent);
     } else if (userAgent !== undefined && !isSealedValue(userAgent)) {
       // Anonymous (no user, or an erased one): keyed pseudonyms only, enough to correlate attempts from one client.
       out.userAgentHash = this.hashes.userAgent(userAgent);
@@ -195,7 +257,7 @@ export class PersonalDataVault implements EventSealer {
         if (!isSealedValue(value)) continue;
         if (data === event.data) data = { ...event.data };
         personal.data[field] = value;
-        data[field] = key ? openValue(key, value) : null;
+        data[field] = key ? this.openCached(entry!, value) : null;
       }
       let metadata = event.metadata;
       for (const field of this.options.metadataFields) {
@@ -203,7 +265,7 @@ export class PersonalDataVault implements EventSealer {
         if (!isSealedValue(value)) continue;
         if (metadata === event.metadata) metadata = { ...event.metadata };
         personal.metadata[field] = value;
-        (metadata as Record<string, unknown>)[field] = key ? openValue(key, value) ?? undefined : undefined;
+        (metadata as Record<string, unknown>)[field] = key ? this.openCached(entry!, value) ?? undefined : undefined;
       }
       // The lookup hash of an opened email (the users projection's email_hash): keyed, so a projector stays pure.
       if (typeof data.email === 'string' && personal.data.email) personal.hashes = { email: this.hashes.email(data.email) };
@@ -224,8 +286,8 @@ export class PersonalDataVault implements EventSealer {
     if (subjects.size === 0) return value;
     const keys = await this.keysFor(q, subjects);
     return replaceEnvelopes(value, (sealed) => {
-      const key = keys.get(envelopeSubject(sealed) ?? '')?.key;
-      return key ? openValue(key, sealed) : null;
+      const entry = keys.get(envelopeSubject(sealed) ?? '');
+      return entry?.key ? this.openCached(entry, sealed) : null;
     }) as T;
   }
 

@@ -3,7 +3,8 @@ import type { Db, Queryable, Row } from '../db/index.js';
 import { sqlState } from '../db/index.js';
 import { ConcurrencyError, EventStoreError } from './errors.js';
 import { currentHashVersion, eventHash, genesisHash } from './hashChain.js';
-import type { EventMetadata, EventSealer, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent } from './types.js';
+import { asOneStatement } from './oneStatement.js';
+import type { EventMetadata, EventSealer, ExpectedVersion, LogCheckpoint, NewEvent, RecordedEvent, SealedEvent, Statement } from './types.js';
 
 export const maxEventPayloadBytes = 64 * 1024;
 /**
@@ -11,10 +12,21 @@ export const maxEventPayloadBytes = 64 * 1024;
  * of the log (the live security feed) on every instance. The log stays the source of truth; a lost wake-up costs latency.
  */
 export const logAppendedChannel = 'tessera_log_appended';
+/** How often an instance wakes the log's readers at most (see wakeReaders). */
+const wakeIntervalMs = 50;
 const streamIdPattern = /^[a-z][a-zA-Z]*-[A-Za-z0-9_.:@-]{1,200}$/;
 
-/** Runs in the append's transaction, after the events are inserted: inline projections. */
-export type AfterAppend = (tx: Queryable, events: readonly RecordedEvent[]) => Promise<void>;
+/** What every append does in its transaction besides writing its events. */
+export interface AppendEffects {
+  /** The inline projections' writes for these events: sent with the events, in the same statement when they can be. */
+  statements(events: readonly RecordedEvent[]): Statement[];
+  /** Runs after those writes, in the same transaction: reactors, which may read, and append events of their own. */
+  react(tx: Queryable, events: readonly RecordedEvent[]): Promise<void>;
+  /** Whether `react` has anything to do for these events (if not, a unit's last append can commit as it writes). */
+  reactsTo(events: readonly RecordedEvent[]): boolean;
+}
+
+const noEffects: AppendEffects = { statements: () => [], react: async () => {}, reactsTo: () => false };
 
 /**
  * Told what the log did, for metrics (src/observability/metrics.ts): how long each append took, and the events of each
@@ -162,7 +174,7 @@ const rootOf = (tx: Queryable): Queryable => roots.get(tx) ?? tx;
 
 /** No personal data handling (the event-store suite, tools that read the log as stored). */
 const storedAsIs: EventSealer = {
-  seal: async (_tx, events, metadata) => events.map((event) => ({ event, metadata })),
+  seal: async (_tx, events, metadata) => events.map((event) => ({ event, metadata, readable: { data: event.data, metadata } })),
   unseal: async (_q, events) => events,
 };
 
@@ -170,7 +182,7 @@ export class EventStore {
   constructor(
     readonly db: Db,
     private readonly knownEventTypes: ReadonlySet<string>,
-    private readonly afterAppend: AfterAppend = async () => {},
+    private readonly effects: AppendEffects = noEffects,
     /** Seals personal data on append and opens it on read (issue 14 item 0); hashes cover the sealed form. */
     readonly sealer: EventSealer = storedAsIs,
     private readonly observer?: EventStoreObserver,
@@ -198,7 +210,8 @@ export class EventStore {
     const result = await this.db.transaction(async (raw) => {
       const unit = this.unitOver(raw);
       const value = await fn(unit);
-      await this.flush(unit);
+      // The unit's appends go out last, and commit in the same round trip when nothing has to run after them.
+      await this.flush(unit, true);
       appended = appendedIn.get(unit);
       return value;
     });
@@ -223,15 +236,18 @@ export class EventStore {
     return handle;
   }
 
-  /** Sends a unit's waiting appends as one; appends its reactors make meanwhile go out at once (not deferred). */
-  private flush(tx: Queryable): Promise<void> {
+  /**
+   * Sends a unit's waiting appends as one; appends its reactors make meanwhile go out at once (not deferred). `last`:
+   * the transaction ends after this, so its append may commit it (appendBatch).
+   */
+  private flush(tx: Queryable, last = false): Promise<void> {
     const unit = units.get(tx);
     if (!unit) return Promise.resolve();
     if (unit.flushing) return unit.flushing;
     if (unit.pending.length === 0) return Promise.resolve();
     unit.flushing = (async () => {
       try {
-        while (unit.pending.length > 0) await this.appendBatch(unit.inner, unit.pending.splice(0));
+        while (unit.pending.length > 0) await this.appendBatch(unit.inner, unit.pending.splice(0), last ? unit.raw : undefined);
       } finally {
         unit.flushing = null;
       }
@@ -239,23 +255,23 @@ export class EventStore {
     return unit.flushing;
   }
 
-  private waking = false;
-  private wakeAgain = false;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private lastWake = 0;
 
-  /** At most one wake-up in flight; appends that commit meanwhile are covered by one more after it. */
+  /**
+   * At most one wake-up per instance every `wakeIntervalMs`: the first commit after a quiet spell sends one at once,
+   * commits within the interval after it share one sent at its end. Under load that is a few statements a second per
+   * instance instead of one per commit, for a reader that is woken at most that much later.
+   */
   private wakeReaders(): void {
-    if (this.waking) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.waking = true;
-    void this.db.query(`select pg_notify('${logAppendedChannel}', '')`).catch(() => {}).finally(() => {
-      this.waking = false;
-      if (this.wakeAgain) {
-        this.wakeAgain = false;
-        this.wakeReaders();
-      }
-    });
+    if (this.wakeTimer) return;
+    const wait = Math.max(0, this.lastWake + wakeIntervalMs - Date.now());
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.lastWake = Date.now();
+      void this.db.query(`select pg_notify('${logAppendedChannel}', '')`).catch(() => {});
+    }, wait);
+    this.wakeTimer.unref();
   }
 
   /**
@@ -307,11 +323,12 @@ export class EventStore {
   }
 
   /**
-   * Appends to one or more streams at their expected versions in four statements whatever their number: positions
-   * drawn (with the heads not already known, pipelined), one insert of every event, one upsert of every head, then
-   * the inline projections of all of them together.
+   * Appends to one or more streams at their expected versions in two statements whatever their number: positions drawn
+   * (with the heads not already known, pipelined), then one statement that inserts every event, upserts every head and
+   * writes the inline projections of all of them (below). `committing`: the transaction ends with this append, which
+   * commits it in the same round trip when no reactor has to run after it.
    */
-  private async appendBatch(tx: Queryable, batch: readonly PendingAppend[]): Promise<RecordedEvent[]> {
+  private async appendBatch(tx: Queryable, batch: readonly PendingAppend[], committing?: Queryable): Promise<RecordedEvent[]> {
     const started = this.observer ? process.hrtime.bigint() : 0n;
     const root = rootOf(tx);
     const total = batch.reduce((n, a) => n + a.events.length, 0);
@@ -327,22 +344,26 @@ export class EventStore {
     }
     // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert; on
     // PostgreSQL together with the head lookup (pipelined). A rolled-back append leaves a gap in positions, as before.
-    const drawPositions = tx.query<{ p: number }>(`select nextval(pg_get_serial_sequence('events', 'position')) as p from generate_series(1, $1)`, [total]);
+    // The transaction's id comes with them: the events are never read back.
+    const drawPositions = tx.query<{ p: number; tx_id: string }>(
+      `select nextval(pg_get_serial_sequence('events', 'position')) as p, pg_current_xact_id()::text as tx_id from generate_series(1, $1)`, [total],
+    );
     const lookUpHeads = (): Promise<Array<{ stream_id: string; version: number; head_hash: string }>> =>
       unknown.length === 0
         ? Promise.resolve([])
         : tx.query<{ stream_id: string; version: number; head_hash: string }>(`select stream_id, version, head_hash from streams where stream_id = any($1::text[])`, [unknown]);
-    // What is stored (and hashed) is the sealed form, each append's events with its own metadata; the clear events go
-    // to the inline projections and reactors. The appends are sealed one after the other, so a data key not yet cached
-    // is fetched once for all of them (they are mostly one person's), in the same pipeline as the heads and positions.
-    const sealAll = async (): Promise<Array<Array<{ event: NewEvent; metadata: EventMetadata }>>> => {
-      const out: Array<Array<{ event: NewEvent; metadata: EventMetadata }>> = [];
+    // What is stored (and hashed) is the sealed form, each append's events with its own metadata; what the sealer says a
+    // reader will see of it goes to the inline projections and reactors. The appends are sealed one after the other, so
+    // a data key not yet cached is fetched once for all of them (they are mostly one person's), in the same pipeline as
+    // the heads and positions.
+    const sealAll = async (): Promise<SealedEvent[][]> => {
+      const out: SealedEvent[][] = [];
       for (const a of batch) out.push(await this.sealer.seal(tx, a.events, a.metadata));
       return out;
     };
-    let drawn: Array<{ p: number }>;
+    let drawn: Array<{ p: number; tx_id: string }>;
     let found: Array<{ stream_id: string; version: number; head_hash: string }>;
-    let sealed: Array<Array<{ event: NewEvent; metadata: EventMetadata }>>;
+    let sealed: SealedEvent[][];
     if (this.db.kind === 'postgres') [drawn, found, sealed] = await Promise.all([drawPositions, lookUpHeads(), sealAll()]);
     else {
       drawn = await drawPositions;
@@ -354,51 +375,63 @@ export class EventStore {
       heads.set(streamId, row ? { version: row.version, hash: row.head_hash } : { version: 0, hash: genesisHash });
     }
     const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
+    const txId = drawn[0]!.tx_id;
     let next = 0;
     const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
+    const recorded: RecordedEvent[] = [];
     batch.forEach((a, which) => {
       const head = heads.get(a.streamId)!;
       if (a.expectedVersion !== 'any' && a.expectedVersion !== head.version) throw new ConcurrencyError(a.streamId, a.expectedVersion, head.version);
       let prevHash = head.hash;
-      sealed[which]!.forEach(({ event, metadata }, index) => {
+      sealed[which]!.forEach(({ event, metadata, readable }, index) => {
         const version = head.version + index + 1;
         const position = positions[next++]!;
         const hash = eventHash({ prevHash, streamId: a.streamId, version, type: event.type, data: event.data, metadata, recordedAt: a.recordedAt, position, hashVersion: currentHashVersion });
         rows.push({ stream_id: a.streamId, position, version, type: event.type, data: event.data, metadata, recorded_at: a.recordedAt.toISOString(), prev_hash: prevHash, hash });
+        // As a read of the row would give it (JSON values, not the objects a decider built).
+        recorded.push({
+          position, txId, streamId: a.streamId, version, type: event.type, data: JSON.parse(JSON.stringify(readable.data)) as Record<string, unknown>,
+          metadata: JSON.parse(JSON.stringify(readable.metadata)) as EventMetadata, recordedAt: a.recordedAt, prevHash, hash,
+          hashVersion: currentHashVersion, ...(readable.personal ? { personal: readable.personal } : {}),
+        });
         prevHash = hash;
       });
       heads.set(a.streamId, { version: head.version + a.events.length, hash: prevHash });
     });
     const touched = [...new Set(batch.map((a) => a.streamId))];
-    let inserted: EventRow[];
+    const insert: Statement = {
+      text: `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
+       overriding system value
+       select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
+         from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)
+       order by r.position`,
+      params: [JSON.stringify(rows), currentHashVersion],
+    };
+    const upsertHeads: Statement = {
+      text: `insert into streams (stream_id, version, head_hash)
+       select h.stream_id, h.version, h.head_hash from jsonb_to_recordset($1::text::jsonb) as h(stream_id text, version int, head_hash text)
+       on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
+      params: [JSON.stringify(touched.map((streamId) => ({ stream_id: streamId, version: heads.get(streamId)!.version, head_hash: heads.get(streamId)!.hash })))],
+    };
+    // The events, their heads and the inline projections: one statement when they can be (oneStatement.ts), else one
+    // each, pipelined, in that order. A lost race fails the events' insert on the unique index, and that is what is
+    // thrown (the statements after it then fail only because the transaction has).
+    const writes = [insert, upsertHeads, ...this.effects.statements(recorded)];
+    const one = asOneStatement(writes);
+    const first = batch[0]!;
+    // The end of a transaction whose reactors have nothing to do: the statement and the COMMIT in one round trip.
+    const commitNow = committing?.queryAndCommit && one && !this.effects.reactsTo(recorded) ? committing : undefined;
     try {
-      // The head upsert does not wait for the insert's answer: on PostgreSQL both go out together (pipelined).
-      const insert = tx.query<EventRow>(
-        `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
-         overriding system value
-         select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
-           from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)
-         order by r.position
-         returning ${eventColumns}`,
-        [JSON.stringify(rows), currentHashVersion],
-      );
-      const upsertHeads = (): Promise<unknown> =>
-        tx.query(
-          `insert into streams (stream_id, version, head_hash)
-           select h.stream_id, h.version, h.head_hash from jsonb_to_recordset($1::text::jsonb) as h(stream_id text, version int, head_hash text)
-           on conflict (stream_id) do update set version = excluded.version, head_hash = excluded.head_hash`,
-          [JSON.stringify(touched.map((streamId) => ({ stream_id: streamId, version: heads.get(streamId)!.version, head_hash: heads.get(streamId)!.hash })))],
-        );
-      if (this.db.kind === 'postgres') [inserted] = await Promise.all([insert, upsertHeads()]);
-      else {
-        inserted = await insert;
-        await upsertHeads();
-      }
+      if (commitNow) await commitNow.queryAndCommit!(one!.text, one!.params);
+      else if (one) await tx.query(one.text, one.params);
+      else if (this.db.kind === 'postgres') {
+        const settled = await Promise.allSettled(writes.map((w) => tx.query(w.text, w.params)));
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else for (const w of writes) await tx.query(w.text, w.params);
     } catch (error) {
-      const first = batch[0]!;
       throw asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
     }
-    const recorded = await this.sealer.unseal(tx, inserted.map(toRecordedEvent).sort((a, b) => a.position - b.position));
     const inTx = appendedIn.get(root);
     if (inTx) inTx.push(...recorded);
     else appendedIn.set(root, [...recorded]);
@@ -406,7 +439,7 @@ export class EventStore {
       rememberHead(root, streamId, heads.get(streamId)!.version, heads.get(streamId)!.hash);
       streamsReadIn.get(root)?.delete(streamId);
     }
-    await this.afterAppend(tx, recorded);
+    await this.effects.react(tx, recorded);
     this.observer?.appended(Number(process.hrtime.bigint() - started) / 1e9, recorded);
     return recorded;
   }

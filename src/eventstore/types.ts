@@ -26,6 +26,12 @@ export interface EventMetadata {
   attemptBucket?: string;
 }
 
+/** One SQL statement and its parameters. */
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
 export interface NewEvent {
   type: string;
   data: Record<string, unknown>;
@@ -60,14 +66,25 @@ export interface SealedFields {
   hashes?: Record<string, string>;
 }
 
+/** One event as it is stored, and as readers will see it once opened (RecordedEvent's `data`, `metadata`, `personal`). */
+export interface SealedEvent {
+  event: NewEvent;
+  metadata: EventMetadata;
+  readable: { data: Record<string, unknown>; metadata: EventMetadata; personal?: SealedFields };
+}
+
 /**
  * Seals personal data on its way into the log and opens it on its way out (issue 14 item 0). The event store knows
  * nothing of what is personal: the implementation (application/personalDataVault.ts) holds the registry and the keys.
  * Hashes cover what is stored (the sealed form), so destroying a key changes no hash.
  */
 export interface EventSealer {
-  /** The stored forms of the events and of their metadata (one metadata per event: their subjects may differ). */
-  seal(tx: Queryable, events: readonly NewEvent[], metadata: EventMetadata): Promise<Array<{ event: NewEvent; metadata: EventMetadata }>>;
+  /**
+   * The stored forms of the events and of their metadata (one metadata per event: their subjects may differ), and what
+   * `unseal` will make of those stored forms: an append hands that to its projections and reactors without reading back
+   * and opening what it has just sealed.
+   */
+  seal(tx: Queryable, events: readonly NewEvent[], metadata: EventMetadata): Promise<SealedEvent[]>;
   /** The events as readers see them: personal fields open (or null when the key is gone), `personal` set. */
   unseal(q: Queryable, events: RecordedEvent[]): Promise<RecordedEvent[]>;
 }

@@ -1,6 +1,6 @@
 // Runs projectors: inline in each append's transaction, and in full rebuilds that replace the live tables.
 import type { Db, Queryable } from '../db/index.js';
-import type { AfterAppend, EventSealer, RecordedEvent } from '../eventstore/index.js';
+import type { EventSealer, RecordedEvent } from '../eventstore/index.js';
 import { toRecordedEvent } from '../eventstore/index.js';
 import { liveSchema, type Projector, type SqlStatement } from './projector.js';
 
@@ -29,10 +29,13 @@ export class Projections {
     return statements;
   }
 
-  /** The hook the event store calls inside each append's transaction. No checkpoint is written: see DESIGN.md §3. */
-  readonly inline: AfterAppend = async (tx, events) => {
-    await runStatements(tx, this.statementsFor(events, liveSchema), this.db.kind === 'postgres');
-  };
+  /**
+   * The live tables' writes for events being appended: the event store sends them with the events, in the append's
+   * transaction (AppendEffects in app.ts). No checkpoint is written: see DESIGN.md §3.
+   */
+  inlineStatements(events: readonly RecordedEvent[]): SqlStatement[] {
+    return this.statementsFor(events, liveSchema);
+  }
 
   /** At start-up: create the live tables on a fresh database, or rebuild when a projector's version changed. */
   async ensureLive(): Promise<'ready' | 'created' | 'rebuilt'> {
