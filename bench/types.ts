@@ -1,5 +1,8 @@
 // The contract between the harness (run.ts) and its scenarios (scenarios/*.ts). A scenario measures; the harness
 // prepares a database, times it, computes the ratios and reports.
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
+import path from 'node:path';
 import type { Db } from '../src/db/index.js';
 
 export interface Measurement {
@@ -43,13 +46,36 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+let profiled = 0;
+
+/**
+ * BENCH_CPU_PROFILE=<dir>: each timed section writes a V8 CPU profile of this process (the service and the bench's
+ * own clients) to <dir>/section-N.cpuprofile, for a look at where the time goes (open it in Chrome's DevTools).
+ */
+async function profiling(): Promise<(() => Promise<void>) | null> {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  if (!dir) return null;
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `section-${++profiled}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Runs `count` tasks on `concurrency` workers; returns operations per second. */
 export async function throughput(count: number, concurrency: number, task: (index: number, worker: number) => Promise<void>): Promise<number> {
   let next = 0;
+  const stopProfile = await profiling();
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
     for (let i = next++; i < count; i = next++) await task(i, worker);
   }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await stopProfile?.();
   return count / seconds;
 }

@@ -4,7 +4,8 @@
 // account before has its own, every other device shares one ('untrusted'). An attacker's failures from anywhere else
 // cannot lock the owner out of the browser the owner used yesterday.
 import { untrustedBucket } from '../domain/user/state.js';
-import { deviceOfAccount } from '../projections/devices.js';
+import type { FailureRecord } from '../domain/user/lockout.js';
+import { deviceAndStanding } from '../projections/accountFailures.js';
 import { unknownAccountKey, userAccountKey } from '../security/attempts.js';
 import type { Deps } from './deps.js';
 import type { RequestFacts } from './request.js';
@@ -13,16 +14,18 @@ import type { RequestFacts } from './request.js';
 export interface Attempt {
   key: string;
   request: RequestFacts;
+  /** The bucket's failures and lock, when they were read with the bucket: the lockout gate then reads nothing. */
+  standing?: FailureRecord;
 }
 
 /** The attempt of a request on a known account: its own device's bucket if the device is known to it, else the shared one. */
 export async function accountAttempt(deps: Pick<Deps, 'db'>, userId: string, request: RequestFacts): Promise<Attempt> {
-  const { known } = await deviceOfAccount(deps.db, request.deviceId, userId);
-  return attemptIn(userId, known ? request.deviceId! : untrustedBucket, request);
+  const { deviceKnown, standing } = await deviceAndStanding(deps.db, request.deviceId, userId);
+  return attemptIn(userId, deviceKnown ? request.deviceId! : untrustedBucket, request, standing);
 }
 
-export function attemptIn(userId: string, bucket: string, request: RequestFacts): Attempt {
-  return { key: userAccountKey(userId, bucket), request: { ...request, attemptBucket: bucket } };
+export function attemptIn(userId: string, bucket: string, request: RequestFacts, standing?: FailureRecord): Attempt {
+  return { key: userAccountKey(userId, bucket), request: { ...request, attemptBucket: bucket }, ...(standing ? { standing } : {}) };
 }
 
 /** An attempt on an account that does not exist (an unknown email or credential id): a budget of its own key. */
@@ -36,7 +39,7 @@ export async function spendAttempt<T>(
   verify: (request: RequestFacts) => Promise<T>,
   succeeded: (result: T) => boolean,
 ): Promise<T> {
-  await deps.attempts.consume(attempt.key, attempt.request.clientAddress);
+  await deps.attempts.consume(attempt.key, attempt.request.clientAddress, attempt.standing);
   const result = await verify(attempt.request);
   if (succeeded(result)) await deps.attempts.refund(attempt.key, attempt.request.clientAddress);
   return result;

@@ -10,8 +10,7 @@ import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
 import { ConcurrencyError } from '../eventstore/index.js';
-import { findPendingFlowByTokenHash } from '../projections/loginFlows.js';
-import { findActiveSessionWithUser } from '../projections/sessions.js';
+import { findTokenHolder } from '../projections/sessions.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { actingAs, type RequestFacts } from './request.js';
@@ -87,7 +86,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
   const tokenHash = hashToken(token);
   const now = deps.clock.now();
   const { config } = deps;
-  const session = await findActiveSessionWithUser(deps.db, tokenHash);
+  const { session, flow } = await findTokenHolder(deps.db, tokenHash);
   if (session) {
     const expired = sessionExpiry({ createdAt: session.created_at, lastActivityAt: session.last_seen_at }, now, {
       idleSeconds: config.sessionIdleTimeoutSeconds,
@@ -134,7 +133,6 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
       user: { id: session.user_id, email: clear.email ?? '', roles: session.roles, createdAt: session.user_created_at },
     };
   }
-  const flow = await findPendingFlowByTokenHash(deps.db, tokenHash);
   if (flow) {
     return { kind: 'pending', token, flow: { flowId: flow.flow_id, userId: flow.user_id, stage: 'MFA_AUTHENTICATE', types: flow.types, expiresAt: flow.expires_at } };
   }

@@ -12,7 +12,7 @@ import type { Queryable } from '../db/index.js';
 import { assertMayAttempt, lockAfterFailure, type LockoutLimits } from '../domain/user/lockout.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import type { RecordedEvent } from '../eventstore/index.js';
-import { consecutiveFailures, failureEventTypes } from '../projections/accountFailures.js';
+import { accountStanding, consecutiveFailures, failureEventTypes } from '../projections/accountFailures.js';
 import { accountOfKey, type AccountGate } from '../security/attempts.js';
 import { deviceAggregate } from '../domain/device/aggregate.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
@@ -26,20 +26,20 @@ type LockoutDeps = Pick<Deps, 'config' | 'clock' | 'store' | 'db'>;
 export function createLockoutGate(deps: LockoutDeps, unknownAccounts: UnknownAccountLedger): AccountGate {
   const limits: LockoutLimits = deps.config.lockout;
   return {
-    async check(accountKey) {
+    async check(accountKey, known) {
       const now = deps.clock.now();
       const account = accountOfKey(accountKey);
       if (!account) return assertMayAttempt(await unknownAccounts.get(accountKey), now, limits);
       const { userId, bucket } = account;
-      const { state } = await load(deps.store, userAggregate, userId);
-      const lockedUntil = state.locks[bucket] ?? null;
-      if (lockedUntil !== null && now.toISOString() >= lockedUntil) {
+      // The bucket's failures and lock, from the projection of the user stream's UserLocked/UserUnlocked and of the
+      // failures (accountFailures.ts), inline and so never behind the log; read by the caller with the bucket, if it could.
+      const standing = known ?? (await accountStanding(deps.db, userId, bucket));
+      if (standing.lockedUntil !== null && now.toISOString() >= standing.lockedUntil) {
         // The lock ran out: the unlock is an event too, written by the first attempt that finds it expired.
         await deps.store.transactionWithRetry((tx) =>
           handle(deps, tx, userAggregate, userId, { type: 'UnlockUser', data: { by: 'timeout', bucket, now: now.toISOString() } }, systemRequest()));
       }
-      const { consecutive, lastFailureAt } = await consecutiveFailures(deps.db, userId, bucket);
-      assertMayAttempt({ consecutive, lastFailureAt, lockedUntil }, now, limits);
+      assertMayAttempt(standing, now, limits);
     },
   };
 }

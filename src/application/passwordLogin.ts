@@ -39,13 +39,13 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   // is counted like one on an unknown email, never as a failure of the account (it could otherwise be locked by
   // attempts that can never succeed).
   const attempt = target?.has_password
-    ? attemptIn(target.user_id, target.device_known ? request.deviceId! : untrustedBucket, request)
+    ? attemptIn(target.user_id, target.device_known ? request.deviceId! : untrustedBucket, request, target.standing)
     : unknownAttempt(input.email, { ...request, attemptBucket: userId ? noSecretBucket : undefined });
   request = attempt.request;
   // The stream read runs beside the budget check and the hash instead of after them: a login's latency is the hash and
   // little else. Nothing is verified before the budget has said yes; the reads reveal nothing to the caller.
   const [, loadedUser] = await Promise.all([
-    deps.attempts.consume(attempt.key, request.clientAddress),
+    deps.attempts.consume(attempt.key, request.clientAddress, attempt.standing),
     userId ? load(deps.store, userAggregate, userId) : Promise.resolve(null),
   ]);
   const user = loadedUser?.state ?? null;

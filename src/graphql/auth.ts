@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import { AuthenticatorTypeEnum } from './authenticators.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
-import { adoptToken, clearSessionCookie, forAppClient } from './guards.js';
+import { adoptToken, callerOf, clearSessionCookie, forAppClient } from './guards.js';
 import { FlowRef, sessionFromView, SessionRef, UserRef } from './types.js';
 
 // ---------- authState and config ----------
@@ -85,7 +85,7 @@ export const AuthPayloadRef = builder.objectRef<AuthPayloadShape>('AuthPayload')
       description: 'For app clients (X-Tessera-Client: app; then Authorization: Bearer). Null for browsers, which get the token as an HttpOnly cookie.',
       resolve: (p) => p.sessionToken,
     }),
-    authState: t.field({ type: AuthStateRef, resolve: (p) => authStateOf(p.ctx.deps, p.ctx.caller) }),
+    authState: t.field({ type: AuthStateRef, resolve: async (p) => authStateOf(p.ctx.deps, await callerOf(p.ctx)) }),
     deviceToken: t.string({
       nullable: true,
       description: 'For app clients: the device token to send as X-Tessera-Device on every request (browsers keep it as an HttpOnly cookie).',
@@ -104,7 +104,7 @@ builder.mutationField('signup', (t) =>
     errors: {},
     type: AuthPayloadRef,
     args: { input: t.arg({ type: CredentialsInput, required: true }) },
-    resolve: async (_root, args, ctx) => adoptToken(ctx, await signup(ctx.deps, ctx.caller, parseInput(credentialsSchema, args.input), ctx.request)),
+    resolve: async (_root, args, ctx, info) => adoptToken(ctx, await signup(ctx.deps, ctx.caller, parseInput(credentialsSchema, args.input), ctx.request), info),
   }),
 );
 
@@ -113,9 +113,9 @@ builder.mutationField('login', (t) =>
     errors: {},
     type: AuthPayloadRef,
     args: { input: t.arg({ type: CredentialsInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const result = await passwordLogin(ctx.deps, parseInput(credentialsSchema, args.input), ctx.request);
-      return adoptToken(ctx, result.kind === 'session' ? result.session : result.pending);
+      return adoptToken(ctx, result.kind === 'session' ? result.session : result.pending, info);
     },
   }),
 );

@@ -77,7 +77,7 @@ builder.mutationField('authenticateMfa', (t) =>
     type: AuthPayloadRef,
     description: 'The MFA_AUTHENTICATE step of a pending login: a TOTP code or a recovery code. Success starts an AAL2 session.',
     args: { input: t.arg({ type: MfaCodeInput, required: true }) },
-    resolve: async (_root, args, ctx) => adoptToken(ctx, await completeMfaStepWithCode(ctx.deps, ctx.caller, args.input, ctx.request)),
+    resolve: async (_root, args, ctx, info) => adoptToken(ctx, await completeMfaStepWithCode(ctx.deps, ctx.caller, args.input, ctx.request), info),
   }),
 );
 

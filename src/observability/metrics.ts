@@ -138,7 +138,7 @@ export function createServiceMetrics(options: { db: Db; prefix?: string }): Serv
     registry,
     store,
     meterAttempts: (budget) => ({
-      consume: (accountKey, clientAddress) => budget.consume(accountKey, clientAddress).catch(refused),
+      consume: (accountKey, clientAddress, standing) => budget.consume(accountKey, clientAddress, standing).catch(refused),
       refund: (accountKey, clientAddress) => budget.refund(accountKey, clientAddress),
       consumeAddress: (clientAddress) => budget.consumeAddress(clientAddress).catch(refused),
     }),

@@ -6,6 +6,7 @@ import type { AuthenticatorEvent } from '../domain/authenticators/events.js';
 import type { LoginEvent } from '../domain/login/events.js';
 import type { SessionEvent } from '../domain/session/events.js';
 import type { UserEvent } from '../domain/user/events.js';
+import type { FailureRecord } from '../domain/user/lockout.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
 import { isOneOf, liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
@@ -18,7 +19,7 @@ export const failureEventTypes = [
   'EmailCodeRejected',
 ] as const;
 export const successEventTypes = ['LoginCompleted', 'SessionReauthenticated', 'UserUnlocked'] as const;
-const handles = [...failureEventTypes, ...successEventTypes] as const;
+const handles = [...failureEventTypes, ...successEventTypes, 'UserLocked'] as const;
 type AccountFailureEvent = Handled<UserEvent | LoginEvent | AuthenticatorEvent | SessionEvent, typeof handles>;
 
 /** The attempt bucket an event counts in: the device the use case named, else every unknown device together. */
@@ -28,7 +29,7 @@ function bucketOf(event: { metadata: { attemptBucket?: string } }): string {
 
 export const accountFailuresProjector: Projector<AccountFailureEvent> = {
   name: 'account_failures',
-  version: 4,
+  version: 5,
   handles,
   tables: [{ name: 'account_failures', orderBy: 'user_id, bucket' }],
   ddl: (s) => `
@@ -37,9 +38,28 @@ export const accountFailuresProjector: Projector<AccountFailureEvent> = {
       bucket          text not null,
       consecutive     integer not null default 0,
       last_failure_at timestamptz,
+      -- The bucket's lock (UserLocked, until its UserUnlocked): the user stream's locks, kept here so the gate in front
+      -- of every verification reads one row.
+      locked_until    timestamptz,
       primary key (user_id, bucket)
     )`,
   project(event: Recorded<AccountFailureEvent>, s: string): SqlStatement[] {
+    // Locks are per bucket as the user stream folds them (domain/user/state.ts): a lock names its bucket (none: the
+    // shared one); an unlock without a bucket ends them all.
+    if (event.type === 'UserLocked') {
+      return [sql(
+        `insert into ${s}.account_failures (user_id, bucket, locked_until) values ($1, $2, $3)
+         on conflict (user_id, bucket) do update set locked_until = excluded.locked_until`,
+        event.data.userId, event.data.bucket ?? untrustedBucket, event.data.until,
+      )];
+    }
+    if (event.type === 'UserUnlocked') {
+      // A lock running out (by 'timeout') keeps the count: the next failure locks again, so the cap is never reached.
+      // An administrator's unlock starts every bucket of the account afresh.
+      const reset = event.data.by === 'admin' ? 'consecutive = 0, ' : '';
+      if (event.data.bucket === undefined) return [sql(`update ${s}.account_failures set ${reset}locked_until = null where user_id = $1`, event.data.userId)];
+      return [sql(`update ${s}.account_failures set ${reset}locked_until = null where user_id = $1 and bucket = $2`, event.data.userId, event.data.bucket)];
+    }
     // A password rejected for an unknown email has no account to count against; one tried on an account that has no
     // password verified no secret of it.
     if (!event.data.userId || bucketOf(event) === noSecretBucket) return [];
@@ -49,12 +69,6 @@ export const accountFailuresProjector: Projector<AccountFailureEvent> = {
          on conflict (user_id, bucket) do update set consecutive = ${s}.account_failures.consecutive + 1, last_failure_at = excluded.last_failure_at`,
         event.data.userId, bucketOf(event), event.data.at,
       )];
-    }
-    if (event.type === 'UserUnlocked') {
-      // A lock running out (by 'timeout') keeps the count: the next failure locks again, so the cap is never reached.
-      // An administrator's unlock starts every bucket of the account afresh.
-      if (event.data.by !== 'admin') return [];
-      return [sql(`update ${s}.account_failures set consecutive = 0 where user_id = $1`, event.data.userId)];
     }
     // A success (a completed login, a reauthentication) resets the bucket it came from, and no other.
     return [sql(`update ${s}.account_failures set consecutive = 0 where user_id = $1 and bucket = $2`, event.data.userId, bucketOf(event))];
@@ -67,4 +81,38 @@ export async function consecutiveFailures(q: Queryable, userId: string, bucket: 
   );
   if (!row) return { consecutive: 0, lastFailureAt: null };
   return { consecutive: Number(row.consecutive), lastFailureAt: row.last_failure_at ? new Date(row.last_failure_at) : null };
+}
+
+/** What the lockout gate needs of one bucket of an account: its failures and its lock (domain/user/lockout.ts). */
+export function standingOf(row: { consecutive?: number | null; last_failure_at?: Date | string | null; locked_until?: Date | string | null } | undefined): FailureRecord {
+  return {
+    consecutive: Number(row?.consecutive ?? 0),
+    lastFailureAt: row?.last_failure_at ? new Date(row.last_failure_at) : null,
+    lockedUntil: row?.locked_until ? new Date(row.locked_until).toISOString() : null,
+  };
+}
+
+/** One bucket's standing, one row. */
+export async function accountStanding(q: Queryable, userId: string, bucket: string): Promise<FailureRecord> {
+  const [row] = await q.query<{ consecutive: number; last_failure_at: Date | null; locked_until: Date | null }>(
+    `select consecutive, last_failure_at, locked_until from ${liveSchema}.account_failures where user_id = $1 and bucket = $2`, [userId, bucket],
+  );
+  return standingOf(row);
+}
+
+/**
+ * An attempt's first read, one statement: whether the requesting device is known to the account (then its attempts
+ * count in the device's own bucket, else in the shared one) and that bucket's standing.
+ */
+export async function deviceAndStanding(q: Queryable, deviceId: string | undefined, userId: string): Promise<{ deviceKnown: boolean; standing: FailureRecord }> {
+  const [row] = await q.query<{ device_known: boolean; consecutive: number | null; last_failure_at: Date | null; locked_until: Date | null }>(
+    `select d.device_id is not null as device_known, f.consecutive, f.last_failure_at, f.locked_until
+       from (select 1) as one
+       left join ${liveSchema}.devices d on d.device_id = $1 and d.user_id = $2
+       left join lateral (
+         select consecutive, last_failure_at, locked_until from ${liveSchema}.account_failures
+          where user_id = $2 and bucket = coalesce(d.device_id, '${untrustedBucket}')) f on true`,
+    [deviceId ?? null, userId],
+  );
+  return { deviceKnown: row?.device_known === true, standing: standingOf(row) };
 }

@@ -38,20 +38,6 @@ export const devicesProjector: Projector<DevicesEvent> = {
   },
 };
 
-export interface DeviceOfAccount {
-  known: boolean;
-  trustedUntil: Date | null;
-}
-
-/** What a device is to an account: known (a login of it completed there) and trusted until when. One indexed read. */
-export async function deviceOfAccount(q: Queryable, deviceId: string | undefined, userId: string): Promise<DeviceOfAccount> {
-  if (!deviceId) return { known: false, trustedUntil: null };
-  const [row] = await q.query<{ trusted_until: Date | string | null }>(
-    `select trusted_until from ${liveSchema}.devices where device_id = $1 and user_id = $2`, [deviceId, userId],
-  );
-  return { known: row !== undefined, trustedUntil: row?.trusted_until ? new Date(row.trusted_until) : null };
-}
-
 export interface DeviceRow {
   device_id: string;
   /** Sealed (DeviceSeen's envelope): open it with the vault. */

@@ -105,14 +105,6 @@ export interface PendingFlowRow {
   [key: string]: unknown;
 }
 
-export async function findPendingFlowByTokenHash(q: Queryable, tokenHash: string): Promise<PendingFlowRow | undefined> {
-  const [row] = await q.query<PendingFlowRow>(
-    `select flow_id, user_id, types, expires_at from ${liveSchema}.login_flows where token_hash = $1 and status = 'mfa_pending'`,
-    [tokenHash],
-  );
-  return row;
-}
-
 /** The flows of a user still waiting for their MFA step. */
 export async function findPendingFlowIdsOfUser(q: Queryable, userId: string): Promise<string[]> {
   const rows = await q.query<{ flow_id: string }>(`select flow_id from ${liveSchema}.login_flows where user_id = $1 and status = 'mfa_pending'`, [userId]);

@@ -5,6 +5,7 @@ import type { DeviceTrustDeclined, DeviceTrusted } from '../domain/device/events
 import type { SessionEvent } from '../domain/session/events.js';
 import { BatchFold, type Column } from './batch.js';
 import { sealedField } from './users.js';
+import type { PendingFlowRow } from './loginFlows.js';
 import { liveSchema, sql, type Projector, type Recorded, type SqlStatement } from './projector.js';
 
 /** A session is asked "trust this device?" (the MFA_TRUST flow) until its device is trusted or the answer is no. */
@@ -175,14 +176,25 @@ export interface SessionWithUserRow extends SessionRow {
   mfa_required_by: Date | null;
 }
 
-/** The hot path of every authenticated request: the live session and its (not deleted) user, in one query. */
-export async function findActiveSessionWithUser(q: Queryable, tokenHash: string): Promise<SessionWithUserRow | undefined> {
-  const [row] = await q.query<SessionWithUserRow>(
-    `select s.*, u.email, u.roles, u.created_at as user_created_at, u.mfa_required_by, k.wrapped_key as data_key
-       from ${liveSchema}.sessions s join ${liveSchema}.users u on u.user_id = s.user_id and not u.deleted
-       left join personal_data_keys k on k.subject_id = s.user_id
-      where s.token_hash = $1 and s.ended_at is null`,
+/**
+ * The hot path of every authenticated request, in one query: what a token opens — a live session with its (not deleted)
+ * user, or else a login waiting for its MFA step (the pending token of login_flows).
+ */
+export async function findTokenHolder(q: Queryable, tokenHash: string): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow }> {
+  const [row] = await q.query<SessionWithUserRow & { pending_flow_id: string | null; pending_user_id: string; pending_types: string[]; pending_expires_at: Date }>(
+    `select s.*, f.flow_id as pending_flow_id, f.user_id as pending_user_id, f.types as pending_types, f.expires_at as pending_expires_at
+       from (select 1) as one
+       left join lateral (
+         select s.*, u.email, u.roles, u.created_at as user_created_at, u.mfa_required_by, k.wrapped_key as data_key
+           from ${liveSchema}.sessions s join ${liveSchema}.users u on u.user_id = s.user_id and not u.deleted
+           left join personal_data_keys k on k.subject_id = s.user_id
+          where s.token_hash = $1 and s.ended_at is null) s on true
+       left join lateral (
+         select flow_id, user_id, types, expires_at from ${liveSchema}.login_flows where token_hash = $1 and status = 'mfa_pending') f on s.session_id is null`,
     [tokenHash],
   );
-  return row;
+  if (!row) return {};
+  const { pending_flow_id: flowId, pending_user_id: userId, pending_types: types, pending_expires_at: expiresAt, ...session } = row;
+  if (session.session_id !== null) return { session: session as SessionWithUserRow };
+  return flowId !== null ? { flow: { flow_id: flowId, user_id: userId, types, expires_at: expiresAt } } : {};
 }

@@ -4,6 +4,8 @@
 import type { Queryable } from '../db/index.js';
 import type { UserEvent } from '../domain/user/events.js';
 import { untrustedBucket } from '../domain/user/state.js';
+import type { FailureRecord } from '../domain/user/lockout.js';
+import { standingOf } from './accountFailures.js';
 import { BatchFold, type Column } from './batch.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
@@ -166,19 +168,25 @@ export interface LoginTarget {
   trusted_until: Date | null;
   /** The account's wrapped data key, read in the same statement so sealing the login's events needs no round trip. */
   wrapped_key: string | null;
+  /** The failures and lock of the bucket this device's attempts count in (its own if known, else the shared one). */
+  standing: FailureRecord;
   [key: string]: unknown;
 }
 
 /** Password login's first read, one statement: the account behind an email and what the requesting device is to it. */
 export async function findLoginTarget(q: Queryable, emailHash: string, deviceId: string | null): Promise<LoginTarget | undefined> {
   const [row] = await q.query<LoginTarget>(
-    `select u.user_id, u.has_password, d.device_id is not null as device_known, d.trusted_until, k.wrapped_key
+    `select u.user_id, u.has_password, d.device_id is not null as device_known, d.trusted_until, k.wrapped_key,
+            f.consecutive, f.last_failure_at, f.locked_until
        from ${liveSchema}.users u left join ${liveSchema}.devices d on d.user_id = u.user_id and d.device_id = $2
        left join personal_data_keys k on k.subject_id = u.user_id
+       left join ${liveSchema}.account_failures f on f.user_id = u.user_id and f.bucket = coalesce(d.device_id, '${untrustedBucket}')
       where u.email_hash = $1 and not u.deleted`,
     [emailHash, deviceId],
   );
-  return row ? { ...row, trusted_until: row.trusted_until ? new Date(row.trusted_until) : null } : undefined;
+  if (!row) return undefined;
+  const { consecutive, last_failure_at: lastFailureAt, locked_until: lockedUntil, ...target } = row;
+  return { ...target, trusted_until: row.trusted_until ? new Date(row.trusted_until) : null, standing: standingOf({ consecutive: consecutive as number | null, last_failure_at: lastFailureAt as Date | null, locked_until: lockedUntil as Date | null }) };
 }
 
 export async function findUserById(q: Queryable, userId: string): Promise<UserRow | undefined> {

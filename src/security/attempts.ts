@@ -6,11 +6,16 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import { DomainError } from '../domain/shared/errors.js';
+import type { FailureRecord } from '../domain/user/lockout.js';
 import { addressBucket } from './clientAddress.js';
 
 export interface AttemptBudget {
-  /** Throws ACCOUNT_LOCKED or RATE_LIMITED when the account (or the address) has no attempts left; otherwise reserves one. */
-  consume(accountKey: string, clientAddress: string): Promise<void>;
+  /**
+   * Throws ACCOUNT_LOCKED or RATE_LIMITED when the account (or the address) has no attempts left; otherwise reserves one.
+   * `standing`: the account bucket's failures and lock as the caller has just read them (in the statement that told it
+   * the bucket), so the lockout gate need not read them again.
+   */
+  consume(accountKey: string, clientAddress: string, standing?: FailureRecord): Promise<void>;
   /** A successful verification gives the reserved attempt back. */
   refund(accountKey: string, clientAddress: string): Promise<void>;
   /**
@@ -95,14 +100,14 @@ export function accountOfKey(accountKey: string): { userId: string; bucket: stri
 
 /** Checks run before the budget is spent: the account's lock and back-off (application/lockout.ts), known or not. */
 export interface AccountGate {
-  check(accountKey: string): Promise<void>;
+  check(accountKey: string, standing?: FailureRecord): Promise<void>;
 }
 
 /** The seam every path calls: lock and back-off first (refused even with the right secret), then the budgets. */
 export function guardedAttemptBudget(budget: AttemptBudget, gate: AccountGate): AttemptBudget {
   return {
-    async consume(accountKey, clientAddress) {
-      await gate.check(accountKey);
+    async consume(accountKey, clientAddress, standing) {
+      await gate.check(accountKey, standing);
       await budget.consume(accountKey, clientAddress);
     },
     refund: (accountKey, clientAddress) => budget.refund(accountKey, clientAddress),
@@ -116,9 +121,9 @@ export function guardedAttemptBudget(budget: AttemptBudget, gate: AccountGate): 
  */
 export function throttledAttemptBudget(budget: AttemptBudget, check: (clientAddress: string) => Promise<void>): AttemptBudget {
   return {
-    async consume(accountKey, clientAddress) {
+    async consume(accountKey, clientAddress, standing) {
       await check(clientAddress);
-      await budget.consume(accountKey, clientAddress);
+      await budget.consume(accountKey, clientAddress, standing);
     },
     refund: (accountKey, clientAddress) => budget.refund(accountKey, clientAddress),
     async consumeAddress(clientAddress) {

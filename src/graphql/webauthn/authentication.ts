@@ -51,12 +51,12 @@ builder.mutationField('authenticateWebAuthn', (t) =>
     type: AuthPayloadRef,
     description: 'A security key or passkey as the second factor of a pending login (MFA), or to reauthenticate a session (REAUTHENTICATE).',
     args: { input: t.arg({ type: AuthenticateInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       // The input is parsed by the use case, after it has drawn an attempt: a malformed assertion still counts.
       const issued = ctx.caller.kind === 'pending'
         ? await completeMfaStepWithWebAuthn(ctx.deps, ctx.caller, args.input, ctx.request)
         : await reauthenticateWithWebAuthn(ctx.deps, ctx.caller, args.input, ctx.request);
-      return adoptToken(ctx, issued);
+      return adoptToken(ctx, issued, info);
     },
   }),
 );

@@ -6,7 +6,7 @@ import { authStateOf } from '../../application/authState.js';
 import { AuthPayloadRef, AuthStateRef } from '../auth.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
-import { adoptToken } from '../guards.js';
+import { adoptToken, callerOf } from '../guards.js';
 import { clearCeremonyCookie, handOverCeremonyToken, readCeremonyCookie } from './ceremonyCookie.js';
 
 const LoginWithPasskeyInput = builder.inputType('LoginWithPasskeyInput', {
@@ -31,9 +31,9 @@ builder.mutationField('loginWithPasskey', (t) =>
     type: AuthPayloadRef,
     description: 'Passwordless login (MFA_LOGIN_WEBAUTHN): a user-verified passkey starts an AAL2 session.',
     args: { input: t.arg({ type: LoginWithPasskeyInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const session = await endingCeremony(ctx, () => loginWithPasskey(ctx.deps, args.input, readCeremonyCookie(ctx), ctx.request));
-      return adoptToken(ctx, session);
+      return adoptToken(ctx, session, info);
     },
   }),
 );
@@ -72,7 +72,7 @@ const PasskeySignupPayloadRef = builder.objectRef<{ sessionToken: string | null;
   fields: (t) => ({
     sessionToken: t.string({ nullable: true, description: 'For app clients (X-Tessera-Client: app; then Authorization: Bearer). Null for browsers, which get the token as an HttpOnly cookie.', resolve: (p) => p.sessionToken }),
     recoveryCodes: t.stringList({ description: 'Generated with the passkey and shown here once.', resolve: (p) => p.recoveryCodes }),
-    authState: t.field({ type: AuthStateRef, resolve: (p) => authStateOf(p.ctx.deps, p.ctx.caller) }),
+    authState: t.field({ type: AuthStateRef, resolve: async (p) => authStateOf(p.ctx.deps, await callerOf(p.ctx)) }),
   }),
 });
 
