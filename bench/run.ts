@@ -78,6 +78,14 @@ async function main(): Promise<void> {
             return db;
           },
           log: (message) => console.log(`  ${message}`),
+          async analyze() {
+            const db = openPostgres(databaseUrl, { max: 1 });
+            try {
+              await db.query('analyze');
+            } finally {
+              await db.close();
+            }
+          },
         }));
       results.push({ name: scenario.name, description: scenario.description, seconds: (Date.now() - started) / 1000, metrics, ratios: ratioResults(scenario.ratios, metrics) });
     } catch (error) {

@@ -31,6 +31,11 @@ export interface BenchContext {
   /** Opens a pool on the scenario's database (closed by the harness afterwards). */
   openDb(options?: { max?: number }): Db;
   log(message: string): void;
+  /**
+   * ANALYZE on the scenario's database: a timed section that follows a setup should run on tables with statistics, as a
+   * production database's are (on a fresh database's never-analyzed tables the planner may pick sequential scans).
+   */
+  analyze(): Promise<void>;
 }
 
 export interface Scenario {
@@ -67,15 +72,51 @@ async function profiling(): Promise<(() => Promise<void>) | null> {
   };
 }
 
+/** CPU seconds used so far by the local PostgreSQL server's processes (Linux /proc; 0 elsewhere). */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  try {
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch { /* gone meanwhile */ }
+    }
+  } catch { /* no /proc */ }
+  return ticks / 100;
+}
+
+/**
+ * BENCH_CPU=1: each timed section prints the CPU it cost per operation, this process (the service and the bench's own
+ * clients) and the local PostgreSQL server apart: where a ratio's time goes.
+ */
+function cpuAccounting(count: number): (() => void) | null {
+  if (process.env.BENCH_CPU !== '1') return null;
+  const ours = process.cpuUsage();
+  const theirs = postgresCpuSeconds();
+  const wall = process.hrtime.bigint();
+  return () => {
+    const used = process.cpuUsage(ours);
+    const seconds = Number(process.hrtime.bigint() - wall) / 1e9;
+    const perOp = (s: number): string => `${((s / count) * 1000).toFixed(2)} ms`;
+    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process ${perOp((used.user + used.system) / 1e6)}, postgres ${perOp(postgresCpuSeconds() - theirs)}`);
+  };
+}
+
 /** Runs `count` tasks on `concurrency` workers; returns operations per second. */
 export async function throughput(count: number, concurrency: number, task: (index: number, worker: number) => Promise<void>): Promise<number> {
   let next = 0;
   const stopProfile = await profiling();
+  const stopCpu = cpuAccounting(count);
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
     for (let i = next++; i < count; i = next++) await task(i, worker);
   }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  stopCpu?.();
   await stopProfile?.();
   return count / seconds;
 }

@@ -50,6 +50,7 @@ const scenario: Scenario = {
         if (!(await argon2Verify(phc, password))) throw new Error('verify failed');
       };
       await throughput(8, 2, login); // warm-up: connections, prepared statements, the JIT
+      await ctx.analyze();
       const measurements: Measurement[] = [];
       for (const c of concurrencies) {
         const loginRates: number[] = [];

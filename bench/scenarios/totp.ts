@@ -61,6 +61,7 @@ const scenario: Scenario = {
         });
         clock.advance(30_000);
         const codes = await Promise.all(pending.map((p) => generateTotpCode({ secret: p.secret, nowMs: clock.now().getTime() })));
+        await ctx.analyze();
 
         const rawRate = await raw.transactions(perRound);
         const autocommitRate = await raw.autocommit(perRound);

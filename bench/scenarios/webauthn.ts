@@ -70,6 +70,7 @@ const scenario: Scenario = {
           if (registered.registerWebAuthn.__typename !== 'RegisterWebAuthnPayload') throw new Error(JSON.stringify(registered));
           users[i] = { email, key, device };
         });
+        await ctx.analyze();
 
         const rawRate = await raw.transactions(perRound);
         const autocommitRate = await raw.autocommit(perRound);

@@ -151,7 +151,12 @@ export class PersonalDataVault implements EventSealer {
   /** A value sealed under a cached key, the envelope reused for the same label and value (see CachedKey). */
   private sealCached(entry: CachedKey, subject: string, label: string, value: string): string {
     const id = `${label}\n${value}`;
-    return entry.sealed.get(id) ?? remembered(entry.sealed, id, sealValue(entry.key!, subject, label, value));
+    const hit = entry.sealed.get(id);
+    if (hit !== undefined) return hit;
+    const sealed = remembered(entry.sealed, id, sealValue(entry.key!, subject, label, value));
+    // What this instance seals it will soon read back (the next request of the same login): it opens without a cipher.
+    remembered(entry.opened, sealed, value);
+    return sealed;
   }
 
   /** An envelope opened under a cached key (see CachedKey); null when it does not open. */

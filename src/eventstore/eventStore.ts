@@ -22,8 +22,8 @@ export interface AppendEffects {
   statements(events: readonly RecordedEvent[]): Statement[];
   /** Runs after those writes, in the same transaction: reactors, which may read, and append events of their own. */
   react(tx: Queryable, events: readonly RecordedEvent[]): Promise<void>;
-  /** Whether `react` has anything to do for these events (if not, a unit's last append can commit as it writes). */
-  reactsTo(events: readonly RecordedEvent[]): boolean;
+  /** Whether `react` has anything to do for events of these types (if not, an append can commit as it writes). */
+  reactsTo(events: readonly { type: string }[]): boolean;
 }
 
 const noEffects: AppendEffects = { statements: () => [], react: async () => {}, reactsTo: () => false };
@@ -152,6 +152,16 @@ interface PendingAppend {
   recordedAt: Date;
 }
 
+interface BatchOptions {
+  /** The transaction ends with this append: it commits in the same round trip when no reactor has to run after it. */
+  committing?: Queryable;
+  /**
+   * No transaction: the append is one statement, atomic on its own (appendAlone). Positions are drawn beforehand, in
+   * their own statement, and an append that cannot be one statement is not made (null).
+   */
+  alone?: boolean;
+}
+
 /**
  * A transaction run by the store (transaction, transactionWithRetry) is a unit of work: appends handed to it through
  * appendDeferred wait, and go out together as ONE multi-stream append (one position draw, one insert, one head upsert, one
@@ -247,7 +257,7 @@ export class EventStore {
     if (unit.pending.length === 0) return Promise.resolve();
     unit.flushing = (async () => {
       try {
-        while (unit.pending.length > 0) await this.appendBatch(unit.inner, unit.pending.splice(0), last ? unit.raw : undefined);
+        while (unit.pending.length > 0) await this.appendBatch(unit.inner, unit.pending.splice(0), { committing: last ? unit.raw : undefined });
       } finally {
         unit.flushing = null;
       }
@@ -293,10 +303,29 @@ export class EventStore {
     this.validate(streamId, events);
     if (options.tx) return this.appendIn(options.tx, streamId, events, options);
     try {
+      const alone = await this.appendAlone(pendingAppend(streamId, events, options));
+      if (alone) return { nextExpectedVersion: alone[alone.length - 1]!.version, events: alone };
       return await this.committed((tx) => this.appendIn(tx, streamId, events, options));
     } catch (error) {
       throw asConcurrencyError(error, streamId, options.expectedVersion) ?? error;
     }
+  }
+
+  /**
+   * An append outside any transaction, when nothing has to run after its writes (no reactor) and they make one
+   * statement (oneStatement.ts): that statement is atomic on its own, so no BEGIN and COMMIT are needed, only the
+   * positions drawn before it. PostgreSQL only (PGlite has one connection and gains nothing). Null: it was not made.
+   */
+  private async appendAlone(append: PendingAppend): Promise<RecordedEvent[] | null> {
+    if (this.db.kind !== 'postgres' || this.effects.reactsTo(append.events)) return null;
+    // A handle of its own, so nothing is remembered under the pool as if it were a transaction.
+    const alone: Queryable = { query: (text, params) => this.db.query(text, params) };
+    const recorded = await this.appendBatch(alone, [append], { alone: true });
+    if (recorded) {
+      this.wakeReaders();
+      this.observer?.committed(recorded);
+    }
+    return recorded;
   }
 
   /**
@@ -312,23 +341,23 @@ export class EventStore {
       return;
     }
     streamsReadIn.get(options.tx)?.delete(streamId);
-    unit.pending.push({ streamId, events, expectedVersion: options.expectedVersion, metadata: options.metadata ?? {}, recordedAt: options.now ?? new Date() });
+    unit.pending.push(pendingAppend(streamId, events, options));
   }
 
   private async appendIn(tx: Queryable, streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     // Anything waiting in the unit goes first (the flush's own appends run on its inner view, never waiting here).
     await this.flush(tx);
-    const recorded = await this.appendBatch(tx, [{ streamId, events, expectedVersion: options.expectedVersion, metadata: options.metadata ?? {}, recordedAt: options.now ?? new Date() }]);
+    const recorded = (await this.appendBatch(tx, [pendingAppend(streamId, events, options)]))!;
     return { nextExpectedVersion: recorded[recorded.length - 1]!.version, events: recorded };
   }
 
   /**
    * Appends to one or more streams at their expected versions in two statements whatever their number: positions drawn
    * (with the heads not already known, pipelined), then one statement that inserts every event, upserts every head and
-   * writes the inline projections of all of them (below). `committing`: the transaction ends with this append, which
-   * commits it in the same round trip when no reactor has to run after it.
+   * writes the inline projections of all of them (below). Null only `alone`, when they cannot be one statement.
    */
-  private async appendBatch(tx: Queryable, batch: readonly PendingAppend[], committing?: Queryable): Promise<RecordedEvent[]> {
+  private async appendBatch(tx: Queryable, batch: readonly PendingAppend[], options: BatchOptions = {}): Promise<RecordedEvent[] | null> {
+    const { committing } = options;
     const started = this.observer ? process.hrtime.bigint() : 0n;
     const root = rootOf(tx);
     const total = batch.reduce((n, a) => n + a.events.length, 0);
@@ -342,40 +371,38 @@ export class EventStore {
       if (known) heads.set(a.streamId, known);
       else unknown.push(a.streamId);
     }
-    // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert; on
-    // PostgreSQL together with the head lookup (pipelined). A rolled-back append leaves a gap in positions, as before.
-    // The transaction's id comes with them: the events are never read back.
-    const drawPositions = tx.query<{ p: number; tx_id: string }>(
-      `select nextval(pg_get_serial_sequence('events', 'position')) as p, pg_current_xact_id()::text as tx_id from generate_series(1, $1)`, [total],
+    // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert,
+    // with the heads not known yet in the same statement. A rolled-back append leaves a gap in positions, as before.
+    // The transaction's id comes with them (alone, from the insert: see appendAlone): the events are never read back.
+    const drawPositions = tx.query<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>(
+      `select nextval(pg_get_serial_sequence('events', 'position')) as p, ${options.alone ? 'null' : 'pg_current_xact_id()::text'} as tx_id,
+              (select jsonb_agg(jsonb_build_array(stream_id, version, head_hash)) from streams where stream_id = any($2::text[])) as heads
+         from generate_series(1, $1)`,
+      [total, unknown],
     );
-    const lookUpHeads = (): Promise<Array<{ stream_id: string; version: number; head_hash: string }>> =>
-      unknown.length === 0
-        ? Promise.resolve([])
-        : tx.query<{ stream_id: string; version: number; head_hash: string }>(`select stream_id, version, head_hash from streams where stream_id = any($1::text[])`, [unknown]);
     // What is stored (and hashed) is the sealed form, each append's events with its own metadata; what the sealer says a
     // reader will see of it goes to the inline projections and reactors. The appends are sealed one after the other, so
     // a data key not yet cached is fetched once for all of them (they are mostly one person's), in the same pipeline as
-    // the heads and positions.
+    // the positions.
     const sealAll = async (): Promise<SealedEvent[][]> => {
       const out: SealedEvent[][] = [];
       for (const a of batch) out.push(await this.sealer.seal(tx, a.events, a.metadata));
       return out;
     };
-    let drawn: Array<{ p: number; tx_id: string }>;
-    let found: Array<{ stream_id: string; version: number; head_hash: string }>;
+    let drawn: Array<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>;
     let sealed: SealedEvent[][];
-    if (this.db.kind === 'postgres') [drawn, found, sealed] = await Promise.all([drawPositions, lookUpHeads(), sealAll()]);
+    if (this.db.kind === 'postgres') [drawn, sealed] = await Promise.all([drawPositions, sealAll()]);
     else {
       drawn = await drawPositions;
-      found = await lookUpHeads();
       sealed = await sealAll();
     }
+    const found = drawn[0]?.heads ?? [];
     for (const streamId of unknown) {
-      const row = found.find((r) => r.stream_id === streamId);
-      heads.set(streamId, row ? { version: row.version, hash: row.head_hash } : { version: 0, hash: genesisHash });
+      const row = found.find(([id]) => id === streamId);
+      heads.set(streamId, row ? { version: row[1], hash: row[2] } : { version: 0, hash: genesisHash });
     }
     const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
-    const txId = drawn[0]!.tx_id;
+    const txId = drawn[0]!.tx_id ?? '';
     let next = 0;
     const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
     const recorded: RecordedEvent[] = [];
@@ -417,13 +444,18 @@ export class EventStore {
     // each, pipelined, in that order. A lost race fails the events' insert on the unique index, and that is what is
     // thrown (the statements after it then fail only because the transaction has).
     const writes = [insert, upsertHeads, ...this.effects.statements(recorded)];
-    const one = asOneStatement(writes);
+    const one = asOneStatement(writes, options.alone ? 'count(*), pg_current_xact_id()::text as tx_id' : undefined);
+    if (options.alone && !one) return null;
     const first = batch[0]!;
     // The end of a transaction whose reactors have nothing to do: the statement and the COMMIT in one round trip.
     const commitNow = committing?.queryAndCommit && one && !this.effects.reactsTo(recorded) ? committing : undefined;
     try {
       if (commitNow) await commitNow.queryAndCommit!(one!.text, one!.params);
-      else if (one) await tx.query(one.text, one.params);
+      else if (options.alone) {
+        // Its own transaction: one statement is atomic. Its id, which the positions' statement could not know, comes back.
+        const [row] = await tx.query<{ tx_id: string }>(one!.text, one!.params);
+        for (const event of recorded) event.txId = row!.tx_id;
+      } else if (one) await tx.query(one.text, one.params);
       else if (this.db.kind === 'postgres') {
         const settled = await Promise.allSettled(writes.map((w) => tx.query(w.text, w.params)));
         const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -636,6 +668,10 @@ export class EventStore {
       if (bytes > maxEventPayloadBytes) throw new EventStoreError('PAYLOAD_TOO_LARGE', `event data is ${bytes} bytes, over ${maxEventPayloadBytes}`);
     }
   }
+}
+
+function pendingAppend(streamId: string, events: readonly NewEvent[], options: AppendOptions): PendingAppend {
+  return { streamId, events, expectedVersion: options.expectedVersion, metadata: options.metadata ?? {}, recordedAt: options.now ?? new Date() };
 }
 
 function rememberHead(tx: Queryable, streamId: string, version: number, hash: string): void {

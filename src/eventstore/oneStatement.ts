@@ -9,25 +9,57 @@ import type { Statement } from './types.js';
 
 const targetPattern = /^\s*(?:insert\s+into|update|delete\s+from)\s+([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)[\s(]/i;
 
-/** The parts as one statement, or null when they cannot be one (run them one by one, in order). */
-export function asOneStatement(parts: readonly Statement[]): Statement | null {
+/** What one part's text allows: the table it writes and how many parameters it numbers, or null if it cannot be a part. */
+interface PartShape {
+  table: string;
+  parameters: number;
+}
+
+/** Statement texts are few (the projectors' and the store's own), their shapes worked out once each. */
+const shapes = new Map<string, PartShape | null>();
+const renumbered = new Map<string, string>();
+
+function shapeOf(text: string): PartShape | null {
+  let shape = shapes.get(text);
+  if (shape !== undefined) return shape;
+  const table = targetPattern.exec(text)?.[1]?.toLowerCase();
+  const numbers = [...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
+  const highest = Math.max(0, ...numbers);
+  // A RETURNING would be discarded; `$` must only ever start a parameter number (for the renumbering); and every
+  // number from 1 to the highest must be used, or an unused one would leave its type unknown.
+  shape = table && !/\breturning\b/i.test(text) && !/\$(?!\d)/.test(text) && new Set(numbers).size === highest ? { table, parameters: highest } : null;
+  if (shapes.size >= 2000) shapes.clear();
+  shapes.set(text, shape);
+  return shape;
+}
+
+function renumber(text: string, offset: number): string {
+  if (offset === 0) return text;
+  const key = `${offset}\u0000${text}`;
+  let out = renumbered.get(key);
+  if (out === undefined) {
+    out = text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    if (renumbered.size >= 2000) renumbered.clear();
+    renumbered.set(key, out);
+  }
+  return out;
+}
+
+/**
+ * The parts as one statement, or null when they cannot be one (run them one by one, in order). It answers one row:
+ * `select` over the first part's rows (by default how many it wrote).
+ */
+export function asOneStatement(parts: readonly Statement[], select = 'count(*)'): Statement | null {
   if (parts.length === 0) return null;
   const tables = new Set<string>();
   const ctes: string[] = [];
   const params: unknown[] = [];
   for (const [index, part] of parts.entries()) {
-    const table = targetPattern.exec(part.text)?.[1]?.toLowerCase();
-    if (!table || tables.has(table)) return null;
-    tables.add(table);
-    // A RETURNING would be discarded, and `$` must only ever start a parameter number for the renumbering below.
-    if (/\breturning\b/i.test(part.text) || /\$(?!\d)/.test(part.text)) return null;
-    const numbers = [...part.text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
-    // Every parameter referenced, and no other: an unreferenced one would leave its type unknown.
-    if (new Set(numbers).size !== part.params.length || Math.max(0, ...numbers) !== part.params.length) return null;
-    const offset = params.length;
-    const renumbered = part.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    ctes.push(`w${index} as (${renumbered}${index === 0 ? ' returning 1' : ''})`);
+    const shape = shapeOf(part.text);
+    if (!shape || shape.parameters !== part.params.length || tables.has(shape.table)) return null;
+    tables.add(shape.table);
+    ctes.push(`w${index} as (${renumber(part.text, params.length)}${index === 0 ? ' returning 1' : ''})`);
     params.push(...part.params);
   }
-  return { text: `with ${ctes.join(',\n')}\nselect count(*) from w0`, params };
+  return { text: `with ${ctes.join(',\n')}\nselect ${select} from w0`, params };
 }

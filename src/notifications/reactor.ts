@@ -86,7 +86,8 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
       if (mails.length === 0) continue;
       // The rows hold envelopes (sealed under the user's key, opened by the worker to send), never a clear address: the
       // account's own from the users projection, or one the event names (the replaced or the pending address).
-      const [user] = await tx.query<{ email: string | null }>(`select email from ${liveSchema}.users where user_id = $1`, [userId]);
+      // Read beside the appends below (pipelined), and awaited only by the outbox rows that need it.
+      const account = tx.query<{ email: string | null }>(`select email from ${liveSchema}.users where user_id = $1`, [userId]);
       for (const mail of mails) {
         const notificationId = newId();
         const at = app.clock.now();
@@ -95,7 +96,7 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
         const report = reportableKinds.includes(mail.kind)
           ? { reportKeyHash: recoveryHash(keys, 'compromise', compromiseKeyOf(keys, notificationId, keys.currentKeyId), keys.currentKeyId), keyId: keys.currentKeyId }
           : {};
-        await app.store.append(streams.notification(notificationId), [{
+        const requested = app.store.append(streams.notification(notificationId), [{
           type: 'SecurityNotificationRequested',
           data: { notificationId, userId, kind: mail.kind, causeType: event.type, causePosition: event.position, at: at.toISOString(), ...report },
         }], { expectedVersion: 0, metadata: {
@@ -103,10 +104,12 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
             ...(event.metadata.clientRequestId ? { clientRequestId: event.metadata.clientRequestId } : {}),
           }, now: at, tx });
         const payload = mail.payload || report.keyId ? { ...(mail.payload ?? {}), ...(report.keyId ? { reportKeyId: report.keyId } : {}) } : null;
-        await tx.query(
+        // The event and its outbox row go out together: one transaction, so neither exists without the other.
+        const queued = account.then(([user]) => tx.query(
           `insert into notification_outbox (notification_id, user_id, kind, recipient, created_at, payload) values ($1, $2, $3, $4, $5, $6::text::jsonb)`,
           [notificationId, userId, mail.kind, mail.recipient ?? user?.email ?? null, at.toISOString(), payload ? JSON.stringify(payload) : null],
-        );
+        ));
+        await Promise.all([requested, queued]);
       }
     }
   };
