@@ -405,6 +405,8 @@ describe('the reference web app in Chromium: trusted devices', () => {
     await page.getByRole('heading', { name: 'Trust this device for 14 days?' }).waitFor();
     await page.getByRole('button', { name: 'Trust this device' }).click();
     await at(page, '/');
+    // The home page has its state before the next click (a click while it is still rendering can be lost).
+    await expect.poll(() => page.getByTestId('aal').textContent()).toBe('AAL2');
 
     // Sign out everywhere: this browser too, and the trust ends (the next login asks for the code).
     await page.getByRole('link', { name: 'Security' }).click();
