@@ -102,21 +102,28 @@ function cpuAccounting(count: number): (() => void) | null {
     const used = process.cpuUsage(ours);
     const seconds = Number(process.hrtime.bigint() - wall) / 1e9;
     const perOp = (s: number): string => `${((s / count) * 1000).toFixed(2)} ms`;
-    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process ${perOp((used.user + used.system) / 1e6)}, postgres ${perOp(postgresCpuSeconds() - theirs)}`);
+    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)}, postgres ${perOp(postgresCpuSeconds() - theirs)}`);
   };
+}
+
+/** A timed section of `count` operations: with BENCH_CPU_PROFILE and BENCH_CPU, profiled and accounted. */
+export async function timed<T>(count: number, run: () => Promise<T>): Promise<T> {
+  const stopProfile = await profiling();
+  const stopCpu = cpuAccounting(count);
+  const result = await run();
+  stopCpu?.();
+  await stopProfile?.();
+  return result;
 }
 
 /** Runs `count` tasks on `concurrency` workers; returns operations per second. */
 export async function throughput(count: number, concurrency: number, task: (index: number, worker: number) => Promise<void>): Promise<number> {
   let next = 0;
-  const stopProfile = await profiling();
-  const stopCpu = cpuAccounting(count);
-  const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
-    for (let i = next++; i < count; i = next++) await task(i, worker);
-  }));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  stopCpu?.();
-  await stopProfile?.();
-  return count / seconds;
+  return timed(count, async () => {
+    const started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = next++; i < count; i = next++) await task(i, worker);
+    }));
+    return count / (Number(process.hrtime.bigint() - started) / 1e9);
+  });
 }

@@ -415,10 +415,11 @@ export class EventStore {
         const position = positions[next++]!;
         const hash = eventHash({ prevHash, streamId: a.streamId, version, type: event.type, data: event.data, metadata, recordedAt: a.recordedAt, position, hashVersion: currentHashVersion });
         rows.push({ stream_id: a.streamId, position, version, type: event.type, data: event.data, metadata, recorded_at: a.recordedAt.toISOString(), prev_hash: prevHash, hash });
-        // As a read of the row would give it (JSON values, not the objects a decider built).
+        // As a read of the row would give it: JSON values, not the objects a decider built (metadata are strings, and
+        // a field left undefined is not stored).
         recorded.push({
           position, txId, streamId: a.streamId, version, type: event.type, data: JSON.parse(JSON.stringify(readable.data)) as Record<string, unknown>,
-          metadata: JSON.parse(JSON.stringify(readable.metadata)) as EventMetadata, recordedAt: a.recordedAt, prevHash, hash,
+          metadata: Object.fromEntries(Object.entries(readable.metadata).filter(([, v]) => v !== undefined)) as EventMetadata, recordedAt: a.recordedAt, prevHash, hash,
           hashVersion: currentHashVersion, ...(readable.personal ? { personal: readable.personal } : {}),
         });
         prevHash = hash;
