@@ -32,15 +32,22 @@ export async function storeChallenge(
 ): Promise<void> {
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000);
-  await deps.db.query(
+  const stored = deps.db.query(
     `insert into webauthn_challenges (binding, purpose, challenge, user_id, passwordless, expires_at, email) values ($1, $2, $3, $4, $5, $6, $7)
      on conflict (binding, purpose) do update set challenge = excluded.challenge, user_id = excluded.user_id,
        passwordless = excluded.passwordless, expires_at = excluded.expires_at, email = excluded.email`,
     [input.binding, input.purpose, input.challenge, input.userId, input.passwordless ?? false, expiresAt.toISOString(), input.email ?? null],
   );
-  // Abandoned ceremonies would otherwise pile up; the expiry index makes this a short range delete.
-  await deps.db.query(`delete from webauthn_challenges where expires_at < $1`, [new Date(now.getTime() - WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000).toISOString()]);
+  // Abandoned ceremonies would otherwise pile up; the expiry index makes this a short range delete. Once every
+  // `sweepEveryMs` per instance is enough (an expired challenge is refused anyway), beside the insert.
+  if (now.getTime() - lastSweep >= sweepEveryMs || now.getTime() < lastSweep) {
+    lastSweep = now.getTime();
+    await Promise.all([stored, deps.db.query(`delete from webauthn_challenges where expires_at < $1`, [new Date(now.getTime() - WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000).toISOString()])]);
+  } else await stored;
 }
+
+const sweepEveryMs = 10_000;
+let lastSweep = Number.NEGATIVE_INFINITY;
 
 /**
  * Takes the ceremony's challenge out of the table before anything is verified: `delete ... returning` is atomic, so

@@ -117,6 +117,9 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 // each round is one short transaction.
 const maxConflictRounds = 64;
 
+/** Positions a transaction drew ahead for its reactions' appends (appendBatch), with the transaction's id. */
+const sparePositionsIn = new WeakMap<Queryable, { txId: string; positions: number[] }>();
+
 /** Transactions that appended, with what they appended: their commit wakes the log's readers and tells the observer. */
 const appendedIn = new WeakMap<Queryable, RecordedEvent[]>();
 
@@ -374,11 +377,16 @@ export class EventStore {
     // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert,
     // with the heads not known yet in the same statement. A rolled-back append leaves a gap in positions, as before.
     // The transaction's id comes with them (alone, from the insert: see appendAlone): the events are never read back.
-    const drawPositions = tx.query<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>(
+    // Events a reactor answers get one more position each, kept for the transaction: the reaction's own append (a
+    // notification, a lock) then draws none. One that is not used is a gap, like a rolled-back append's.
+    const spare = sparePositionsIn.get(root);
+    const reuse = !options.alone && unknown.length === 0 && spare !== undefined && spare.positions.length >= total;
+    const ahead = reuse || options.alone ? 0 : batch.reduce((n, a) => n + a.events.filter((e) => this.effects.reactsTo([e])).length, 0);
+    const drawPositions = reuse ? Promise.resolve([]) : tx.query<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>(
       `select nextval(pg_get_serial_sequence('events', 'position')) as p, ${options.alone ? 'null' : 'pg_current_xact_id()::text'} as tx_id,
               (select jsonb_agg(jsonb_build_array(stream_id, version, head_hash)) from streams where stream_id = any($2::text[])) as heads
          from generate_series(1, $1)`,
-      [total, unknown],
+      [total + ahead, unknown],
     );
     // What is stored (and hashed) is the sealed form, each append's events with its own metadata; what the sealer says a
     // reader will see of it goes to the inline projections and reactors. The appends are sealed one after the other, so
@@ -401,8 +409,17 @@ export class EventStore {
       const row = found.find(([id]) => id === streamId);
       heads.set(streamId, row ? { version: row[1], hash: row[2] } : { version: 0, hash: genesisHash });
     }
-    const positions = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
-    const txId = drawn[0]!.tx_id ?? '';
+    let positions: number[];
+    let txId: string;
+    if (reuse) {
+      positions = spare!.positions.splice(0, total);
+      txId = spare!.txId;
+    } else {
+      const all = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
+      positions = all.slice(0, total);
+      txId = drawn[0]!.tx_id ?? '';
+      if (all.length > total) sparePositionsIn.set(root, { txId, positions: all.slice(total) });
+    }
     let next = 0;
     const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
     const recorded: RecordedEvent[] = [];

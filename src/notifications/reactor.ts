@@ -85,9 +85,8 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
       const mails = await mailsOf(tx, event);
       if (mails.length === 0) continue;
       // The rows hold envelopes (sealed under the user's key, opened by the worker to send), never a clear address: the
-      // account's own from the users projection, or one the event names (the replaced or the pending address).
-      // Read beside the appends below (pipelined), and awaited only by the outbox rows that need it.
-      const account = tx.query<{ email: string | null }>(`select email from ${liveSchema}.users where user_id = $1`, [userId]);
+      // account's own from the users projection (read by the insert itself), or one the event names (the replaced or
+      // the pending address).
       for (const mail of mails) {
         const notificationId = newId();
         const at = app.clock.now();
@@ -105,10 +104,11 @@ export function createNotificationReactor(app: NotificationApp): (tx: Queryable,
           }, now: at, tx });
         const payload = mail.payload || report.keyId ? { ...(mail.payload ?? {}), ...(report.keyId ? { reportKeyId: report.keyId } : {}) } : null;
         // The event and its outbox row go out together: one transaction, so neither exists without the other.
-        const queued = account.then(([user]) => tx.query(
-          `insert into notification_outbox (notification_id, user_id, kind, recipient, created_at, payload) values ($1, $2, $3, $4, $5, $6::text::jsonb)`,
-          [notificationId, userId, mail.kind, mail.recipient ?? user?.email ?? null, at.toISOString(), payload ? JSON.stringify(payload) : null],
-        ));
+        const queued = tx.query(
+          `insert into notification_outbox (notification_id, user_id, kind, recipient, created_at, payload)
+           values ($1, $2, $3, coalesce($4::text, (select email from ${liveSchema}.users where user_id = $2)), $5, $6::text::jsonb)`,
+          [notificationId, userId, mail.kind, mail.recipient ?? null, at.toISOString(), payload ? JSON.stringify(payload) : null],
+        );
         await Promise.all([requested, queued]);
       }
     }
