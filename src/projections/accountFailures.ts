@@ -70,8 +70,9 @@ export const accountFailuresProjector: Projector<AccountFailureEvent> = {
         event.data.userId, bucketOf(event), event.data.at,
       )];
     }
-    // A success (a completed login, a reauthentication) resets the bucket it came from, and no other.
-    return [sql(`update ${s}.account_failures set consecutive = 0 where user_id = $1 and bucket = $2`, event.data.userId, bucketOf(event))];
+    // A success (a completed login, a reauthentication) resets the bucket it came from, and no other. A count already
+    // at zero is left alone: the row is then not locked, so two logins of one account do not wait for each other.
+    return [sql(`update ${s}.account_failures set consecutive = 0 where user_id = $1 and bucket = $2 and consecutive <> 0`, event.data.userId, bucketOf(event))];
   },
 };
 
