@@ -1,7 +1,8 @@
 // Lockout (issue 6, and issue 11's enumeration fix). The policy is pure (domain/user/lockout.ts); this file feeds it:
 //   - known accounts, per attempt bucket (a device known to the account, or 'untrusted' for all others): the count of
 //     consecutive failures is a projection of the log (accountFailures.ts) and the lock is the user stream's
-//     UserLocked for that bucket; the reactor, run inside the transaction that records a failure, writes UserLocked
+//     UserLocked for that bucket (projected beside the count, so the gate reads one row); the reactor, run inside the
+//     transaction that records a failure, writes UserLocked
 //     when the policy says so; an expired lock is closed with UserUnlocked('timeout'), written lazily by the next
 //     attempt. At the hard limit the 'untrusted' bucket stays locked until an administrator's unlock, while a known
 //     device is forgotten instead (DeviceForgotten): its attempts then count with the strangers';
