@@ -167,10 +167,10 @@ interface BatchOptions {
 
 /**
  * A transaction run by the store (transaction, transactionWithRetry) is a unit of work: appends handed to it through
- * appendDeferred wait, and go out together as ONE multi-stream append (one position draw, one insert, one head upsert, one
- * set of projection statements) just before anything else runs in the transaction — the next read, a non-deferred
- * append — or at the end, before COMMIT. So a command that appends to three streams costs one append, and every read
- * in the transaction still sees every write made before it.
+ * appendDeferred wait, and go out together as ONE multi-stream append (one position draw, then one statement for the
+ * events, their heads and their projections: appendBatch) just before anything else runs in the transaction — the next
+ * read, a non-deferred append — or at the end, with the COMMIT. So a command that appends to three streams costs one
+ * append, and every read in the transaction still sees every write made before it.
  */
 interface Unit {
   raw: Queryable;
@@ -355,8 +355,8 @@ export class EventStore {
   }
 
   /**
-   * Appends to one or more streams at their expected versions in two statements whatever their number: positions drawn
-   * (with the heads not already known, pipelined), then one statement that inserts every event, upserts every head and
+   * Appends to one or more streams at their expected versions in two statements whatever their number: the positions
+   * drawn (with the heads not already known), then one statement that inserts every event, upserts every head and
    * writes the inline projections of all of them (below). Null only `alone`, when they cannot be one statement.
    */
   private async appendBatch(tx: Queryable, batch: readonly PendingAppend[], options: BatchOptions = {}): Promise<RecordedEvent[] | null> {
