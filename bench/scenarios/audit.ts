@@ -47,6 +47,13 @@ function eventFor(userId: string, version: number, at: string): NewEvent {
 
 interface Seeder { seedTo(count: number): Promise<void> }
 
+/** Leafs and signs everything committed so far, with the checkpointer's own code (up to 200,000 leaves a checkpoint). */
+async function checkpointEverything(app: App): Promise<void> {
+  for (const deadline = Date.now() + 600_000; (await uncheckpointedCount(app.db, 1)) > 0 && Date.now() < deadline; ) {
+    await writeCheckpoint(app.db, app.auditSigner, new Date());
+  }
+}
+
 function seeder(raw: postgres.Sql, app: App, log: (m: string) => void): Seeder {
   const log_ = createLogSeeder(raw, (i, nextVersion) => {
     const userId = userOf(i);
@@ -63,10 +70,7 @@ function seeder(raw: postgres.Sql, app: App, log: (m: string) => void): Seeder {
     async seedTo(count) {
       const started = Date.now();
       await log_.seedTo(count);
-      // The checkpointer's own code writes the leaves and signs (up to 200,000 leaves a checkpoint).
-      for (const deadline = Date.now() + 600_000; (await uncheckpointedCount(app.db, 1)) > 0 && Date.now() < deadline; ) {
-        await writeCheckpoint(app.db, app.auditSigner, new Date());
-      }
+      await checkpointEverything(app);
       await raw.unsafe(`vacuum analyze events`);
       await raw.unsafe(`vacuum analyze audit_leaves`);
       await raw.unsafe(`vacuum analyze ${liveSchema}.audit_events`);
@@ -158,11 +162,8 @@ const scenario: Scenario = {
       const checkpointing: number[] = [];
       // A running checkpointer never meets a backlog of a whole round: the plain round just before left its events
       // unleafed, so they are checkpointed first, untimed, and each timed round measures the steady state.
-      const catchUp = async (): Promise<void> => {
-        while ((await uncheckpointedCount(app.db, 1)) > 0) await writeCheckpoint(app.db, app.auditSigner, new Date());
-      };
       const withCheckpointer = async (): Promise<number> => {
-        await catchUp();
+        await checkpointEverything(app);
         const checkpointer = startCheckpointer(app);
         try {
           return await throughput(appendsPerRound, writers, append);

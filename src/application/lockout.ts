@@ -13,7 +13,7 @@ import type { Queryable } from '../db/index.js';
 import { assertMayAttempt, lockAfterFailure, type LockoutLimits } from '../domain/user/lockout.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import type { RecordedEvent } from '../eventstore/index.js';
-import { accountStanding, consecutiveFailures, failureEventTypes } from '../projections/accountFailures.js';
+import { accountStanding, failureEventTypes } from '../projections/accountFailures.js';
 import { accountOfKey, type AccountGate } from '../security/attempts.js';
 import { deviceAggregate } from '../domain/device/aggregate.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
@@ -64,7 +64,7 @@ export function createLockoutReactor(deps: LockoutDeps): (tx: Queryable, events:
       if (bucket === noSecretBucket) continue;
       if (done.has(`${userId}:${bucket}`)) continue;
       done.add(`${userId}:${bucket}`);
-      const { consecutive } = await consecutiveFailures(tx, userId, bucket);
+      const { consecutive } = await accountStanding(tx, userId, bucket);
       const now = deps.clock.now();
       if (bucket !== untrustedBucket && consecutive >= deps.config.lockout.hardLimit) {
         await handle(deps, tx, deviceAggregate, bucket, { type: 'ForgetDevice', data: { deviceId: bucket, userId, now: now.toISOString() } }, systemRequest(event));

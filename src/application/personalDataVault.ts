@@ -168,75 +168,65 @@ export class PersonalDataVault implements EventSealer {
   }
 
   /**
-   * The stored forms of the events, and what a reader of them will see (`readable`: exactly what unseal returns for the
-   * stored form, so an append hands its projections and reactors the same events a rebuild will read back).
+   * The stored forms of the events, and what a reader of them will see (`readable`: what unseal makes of the stored
+   * form, by the same code, so an append hands its projections and reactors the events a rebuild will read back; the
+   * values just sealed open from the cache).
    */
   async seal(tx: Queryable, events: readonly NewEvent[], metadata: EventMetadata): Promise<SealedEvent[]> {
     const subjects = events.map((e) => this.subjectOf(e));
     const wanted = subjects.filter((s): s is string => s !== null);
     const keys = wanted.length > 0 ? await this.keysFor(tx, wanted, true) : new Map<string, CachedKey>();
+    // The events of one append share their metadata: its pseudonyms are computed once for all of them.
+    const pseudonyms = this.pseudonymsOf(metadata);
     return events.map((event, index) => {
       const subject = subjects[index]!;
       const entry = subject === null ? undefined : keys.get(subject);
       const usable = entry?.key ? entry : undefined;
       const fields = this.options.registry[event.type]?.fields ?? [];
-      const personal: SealedFields = { data: {}, metadata: {}, erased: entry?.erased ?? false };
       let data = event.data;
-      let readableData = event.data;
       if (fields.length > 0) {
         data = { ...event.data };
-        readableData = { ...event.data };
         for (const field of fields) {
           const value = data[field];
-          if (typeof value !== 'string') continue;
-          if (isSealedValue(value)) {
-            personal.data[field] = value;
-            readableData[field] = usable ? this.openCached(usable, value) : null;
-            continue;
-          }
+          if (typeof value !== 'string' || isSealedValue(value)) continue;
           // No key (an erased person, an event with no user): the value is not written at all.
           data[field] = usable && subject ? this.sealCached(usable, subject, `${event.type}.${field}`, value) : null;
-          if (usable) personal.data[field] = data[field] as string;
-          else readableData[field] = null;
         }
       }
-      const sealedMetadata = this.sealMetadata(metadata, subject, usable);
-      let readableMetadata = sealedMetadata;
-      for (const field of this.options.metadataFields) {
-        const value = (sealedMetadata as Record<string, unknown>)[field];
-        if (!isSealedValue(value)) continue;
-        if (readableMetadata === sealedMetadata) readableMetadata = { ...sealedMetadata };
-        personal.metadata[field] = value;
-        const given = (metadata as Record<string, unknown>)[field];
-        (readableMetadata as Record<string, unknown>)[field] = given === value ? (usable ? this.openCached(usable, value) ?? undefined : undefined) : given;
-      }
-      if (typeof readableData.email === 'string' && personal.data.email) personal.hashes = { email: this.hashes.email(readableData.email) };
-      return {
-        event: { type: event.type, data },
-        metadata: sealedMetadata,
-        readable: { data: readableData, metadata: readableMetadata, personal: subject === null ? undefined : personal },
-      };
+      const stored = { type: event.type, data, metadata: this.sealMetadata(metadata, pseudonyms, subject, usable) };
+      const readable = subject === null ? { data, metadata: stored.metadata } : this.opened(stored, entry);
+      return { event: { type: event.type, data }, metadata: stored.metadata, readable };
     });
   }
 
-  private sealMetadata(metadata: EventMetadata, subject: string | null, entry: CachedKey | undefined): EventMetadata {
+  /** Keyed pseudonyms of the metadata's clear address (and its network) and user agent. */
+  private pseudonymsOf(metadata: EventMetadata): { ipHash?: string; networkHash?: string; userAgentHash?: string } {
+    const { ip, userAgent } = metadata;
+    const out: { ipHash?: string; networkHash?: string; userAgentHash?: string } = {};
+    if (ip !== undefined && !isSealedValue(ip)) {
+      out.ipHash = this.hashes.address(ip);
+      const network = this.hashes.network(ip);
+      if (network) out.networkHash = network;
+    }
+    if (userAgent !== undefined && !isSealedValue(userAgent)) out.userAgentHash = this.hashes.userAgent(userAgent);
+    return out;
+  }
+
+  private sealMetadata(metadata: EventMetadata, pseudonyms: ReturnType<PersonalDataVault['pseudonymsOf']>, subject: string | null, entry: CachedKey | undefined): EventMetadata {
     const { ip, userAgent } = metadata;
     if (ip === undefined && userAgent === undefined) return metadata;
     const out: EventMetadata = { ...metadata };
     delete out.ip;
     delete out.userAgent;
-    if (ip !== undefined && !isSealedValue(ip)) {
-      // Keyed pseudonyms of the address and of its network, on every event: what attack detection groups by.
-      out.ipHash = this.hashes.address(ip);
-      const network = this.hashes.network(ip);
-      if (network) out.networkHash = network;
-    }
+    // Keyed pseudonyms of the address and of its network, on every event: what attack detection groups by.
+    if (pseudonyms.ipHash) out.ipHash = pseudonyms.ipHash;
+    if (pseudonyms.networkHash) out.networkHash = pseudonyms.networkHash;
     if (entry && subject) {
       if (ip !== undefined) out.ip = isSealedValue(ip) ? ip : this.sealCached(entry, subject, 'metadata.ip', ip);
       if (userAgent !== undefined) out.userAgent = isSealedValue(userAgent) ? userAgent : this.sealCached(entry, subject, 'metadata.userAgent', userAgent);
-    } else if (userAgent !== undefined && !isSealedValue(userAgent)) {
+    } else if (pseudonyms.userAgentHash) {
       // Anonymous (no user, or an erased one): keyed pseudonyms only, enough to correlate attempts from one client.
-      out.userAgentHash = this.hashes.userAgent(userAgent);
+      out.userAgentHash = pseudonyms.userAgentHash;
     }
     return out;
   }
@@ -251,31 +241,34 @@ export class PersonalDataVault implements EventSealer {
     const keys = await this.keysFor(q, subjects);
     return events.map((event) => {
       const subject = this.subjectOf(event);
-      if (subject === null) return event;
-      const entry = keys.get(subject);
-      const key = entry?.key ?? null;
-      const personal: SealedFields = { data: {}, metadata: {}, erased: entry?.erased ?? false };
-      const fields = this.options.registry[event.type]?.fields ?? [];
-      let data = event.data;
-      for (const field of fields) {
-        const value = data[field];
-        if (!isSealedValue(value)) continue;
-        if (data === event.data) data = { ...event.data };
-        personal.data[field] = value;
-        data[field] = key ? this.openCached(entry!, value) : null;
-      }
-      let metadata = event.metadata;
-      for (const field of this.options.metadataFields) {
-        const value = (metadata as Record<string, unknown>)[field];
-        if (!isSealedValue(value)) continue;
-        if (metadata === event.metadata) metadata = { ...event.metadata };
-        personal.metadata[field] = value;
-        (metadata as Record<string, unknown>)[field] = key ? this.openCached(entry!, value) ?? undefined : undefined;
-      }
-      // The lookup hash of an opened email (the users projection's email_hash): keyed, so a projector stays pure.
-      if (typeof data.email === 'string' && personal.data.email) personal.hashes = { email: this.hashes.email(data.email) };
-      return { ...event, data, metadata, personal };
+      return subject === null ? event : { ...event, ...this.opened(event, keys.get(subject)) };
     });
+  }
+
+  /** A stored event as readers see it: its envelopes opened (null once the key is gone), `personal` holding them. */
+  private opened(event: Pick<RecordedEvent, 'type' | 'data' | 'metadata'>, entry: CachedKey | undefined): Pick<RecordedEvent, 'data' | 'metadata' | 'personal'> {
+    const key = entry?.key ?? null;
+    const personal: SealedFields = { data: {}, metadata: {}, erased: entry?.erased ?? false };
+    const fields = this.options.registry[event.type]?.fields ?? [];
+    let data = event.data;
+    for (const field of fields) {
+      const value = data[field];
+      if (!isSealedValue(value)) continue;
+      if (data === event.data) data = { ...event.data };
+      personal.data[field] = value;
+      data[field] = key ? this.openCached(entry!, value) : null;
+    }
+    let metadata = event.metadata;
+    for (const field of this.options.metadataFields) {
+      const value = (metadata as Record<string, unknown>)[field];
+      if (!isSealedValue(value)) continue;
+      if (metadata === event.metadata) metadata = { ...event.metadata };
+      personal.metadata[field] = value;
+      (metadata as Record<string, unknown>)[field] = key ? this.openCached(entry!, value) ?? undefined : undefined;
+    }
+    // The lookup hash of an opened email (the users projection's email_hash): keyed, so a projector stays pure.
+    if (typeof data.email === 'string' && personal.data.email) personal.hashes = { email: this.hashes.email(data.email) };
+    return { data, metadata, personal };
   }
 
   /** One value sealed under a person's key (delivery state such as the outbox's recipient); null when they have none. */

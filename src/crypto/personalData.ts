@@ -92,28 +92,15 @@ export function createPersonalDataHashes(keys: Pick<LoadedSecretKeys, 'deriveKey
   const addressKey = keys.deriveKey(ADDRESS_KEY_PURPOSE);
   const mac = (key: Buffer, label: string, value: string, chars: number): string =>
     createHmac('sha256', key).update(`${label}\n${value}`).digest('hex').slice(0, chars);
-  // Every event of a request carries the pseudonyms of the same address and user agent, and a client's next request
-  // the same again: each is computed once and kept a while (bounded, in this process only, like the addresses).
-  const known = new Map<string, string>();
-  const remembered = (key: Buffer, label: string, value: string): string => {
-    const id = `${label}\n${value}`;
-    let hash = known.get(id);
-    if (hash === undefined) {
-      hash = mac(key, label, value, 32);
-      if (known.size >= 10_000) known.clear();
-      known.set(id, hash);
-    }
-    return hash;
-  };
   return {
     email: (email) => mac(emailKey, 'email', email, 64),
     // Canonical spelling first, so `::ffff:10.0.0.1` and `10.0.0.1` are one client.
-    address: (ip) => remembered(addressKey, 'ip', canonicalAddress(ip) ?? ip),
+    address: (ip) => mac(addressKey, 'ip', canonicalAddress(ip) ?? ip, 32),
     network: (ip) => {
       const canonical = canonicalAddress(ip);
       const network = canonical === null ? null : networkOf(canonical);
-      return network === null ? null : remembered(addressKey, 'network', network);
+      return network === null ? null : mac(addressKey, 'network', network, 32);
     },
-    userAgent: (ua) => remembered(addressKey, 'ua', ua),
+    userAgent: (ua) => mac(addressKey, 'ua', ua, 32),
   };
 }

@@ -75,12 +75,12 @@ export const accountFailuresProjector: Projector<AccountFailureEvent> = {
     return [sql(`update ${s}.account_failures set consecutive = 0 where user_id = $1 and bucket = $2 and consecutive <> 0`, event.data.userId, bucketOf(event))];
   },
   /**
-   * A rebuild's batch in a few statements (netChanges). Only for batches a rebuild replays into its private schema:
-   * there no other writer can create a row between the update and the insert, which live appends (a few events at a
-   * time, racing each other) could, so those keep the one-by-one upserts.
+   * A rebuild's batch in a few statements (netChanges). Only into a schema a rebuild builds for itself: there no other
+   * writer can create a row between the update and the insert, which live appends (racing each other in the live
+   * schema) could, so those keep the one-by-one upserts.
    */
   projectBatch(events, s) {
-    if (events.length < rebuildBatchSize) return events.flatMap((e) => accountFailuresProjector.project(e, s));
+    if (s === liveSchema) return events.flatMap((e) => accountFailuresProjector.project(e, s));
     // A user-wide unlock changes rows the batch does not name: it runs on its own, between the net changes of the
     // events before it and of those after it (statements run in order).
     const statements: SqlStatement[] = [];
@@ -138,17 +138,6 @@ function netChanges(events: ReadonlyArray<Recorded<AccountFailureEvent>>, s: str
       json,
     ),
   ];
-}
-
-/** Batches this size and larger are a rebuild's (Projections.rebuild replays 2,000 events a batch). */
-const rebuildBatchSize = 64;
-
-export async function consecutiveFailures(q: Queryable, userId: string, bucket: string): Promise<{ consecutive: number; lastFailureAt: Date | null }> {
-  const [row] = await q.query<{ consecutive: number; last_failure_at: Date | string | null }>(
-    `select consecutive, last_failure_at from ${liveSchema}.account_failures where user_id = $1 and bucket = $2`, [userId, bucket],
-  );
-  if (!row) return { consecutive: 0, lastFailureAt: null };
-  return { consecutive: Number(row.consecutive), lastFailureAt: row.last_failure_at ? new Date(row.last_failure_at) : null };
 }
 
 /** What the lockout gate needs of one bucket of an account: its failures and its lock (domain/user/lockout.ts). */

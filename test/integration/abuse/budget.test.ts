@@ -6,7 +6,7 @@ import { createApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { manualClock } from '../../../src/domain/shared/clock.js';
 import { startServer } from '../../../src/graphql/server.js';
-import { consecutiveFailures } from '../../../src/projections/accountFailures.js';
+import { accountStanding } from '../../../src/projections/accountFailures.js';
 import { addressBucket, createClientAddressResolver } from '../../../src/security/clientAddress.js';
 import { createMemoryAttemptBudget } from '../../../src/security/attempts.js';
 import { createTestDatabase } from '../../helpers/db.js';
@@ -133,7 +133,7 @@ describe('lockout from events', () => {
     for (let i = 0; i < 4; i++) await s.appClient().gql(login, { input: { email: victim.email, password: 'wrong password 1' } });
     const own = await s.appClient().gql(login, { input: { email: attacker.email, password: attacker.password } });
     expect(own.data.login.__typename).toBe('AuthPayload');
-    expect((await consecutiveFailures(s.app.db, victimId, 'untrusted')).consecutive).toBe(4);
+    expect((await accountStanding(s.app.db, victimId, 'untrusted')).consecutive).toBe(4);
     await s.appClient().gql(login, { input: { email: victim.email, password: 'wrong password 1' } });
     // Five in a row: the next attempt waits (back-off), right password or not.
     expect((await s.appClient().gql(login, { input: { email: victim.email, password: victim.password } })).data.login.code).toBe('RATE_LIMITED');

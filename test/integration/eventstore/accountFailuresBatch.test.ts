@@ -37,7 +37,7 @@ async function apply(events: RecordedEvent[]): Promise<void> {
   await t.db.transaction((tx) => runStatements(tx, batch(events, 'batched'), true));
 }
 const rows = (schema: string) => t.db.query(`select user_id, bucket, consecutive, last_failure_at, locked_until from ${schema}.account_failures order by user_id, bucket`);
-/** Events of other accounts, so that the batch is as long as a rebuild's and takes the batch form. */
+/** Events of other accounts around the ones under test, as in a rebuild's batch. */
 const filler = (n: number) => Array.from({ length: n }, (_, i) => fail(`filler-${i % 7}`, i % 2 ? 'device-a' : undefined));
 
 describe('account_failures, batched as a rebuild replays it', () => {
