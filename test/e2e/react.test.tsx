@@ -30,18 +30,19 @@ const nodeFetch = ((url: string, init: RequestInit) => new Promise((resolve, rej
 
 describe('useAuth(): the issue\'s snippet runs verbatim', () => {
   let server: TestServer;
+  let client: ReturnType<typeof createTesseraClient>;
+  const done: string[] = [];
   beforeAll(async () => { server = await startTestServer({ env: fastArgon }); });
   afterAll(async () => server?.close());
 
   it('setupTotp → activateTotp; login → pendingFlow.id mfa_authenticate → router.push("/mfa/verify") → authenticateMfa', async () => {
     // Token mode: happy-dom is not a browser that keeps HttpOnly cookies across origins.
-    const client = createTesseraClient({ url: `${server.url}/graphql`, mode: 'token', fetch: nodeFetch });
+    client = createTesseraClient({ url: `${server.url}/graphql`, mode: 'token', fetch: nodeFetch });
     expect((await client.signup('snippet@example.com', PASSWORD)).ok).toBe(true);
     let secretSeen = '';
     const codeFor = async (secret: string): Promise<string> => oathtool(secret, server.clock.now().getTime());
     const pushed: string[] = [];
     const router = { push: (path: string) => { pushed.push(path); } };
-    const done: string[] = [];
 
     function Enrol() {
       const { setupTotp, activateTotp } = useAuth();
@@ -86,5 +87,50 @@ describe('useAuth(): the issue\'s snippet runs verbatim', () => {
     const status = client.getStatus();
     expect(status.kind === 'authenticated' && status.authState.session?.aal).toBe(2);
     await act(async () => root.unmount());
+  });
+
+  it('keeps the newest authenticators when an older refresh answers last (a page\'s refresh on mount racing its action)', async () => {
+    // The Security page back from /reauthenticate refreshes on mount while it retries the action that changes a factor:
+    // the mount's answer, read before the change, arrives last. It must not overwrite the one read after the change.
+    let holdNextMe = false;
+    let staleAnswer = '';
+    let releaseHeld!: () => void;
+    const held = new Promise<void>((resolve) => { releaseHeld = resolve; });
+    const slowFirstMe = (async (url: string, init: RequestInit) => {
+      const answer = await nodeFetch(url, init); // read now
+      if (holdNextMe && String(init.body).includes('query Me')) {
+        holdNextMe = false;
+        staleAnswer = JSON.stringify(await answer.json());
+        await held; // delivered after everything else
+      }
+      return answer;
+    }) as typeof fetch;
+    const racing = createTesseraClient({ url: `${server.url}/graphql`, mode: 'token', fetch: slowFirstMe, token: client.token });
+    await racing.authState();
+    const seen: string[][] = [];
+    function Security() {
+      const { refresh, deactivateTotp, authenticators } = useAuth();
+      useEffect(() => { seen.push(authenticators.map((a) => a.type)); }, [authenticators]);
+      useEffect(() => {
+        void (async () => {
+          holdNextMe = true;
+          const mount = refresh();
+          expect((await deactivateTotp()).ok).toBe(true);
+          releaseHeld();
+          await mount;
+          done.push('raced');
+        })();
+      }, []); // eslint-disable-line react-hooks/exhaustive-deps
+      return null;
+    }
+    const container = document.createElement('div');
+    document.body.append(container);
+    const again = createRoot(container);
+    await act(async () => { again.render(<TesseraProvider client={racing}><Security /></TesseraProvider>); });
+    await expect.poll(() => done, { timeout: 10_000 }).toContain('raced');
+    await act(async () => { await new Promise((resolve) => setTimeout(resolve, 50)); });
+    expect(staleAnswer).toContain('"type":"TOTP"'); // the held answer was really read before the change
+    expect(seen.at(-1)).not.toContain('TOTP');
+    await act(async () => again.unmount());
   });
 });

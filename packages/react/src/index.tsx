@@ -1,7 +1,7 @@
 // <TesseraProvider> and useAuth(): the client's state machine as React state, and every operation as a function that
 // resolves to a flat outcome (`{ ok, error, ...data }`), so `const { totp_url, secret } = await setupTotp()` reads
 // the way allauth's examples do and an expected failure is still data, never a throw.
-import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import {
   authenticateWebAuthn as authenticateWebAuthnCeremony,
   createTesseraClient,
@@ -63,9 +63,13 @@ export function TesseraProvider(props: TesseraProviderProps) {
   useEffect(() => {
     void client.config().then((result) => { if (result.ok) setConfig(result.data); });
   }, [client]);
+  // Answers can come back out of order (a page's refresh on mount and the refresh after a mutation run side by side):
+  // only the latest request's answer is kept, so an answer read before a change never overwrites one read after it.
+  const latestMe = useRef(0);
   const refreshMe = useCallback(async () => {
+    const request = ++latestMe.current;
     const result = await client.me();
-    setMe(result.ok ? result.data : null);
+    if (request === latestMe.current) setMe(result.ok ? result.data : null);
   }, [client]);
   useEffect(() => {
     if (client.getStatus().kind === 'unknown') void client.authState();
@@ -73,7 +77,10 @@ export function TesseraProvider(props: TesseraProviderProps) {
   const sessionId = status.kind === 'authenticated' ? status.authState.session?.id : undefined;
   useEffect(() => {
     if (sessionId) void refreshMe();
-    else setMe(null);
+    else {
+      latestMe.current++; // an answer still on its way belongs to the session that ended
+      setMe(null);
+    }
   }, [sessionId, refreshMe]);
   const value = useMemo(() => ({ client, config, me, refreshMe }), [client, config, me, refreshMe]);
   return createElement(TesseraContext.Provider, { value }, props.children);
