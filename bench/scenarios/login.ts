@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createAccount } from '../../src/application/signup.js';
 import { startServer } from '../../src/graphql/server.js';
+import { post } from '../http.js';
 import { median, throughput, type Measurement, type Scenario } from '../types.js';
 
 const concurrencies = (process.env.BENCH_LOGIN_CONCURRENCY ?? '2,8').split(',').map(Number);
@@ -36,14 +37,11 @@ const scenario: Scenario = {
       const login = async (i: number): Promise<void> => {
         const user = i % userCount;
         const cookie = deviceCookies.get(user);
-        const res = await fetch(`${server.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-          body: JSON.stringify({ query: LOGIN, variables: { input: { email: emails[user], password } } }),
-        });
-        const device = res.headers.getSetCookie().find((c) => /^(__Host-)?tessera_device=/.test(c));
+        const res = await post(`${server.url}/graphql`, { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+          { query: LOGIN, variables: { input: { email: emails[user], password } } });
+        const device = res.cookies.find((c) => /^(__Host-)?tessera_device=/.test(c));
         if (device) deviceCookies.set(user, device.split(';')[0]!);
-        const body = (await res.json()) as { data?: { login?: { __typename?: string; code?: string } } };
+        const body = res.json as { data?: { login?: { __typename?: string; code?: string } } };
         if (body.data?.login?.__typename !== 'AuthPayload') throw new Error(`login failed: ${JSON.stringify(body)}`);
       };
       const verify = async (): Promise<void> => {

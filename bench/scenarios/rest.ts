@@ -15,7 +15,7 @@ import { manualClock } from '../../src/domain/shared/clock.js';
 import { startServer } from '../../src/graphql/server.js';
 import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
 import { median, throughput, type Scenario } from '../types.js';
-import { gql, percentile } from '../http.js';
+import { gql, percentile, post } from '../http.js';
 
 const clients = 8;
 const perRound = Number(process.env.BENCH_REST_PER_ROUND ?? 400);
@@ -26,8 +26,8 @@ const password = 'bench password 1234';
 async function rest(url: string, token: string | null, body: unknown): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (token) headers['x-session-token'] = token;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json() };
+  const { status, json } = await post(url, headers, body);
+  return { status, json };
 }
 
 const scenario: Scenario = {
