@@ -7,6 +7,7 @@ import { untrustedBucket } from '../domain/user/state.js';
 import type { FailureRecord } from '../domain/user/lockout.js';
 import { deviceAndStanding } from '../projections/accountFailures.js';
 import { unknownAccountKey, userAccountKey } from '../security/attempts.js';
+import type { PendingCaller } from './caller.js';
 import type { Deps } from './deps.js';
 import type { RequestFacts } from './request.js';
 
@@ -22,6 +23,13 @@ export interface Attempt {
 export async function accountAttempt(deps: Pick<Deps, 'db'>, userId: string, request: RequestFacts): Promise<Attempt> {
   const { deviceKnown, standing } = await deviceAndStanding(deps.db, request.deviceId, userId);
   return attemptIn(userId, deviceKnown ? request.deviceId! : untrustedBucket, request, standing);
+}
+
+/** The attempt of a pending login's MFA step: from the standing read with its token when there is one for this device. */
+export async function pendingLoginAttempt(deps: Pick<Deps, 'db'>, caller: PendingCaller, request: RequestFacts): Promise<Attempt> {
+  const read = caller.standing;
+  if (!read || read.deviceId !== request.deviceId) return accountAttempt(deps, caller.flow.userId, request);
+  return attemptIn(caller.flow.userId, read.deviceKnown ? request.deviceId! : untrustedBucket, request, read.standing);
 }
 
 export function attemptIn(userId: string, bucket: string, request: RequestFacts, standing?: FailureRecord): Attempt {

@@ -10,6 +10,7 @@ import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
 import { ConcurrencyError } from '../eventstore/index.js';
+import type { DeviceStanding } from '../projections/accountFailures.js';
 import { findTokenHolder } from '../projections/sessions.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -60,8 +61,14 @@ export interface PendingAccountFlowView {
 export type Caller =
   | { kind: 'anonymous' }
   | { kind: 'flow'; token: string; flow: PendingAccountFlowView }
-  | { kind: 'pending'; token: string; flow: PendingLoginView }
+  | { kind: 'pending'; token: string; flow: PendingLoginView; standing?: RequestStanding }
   | { kind: 'session'; token: string; session: SessionView; user: UserView };
+
+/** The requesting device's standing in the pending user's budget, read with the token (its MFA step's first read). */
+export interface RequestStanding extends DeviceStanding {
+  /** The device it was read for. */
+  deviceId: string | undefined;
+}
 
 export type SessionCaller = Extract<Caller, { kind: 'session' }>;
 export type PendingCaller = Extract<Caller, { kind: 'pending' }>;
@@ -86,7 +93,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
   const tokenHash = hashToken(token);
   const now = deps.clock.now();
   const { config } = deps;
-  const { session, flow } = await findTokenHolder(deps.db, tokenHash);
+  const { session, flow, flowStanding } = await findTokenHolder(deps.db, tokenHash, request.deviceId);
   if (session) {
     const expired = sessionExpiry({ createdAt: session.created_at, lastActivityAt: session.last_seen_at }, now, {
       idleSeconds: config.sessionIdleTimeoutSeconds,
@@ -134,7 +141,10 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
     };
   }
   if (flow) {
-    return { kind: 'pending', token, flow: { flowId: flow.flow_id, userId: flow.user_id, stage: 'MFA_AUTHENTICATE', types: flow.types, expiresAt: flow.expires_at } };
+    return {
+      kind: 'pending', token, flow: { flowId: flow.flow_id, userId: flow.user_id, stage: 'MFA_AUTHENTICATE', types: flow.types, expiresAt: flow.expires_at },
+      ...(flowStanding ? { standing: { ...flowStanding, deviceId: request.deviceId } } : {}),
+    };
   }
   return anonymous;
 }

@@ -11,7 +11,7 @@ import { loginAggregate } from '../domain/login/aggregate.js';
 import type { MfaPurpose } from '../domain/authenticators/commands.js';
 import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
-import { accountAttempt, spendAttempt } from './attempts.js';
+import { accountAttempt, pendingLoginAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load, loadAhead } from './commandHandler.js';
@@ -73,10 +73,11 @@ async function useCodeIn(deps: MfaDeps, tx: Queryable, userId: string, code: str
 
 /** AuthenticateMfa with a code: success ends the pending login with an AAL2 session. */
 export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
-  const { flow } = requirePendingLogin(caller);
+  const pending = requirePendingLogin(caller);
+  const { flow } = pending;
   request = inLoginFlow(request, flow.flowId);
   await assertPendingFlowOpen(deps, flow, request);
-  const attempt = await accountAttempt(deps, flow.userId, request);
+  const attempt = await pendingLoginAttempt(deps, pending, request);
   const { outcome, session } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {

@@ -19,7 +19,7 @@ import type { AssertionCheck, WebAuthnPurpose } from '../domain/authenticators/c
 import { assertionErrorCode } from '../domain/authenticators/decideWebAuthn.js';
 import type { AuthenticatorsState, WebAuthnCredentialState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
-import { accountAttempt, spendAttempt } from './attempts.js';
+import { accountAttempt, pendingLoginAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
@@ -161,10 +161,11 @@ export function answerOf<T>(outcome: AssertionOutcome<T>): T {
 
 /** AuthenticateWebAuthn as the MFA step of a pending login: success ends it with an AAL2 session (password + key). */
 export async function completeMfaStepWithWebAuthn(deps: AssertionDeps, caller: Caller, input: unknown, request: RequestFacts): Promise<IssuedSession> {
-  const { flow } = requirePendingLogin(caller);
+  const pending = requirePendingLogin(caller);
+  const { flow } = pending;
   request = inLoginFlow(request, flow.flowId);
   await assertPendingFlowOpen(deps, flow, request);
-  const outcome = await spendAttempt(deps, await accountAttempt(deps, flow.userId, request), (request) => {
+  const outcome = await spendAttempt(deps, await pendingLoginAttempt(deps, pending, request), (request) => {
     const { credential } = parseInput(assertionInputSchema, input);
     return verifyAssertion(deps, {
       userId: flow.userId, binding: bindings.flow(flow.flowId), challengePurpose: 'mfa', purpose: 'login', requireUserVerification: false, requireUserHandle: false,

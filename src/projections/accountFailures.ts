@@ -157,19 +157,30 @@ export async function accountStanding(q: Queryable, userId: string, bucket: stri
   return standingOf(row);
 }
 
-/**
- * An attempt's first read, one statement: whether the requesting device is known to the account (then its attempts
- * count in the device's own bucket, else in the shared one) and that bucket's standing.
- */
-export async function deviceAndStanding(q: Queryable, deviceId: string | undefined, userId: string): Promise<{ deviceKnown: boolean; standing: FailureRecord }> {
-  const [row] = await q.query<{ device_known: boolean; consecutive: number | null; last_failure_at: Date | null; locked_until: Date | null }>(
-    `select d.device_id is not null as device_known, f.consecutive, f.last_failure_at, f.locked_until
+/** Whether a device is known to an account (its attempts then count in its own bucket, else in the shared one), and that bucket's standing. */
+export interface DeviceStanding {
+  deviceKnown: boolean;
+  standing: FailureRecord;
+}
+
+export type StandingRow = { device_known: boolean | null; consecutive: number | null; last_failure_at: Date | null; locked_until: Date | null };
+
+/** The one row of a DeviceStanding, for a user and a device given as SQL expressions (a parameter, a joined column). */
+export function standingQuery(userId: string, deviceId: string): string {
+  return `select d.device_id is not null as device_known, f.consecutive, f.last_failure_at, f.locked_until
        from (select 1) as one
-       left join ${liveSchema}.devices d on d.device_id = $1 and d.user_id = $2
+       left join ${liveSchema}.devices d on d.device_id = ${deviceId} and d.user_id = ${userId}
        left join lateral (
          select consecutive, last_failure_at, locked_until from ${liveSchema}.account_failures
-          where user_id = $2 and bucket = coalesce(d.device_id, '${untrustedBucket}')) f on true`,
-    [deviceId ?? null, userId],
-  );
+          where user_id = ${userId} and bucket = coalesce(d.device_id, '${untrustedBucket}')) f on true`;
+}
+
+export function standingFrom(row: StandingRow | undefined): DeviceStanding {
   return { deviceKnown: row?.device_known === true, standing: standingOf(row) };
+}
+
+/** An attempt's first read, one statement: the requesting device's standing in the account's budget. */
+export async function deviceAndStanding(q: Queryable, deviceId: string | undefined, userId: string): Promise<DeviceStanding> {
+  const [row] = await q.query<StandingRow>(standingQuery('$2', '$1'), [deviceId ?? null, userId]);
+  return standingFrom(row);
 }

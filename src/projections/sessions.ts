@@ -3,6 +3,7 @@
 import type { Queryable } from '../db/index.js';
 import type { DeviceTrustDeclined, DeviceTrusted } from '../domain/device/events.js';
 import type { SessionEvent } from '../domain/session/events.js';
+import { standingFrom, standingQuery, type DeviceStanding, type StandingRow } from './accountFailures.js';
 import { BatchFold, type Column } from './batch.js';
 import { sealedField } from './users.js';
 import type { PendingFlowRow } from './loginFlows.js';
@@ -180,9 +181,12 @@ export interface SessionWithUserRow extends SessionRow {
  * The hot path of every authenticated request, in one query: what a token opens — a live session with its (not deleted)
  * user, or else a login waiting for its MFA step (the pending token of login_flows).
  */
-export async function findTokenHolder(q: Queryable, tokenHash: string): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow }> {
-  const [row] = await q.query<SessionWithUserRow & { pending_flow_id: string | null; pending_user_id: string; pending_types: string[]; pending_expires_at: Date }>(
-    `select s.*, f.flow_id as pending_flow_id, f.user_id as pending_user_id, f.types as pending_types, f.expires_at as pending_expires_at
+export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?: string): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow; flowStanding?: DeviceStanding }> {
+  // A pending login's token is only ever used for its MFA step, which draws an attempt first: the requesting device's
+  // standing in the account's budget (deviceAndStanding's read) comes in the same statement.
+  const [row] = await q.query<SessionWithUserRow & { pending_flow_id: string | null; pending_user_id: string; pending_types: string[]; pending_expires_at: Date } & StandingRow>(
+    `select s.*, f.flow_id as pending_flow_id, f.user_id as pending_user_id, f.types as pending_types, f.expires_at as pending_expires_at,
+            st.device_known, st.consecutive, st.last_failure_at, st.locked_until
        from (select 1) as one
        left join lateral (
          select s.*, u.email, u.roles, u.created_at as user_created_at, u.mfa_required_by, k.wrapped_key as data_key
@@ -190,11 +194,13 @@ export async function findTokenHolder(q: Queryable, tokenHash: string): Promise<
            left join personal_data_keys k on k.subject_id = s.user_id
           where s.token_hash = $1 and s.ended_at is null) s on true
        left join lateral (
-         select flow_id, user_id, types, expires_at from ${liveSchema}.login_flows where token_hash = $1 and status = 'mfa_pending') f on s.session_id is null`,
-    [tokenHash],
+         select flow_id, user_id, types, expires_at from ${liveSchema}.login_flows where token_hash = $1 and status = 'mfa_pending') f on s.session_id is null
+       left join lateral (${standingQuery('f.user_id', '$2')}) st on f.flow_id is not null`,
+    [tokenHash, deviceId ?? null],
   );
   if (!row) return {};
-  const { pending_flow_id: flowId, pending_user_id: userId, pending_types: types, pending_expires_at: expiresAt, ...session } = row;
+  const { pending_flow_id: flowId, pending_user_id: userId, pending_types: types, pending_expires_at: expiresAt, device_known, consecutive, last_failure_at, locked_until, ...session } = row;
   if (session.session_id !== null) return { session: session as SessionWithUserRow };
-  return flowId !== null ? { flow: { flow_id: flowId, user_id: userId, types, expires_at: expiresAt } } : {};
+  if (flowId === null) return {};
+  return { flow: { flow_id: flowId, user_id: userId, types, expires_at: expiresAt }, flowStanding: standingFrom({ device_known, consecutive, last_failure_at, locked_until }) };
 }

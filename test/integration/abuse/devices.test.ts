@@ -218,3 +218,40 @@ describe('the operators\' way out', () => {
     expect(unlocked!.data.by).toBe('admin');
   });
 });
+
+describe('the MFA step\'s standing, read with the pending login\'s token', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // A lock after three failures, before the budget (20 per window) refuses anything.
+    server = await startTestServer({ env: { ...fastArgon, TRUST_PROXY: '127.0.0.1,::1', ATTEMPTS_PER_ACCOUNT: '20', LOCKOUT_BACKOFF_AFTER: '3', LOCKOUT_LOCK_AFTER: '3' } });
+  });
+  afterAll(() => server.close());
+
+  it('a lock on the shared bucket refuses a stranger\'s pending login at its MFA step, and not the owner\'s on a known device', async () => {
+    const owner = await userWithTotp(server, 'standing@example.com'); // its app client's device is known to the account
+    server.clock.advance(DAY);
+    const login = async (client: GraphQLClient) => client.gql(loginMutation, { email: owner.email, password: PASSWORD }, { headers: fromElsewhere() });
+    // Two pending logins from new devices: one waits, the other fails its code until the shared bucket locks.
+    const waiting = server.appClient();
+    const guessing = server.appClient();
+    expect((await login(waiting)).data.login.authState.flows.map((f: { id: string }) => f.id)).toContain('MFA_AUTHENTICATE');
+    expect((await login(guessing)).data.login.authState.flows.map((f: { id: string }) => f.id)).toContain('MFA_AUTHENTICATE');
+    for (let i = 0; i < 3; i++) {
+      server.clock.advance(61_000); // past each back-off
+      await guessing.gql(authenticateMfaMutation, { code: '000000' }, { headers: fromElsewhere() });
+    }
+    const [locked] = await server.app.db.query<{ n: number }>(`select count(*)::int as n from events where type = 'UserLocked'`);
+    expect(locked!.n).toBe(1);
+    // The waiting stranger now has the right code, and is refused: its standing came with its token.
+    server.clock.advance(30_000);
+    const right = async () => ({ code: await codeAt(owner.secret, server.clock.now().getTime()) });
+    const refused = (await waiting.gql(authenticateMfaMutation, await right(), { headers: fromElsewhere() })).data.authenticateMfa;
+    expect(refused.code).toBe('ACCOUNT_LOCKED');
+    // The owner's own device has its own bucket, untouched by the strangers' failures.
+    const mine = await owner.client.gql(loginMutation, { email: owner.email, password: PASSWORD });
+    expect(mine.data.login.authState.flows.map((f: { id: string }) => f.id)).toContain('MFA_AUTHENTICATE');
+    server.clock.advance(30_000);
+    const done = (await owner.client.gql(authenticateMfaMutation, await right())).data.authenticateMfa;
+    expect(done.authState).toMatchObject({ isAuthenticated: true, session: { aal: 2 } });
+  });
+});
