@@ -195,7 +195,7 @@ export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?
           where s.token_hash = $1 and s.ended_at is null) s on true
        left join lateral (
          select flow_id, user_id, types, expires_at from ${liveSchema}.login_flows where token_hash = $1 and status = 'mfa_pending') f on s.session_id is null
-       left join lateral (${standingQuery('f.user_id', '$2')}) st on f.flow_id is not null`,
+       left join lateral (${standingQuery('f.user_id', '$2')}) st on true`,
     [tokenHash, deviceId ?? null],
   );
   if (!row) return {};
