@@ -5,7 +5,7 @@
 // cannot lock the owner out of the browser the owner used yesterday.
 import { untrustedBucket } from '../domain/user/state.js';
 import type { FailureRecord } from '../domain/user/lockout.js';
-import { deviceAndStanding } from '../projections/accountFailures.js';
+import { deviceAndStanding, type DeviceStanding } from '../projections/accountFailures.js';
 import { unknownAccountKey, userAccountKey } from '../security/attempts.js';
 import type { PendingCaller } from './caller.js';
 import type { Deps } from './deps.js';
@@ -21,15 +21,18 @@ export interface Attempt {
 
 /** The attempt of a request on a known account: its own device's bucket if the device is known to it, else the shared one. */
 export async function accountAttempt(deps: Pick<Deps, 'db'>, userId: string, request: RequestFacts): Promise<Attempt> {
-  const { deviceKnown, standing } = await deviceAndStanding(deps.db, request.deviceId, userId);
-  return attemptIn(userId, deviceKnown ? request.deviceId! : untrustedBucket, request, standing);
+  return attemptFrom(userId, request, await deviceAndStanding(deps.db, request.deviceId, userId));
 }
 
 /** The attempt of a pending login's MFA step: from the standing read with its token when there is one for this device. */
 export async function pendingLoginAttempt(deps: Pick<Deps, 'db'>, caller: PendingCaller, request: RequestFacts): Promise<Attempt> {
   const read = caller.standing;
-  if (!read || read.deviceId !== request.deviceId) return accountAttempt(deps, caller.flow.userId, request);
-  return attemptIn(caller.flow.userId, read.deviceKnown ? request.deviceId! : untrustedBucket, request, read.standing);
+  return read && read.deviceId === request.deviceId ? attemptFrom(caller.flow.userId, request, read) : accountAttempt(deps, caller.flow.userId, request);
+}
+
+/** The attempt of a request on a known account, from what was read of its device (whichever read brought it). */
+export function attemptFrom(userId: string, request: RequestFacts, read: DeviceStanding): Attempt {
+  return attemptIn(userId, read.deviceKnown ? request.deviceId! : untrustedBucket, request, read.standing);
 }
 
 export function attemptIn(userId: string, bucket: string, request: RequestFacts, standing?: FailureRecord): Attempt {

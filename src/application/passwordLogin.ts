@@ -9,8 +9,8 @@ import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import { findLoginTarget } from '../projections/users.js';
-import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
-import { attemptIn, unknownAttempt } from './attempts.js';
+import { noSecretBucket } from '../domain/user/state.js';
+import { attemptFrom, unknownAttempt } from './attempts.js';
 import { handle, load } from './commandHandler.js';
 import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
@@ -39,7 +39,7 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   // is counted like one on an unknown email, never as a failure of the account (it could otherwise be locked by
   // attempts that can never succeed).
   const attempt = target?.has_password
-    ? attemptIn(target.user_id, target.device_known ? request.deviceId! : untrustedBucket, request, target.standing)
+    ? attemptFrom(target.user_id, request, { deviceKnown: target.device_known, standing: target.standing })
     : unknownAttempt(input.email, { ...request, attemptBucket: userId ? noSecretBucket : undefined });
   request = attempt.request;
   // The stream read runs beside the budget check and the hash instead of after them: a login's latency is the hash and
