@@ -2,7 +2,12 @@
 // candidates and reports the step that matched, because replay protection (RFC 6238 §5.2: never accept a step at
 // or before the last accepted one) is a domain decision that needs the step, not a boolean.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { generate } from 'otplib';
+import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
+import { generateSync } from 'otplib';
+
+// otplib's own node:crypto plugin: its default (@noble/hashes) computes HMAC-SHA1 in JavaScript, a few times slower,
+// and a login's MFA step computes three of them (the window). Synchronous, so a code costs no promise either.
+const nodeCrypto = new NodeCryptoPlugin();
 
 export type TotpAlgorithm = 'sha1' | 'sha256' | 'sha512';
 export type TotpDigits = 6 | 8;
@@ -122,16 +127,17 @@ export async function matchTotpStep(input: MatchTotpStepInput): Promise<number |
   let matchedStep: number | null = null;
   for (let step = currentStep - window; step <= currentStep + window; step++) {
     if (step < 0) continue;
-    const expected = Buffer.from(await codeForStep(input.secret, step, input), 'ascii');
+    const expected = Buffer.from(codeForStep(input.secret, step, input), 'ascii');
     // Lengths are equal by construction (both are `digits` ASCII digits), as timingSafeEqual requires.
     if (timingSafeEqual(expected, submitted)) matchedStep = step;
   }
   return matchedStep;
 }
 
-async function codeForStep(secret: TotpSecret, step: number, parameters: TotpParameters): Promise<string> {
+function codeForStep(secret: TotpSecret, step: number, parameters: TotpParameters): string {
   const period = parameters.period ?? DEFAULT_PERIOD_SECONDS;
-  return generate({
+  return generateSync({
+    crypto: nodeCrypto,
     // otplib decodes a string as base32; bytes are copied into a plain Uint8Array so a Buffer's pooled memory
     // outside its view can never be read.
     secret: typeof secret === 'string' ? secret : Uint8Array.from(secret.bytes),
