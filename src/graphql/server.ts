@@ -12,7 +12,6 @@ import { cookiePolicy } from '../http/cookies.js';
 import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
-import { currentRequestScope, runInRequestScope } from '../security/requestScope.js';
 import { createSecurityHeaders } from '../http/securityHeaders.js';
 import { createStaticFiles, defaultWebRoot } from '../http/staticFiles.js';
 import { renderLocalGraphiQL, serveGraphiQLAsset } from '../http/graphiql.js';
@@ -22,6 +21,8 @@ import { allauthPrefix, createAllauthHandler } from '../rest/index.js';
 export interface ServerContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
+  /** The server's correlation id for this request (minted by the HTTP server, never the caller's). */
+  requestId: string;
 }
 
 /**
@@ -68,6 +69,57 @@ export function createGraphQLHandler(app: App) {
     if (device.minted) toSet.push({ name: deviceCookieName, value: device.token, maxAgeSeconds: deviceCookieMaxAgeSeconds });
     return { id: device.deviceId, token: device.token };
   };
+  const contextOf = async (request: Request, req: http.IncomingMessage, requestId: string): Promise<GraphQLContext> => {
+    const clientRequestId = clientRequestIdOf(request.headers.get('x-request-id'));
+    const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
+    const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
+    const bearer = /^Bearer ([A-Za-z0-9_.-]{16,200})$/.exec(request.headers.get('authorization') ?? '')?.[1];
+    const token = bearer ?? cookies.read(request.headers.get('cookie'), sessionCookieName);
+    const toSet: CookieInstruction[] = [];
+    pendingCookies.set(request, toSet);
+    const device = deviceOf(request.headers, toSet);
+    const facts = { clientAddress: ip, userAgent, requestId, ...(clientRequestId ? { clientRequestId } : {}), actor: 'anonymous', deviceId: device.id };
+    const caller: Caller = token ? await resolveCaller(app, token, facts) : anonymous;
+    return {
+      deps: app,
+      request: { ...facts, actor: actorOf(caller) },
+      caller,
+      cookies: toSet,
+      cookiePolicy: cookies,
+      device,
+      isAppClient: isAppClient(request.headers.get('x-tessera-client')),
+      req,
+      signal: request.signal,
+    };
+  };
+  /**
+   * An accident (a bug, the database gone) is logged once, with the request's correlation id (the events carry it too);
+   * the client sees only the masked message. Yoga's and the guards' own refusals (batching, CSRF, validation rules) are
+   * answers, not accidents: GraphQL errors without an original error (checked by name: graphql may load twice).
+   */
+  const loggedAccidents = new WeakSet<object>();
+  const isAccident = (error: unknown): boolean =>
+    !(error instanceof Error && error.name === 'GraphQLError' && (error as { originalError?: unknown }).originalError === undefined);
+  const logAccident = (error: unknown, requestId: string | undefined): void => {
+    if (typeof error === 'object' && error !== null) loggedAccidents.add(error);
+    // Only what explains the failure: a driver's error object can carry the statement's parameters.
+    const e = error as { name?: string; message?: string; code?: unknown; stack?: string };
+    app.logger.error({ err: { name: e.name, message: e.message, code: e.code, stack: e.stack }, requestId }, 'unexpected error');
+  };
+  // Runs before yoga's masking (plugins' hooks run in order, the masking plugin after the ones given here).
+  const logAccidents: Plugin<GraphQLContext> = {
+    onExecute({ args }) {
+      return {
+        onExecuteDone({ result }) {
+          if (!('errors' in result)) return;
+          for (const error of result.errors ?? []) {
+            const original = error.originalError ?? error;
+            if (isAccident(error) && !loggedAccidents.has(original)) logAccident(original, args.contextValue.request.requestId);
+          }
+        },
+      };
+    },
+  };
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -87,47 +139,25 @@ export function createGraphQLHandler(app: App) {
     landingPage: false,
     maskedErrors: {
       maskError(error, message) {
-        const original = (error as { originalError?: unknown }).originalError;
-        // Yoga's and the guards' own refusals (batching, CSRF, validation rules) are answers, not accidents: they are
-        // GraphQL errors without an original error, and are passed through (checked by name: graphql may load twice).
-        if (error instanceof Error && error.name === 'GraphQLError' && original === undefined) return error;
-        // Logged with what correlates it (the request id is in the event metadata too); the client sees only `message`.
-        // Only what explains the failure: a driver's error object can carry the statement's parameters.
-        const e = (original ?? error) as { name?: string; message?: string; code?: unknown; stack?: string };
-        app.logger.error({ err: { name: e.name, message: e.message, code: e.code, stack: e.stack }, requestId: currentRequestScope()?.requestId }, 'unexpected error');
+        if (!isAccident(error)) return error as Error;
+        // Logged where the request's id is known (logAccidents, the context); one that never got there is logged here.
+        const original = (error as { originalError?: unknown }).originalError ?? error;
+        if (!loggedAccidents.has(original as object)) logAccident(original, undefined);
         return createGraphQLError(message);
       },
     },
     logging: false,
-    plugins: app.config.guards ? [setCookies, ...hardeningPlugins(app.config)] : [setCookies],
-    context: async ({ request, req }): Promise<GraphQLContext> => {
-      // The server's own id (minted by the HTTP server for this request), never the caller's.
-      const requestId = currentRequestScope()?.requestId ?? randomUUID();
-      const clientRequestId = clientRequestIdOf(request.headers.get('x-request-id'));
-      const ip = clientAddress.resolve(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
-      const userAgent = (request.headers.get('user-agent') ?? '').slice(0, 512);
-      const bearer = /^Bearer ([A-Za-z0-9_.-]{16,200})$/.exec(request.headers.get('authorization') ?? '')?.[1];
-      const token = bearer ?? cookies.read(request.headers.get('cookie'), sessionCookieName);
-      const toSet: CookieInstruction[] = [];
-      pendingCookies.set(request, toSet);
-      const device = deviceOf(request.headers, toSet);
-      const facts = { clientAddress: ip, userAgent, requestId, ...(clientRequestId ? { clientRequestId } : {}), actor: 'anonymous', deviceId: device.id };
-      const caller: Caller = token ? await resolveCaller(app, token, facts) : anonymous;
-      return {
-        deps: app,
-        request: { ...facts, actor: actorOf(caller) },
-        caller,
-        cookies: toSet,
-        cookiePolicy: cookies,
-        device,
-        isAppClient: isAppClient(request.headers.get('x-tessera-client')),
-        req,
-        signal: request.signal,
-      };
+    plugins: app.config.guards ? [setCookies, logAccidents, ...hardeningPlugins(app.config)] : [setCookies, logAccidents],
+    context: async ({ request, req, requestId }): Promise<GraphQLContext> => {
+      try {
+        return await contextOf(request, req, requestId);
+      } catch (error) {
+        logAccident(error, requestId);
+        throw error;
+      }
     },
   });
 }
-
 export interface RunningServer {
   server: http.Server;
   url: string;
@@ -232,7 +262,7 @@ export async function startServer(app: App, options: ServerOptions = {}): Promis
         ipHash: address ? app.personalData.hashes.address(address) : null,
       }, 'request');
     });
-    return runInRequestScope({ clientAddress: address, requestId }, () => yoga(req, res, { req, res }));
+    return yoga(req, res, { req, res, requestId });
   });
   server.keepAliveTimeout = 5000;
   const port = options.port ?? app.config.port;

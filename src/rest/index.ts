@@ -6,7 +6,6 @@ import type { App } from '../app.js';
 import { actorOf, anonymous, resolveCaller, type Caller } from '../application/caller.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
-import { runInRequestScope } from '../security/requestScope.js';
 import {
   BodyError, csrfRefusal, deviceOf, ensureCsrfCookie, isUnsafe, presentedTokenOf, readJsonBody, send, type ClientKind, type RestAnswer, type RestExchange,
 } from './http.js';
@@ -104,7 +103,7 @@ export function createAllauthHandler(app: App): AllauthHandler {
     res.once('finish', () => {
       app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ipHash: address ? app.personalData.hashes.address(address) : null }, 'request');
     });
-    await runInRequestScope({ clientAddress: address, requestId }, () => answer(req, res, path, requestId, address)).catch((error: unknown) => {
+    await answer(req, res, path, requestId, address).catch((error: unknown) => {
       const e = error as { name?: string; message?: string; code?: unknown; stack?: string };
       app.logger.error({ err: { name: e.name, message: e.message, code: e.code, stack: e.stack }, requestId }, 'unexpected error');
       if (!res.headersSent) send(res, { status: 500, body: { status: 500, errors: [{ message: 'Unexpected error.', code: 'internal_error' }] } }, []);

@@ -61,4 +61,31 @@ describe('correlation ids', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(lines.find((l) => l.msg === 'request' && l.requestId === requestId)).not.toHaveProperty('clientRequestId');
   });
+
+  it('logs an accident once, under the request\'s correlation id, and tells the caller only that something went wrong', async () => {
+    // The database fails: inside a resolver (an anonymous signup), and while the context looks a bearer token up.
+    const db = server.app.db;
+    const { query, transaction } = db;
+    const fire = async (): Promise<never> => { throw Object.assign(new Error('database on fire'), { code: '57P01' }); };
+    db.query = fire;
+    db.transaction = fire;
+    const responses = [];
+    try {
+      responses.push(await server.appClient().gql(`mutation { signup(input: { email: "accident@example.com", password: "correct horse battery" }) { __typename } }`));
+      responses.push(await server.appClient('a'.repeat(43)).gql(`{ me { id } }`));
+    } finally {
+      db.query = query;
+      db.transaction = transaction;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    for (const res of responses) {
+      expect(res.errors?.map((e: { message: string }) => e.message)).toEqual(['Unexpected error.']);
+      const requestId = res.headers.get('x-request-id')!;
+      const logged = lines.filter((l) => l.msg === 'unexpected error' && l.requestId === requestId);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ err: { message: 'database on fire', code: '57P01' } });
+    }
+    // Every accident was logged with its request's id, none without.
+    expect(lines.filter((l) => l.msg === 'unexpected error' && !l.requestId)).toEqual([]);
+  });
 });
