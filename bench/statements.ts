@@ -22,7 +22,7 @@ export function countingDb(db: Db): CountingDb {
     kind: db.kind,
     query(text, params) {
       statements++;
-      counting.log?.push(text.replace(/\s+/g, ' ').slice(0, 160));
+      counting.log?.push(text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160)));
       return db.query(text, params);
     },
     async transaction(fn) {
@@ -33,14 +33,14 @@ export function countingDb(db: Db): CountingDb {
         return await db.transaction((tx: Queryable) => fn({
           query(text, params) {
             statements++;
-            counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
+            counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160))}`);
             return tx.query(text, params);
           },
           // The statement is counted here, its COMMIT with the transaction's BEGIN (above).
           ...(tx.queryAndCommit ? {
             queryAndCommit(text: string, params?: readonly unknown[]) {
               statements++;
-              counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, 160)} + commit`);
+              counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160))} + commit`);
               return tx.queryAndCommit!(text, params);
             },
           } : {}),

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import inspector from 'node:inspector/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Db } from '../src/db/index.js';
 
 export interface Measurement {
@@ -98,11 +99,12 @@ function cpuAccounting(count: number): (() => void) | null {
   const ours = process.cpuUsage();
   const theirs = postgresCpuSeconds();
   const wall = process.hrtime.bigint();
+  const loop = performance.eventLoopUtilization();
   return () => {
     const used = process.cpuUsage(ours);
     const seconds = Number(process.hrtime.bigint() - wall) / 1e9;
     const perOp = (s: number): string => `${((s / count) * 1000).toFixed(2)} ms`;
-    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)}, postgres ${perOp(postgresCpuSeconds() - theirs)}`);
+    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)}, postgres ${perOp(postgresCpuSeconds() - theirs)}, main thread busy ${(performance.eventLoopUtilization(loop).utilization * 100).toFixed(0)}%`);
   };
 }
 

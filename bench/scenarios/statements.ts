@@ -4,7 +4,8 @@
 // - a password login of an account without a second factor (to a session),
 // - a password login that stops at the MFA step, and the MFA step with a TOTP code (the figure with a goal: ≤ 8),
 // - a passkey login: the options request and the assertion.
-// BENCH_STATEMENTS_LOG=1 prints the statements of the last request of each kind.
+// BENCH_STATEMENTS_LOG=1 prints the statements of the last request of each kind (the first 160 characters of each;
+// BENCH_STATEMENTS_WIDTH=<n> for more).
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { generateTotpCode } from '../../src/crypto/totp.js';
