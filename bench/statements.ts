@@ -8,6 +8,12 @@ export interface CountingDb extends Db {
   readonly statements: number;
   /** Of those, how many were BEGIN/COMMIT pairs (transactions). */
   readonly transactions: number;
+  /**
+   * Round trips: a statement sent while another of its transaction is still unanswered goes in the same pipeline and
+   * waits for no answer of its own (BEGIN goes with the first statement, COMMIT with the last when it can: see
+   * openPostgres). A statement outside a transaction is one round trip.
+   */
+  readonly roundTrips: number;
   /** The statement texts since the last reset, for a look at what a request runs. */
   log: string[] | null;
 }
@@ -15,13 +21,16 @@ export interface CountingDb extends Db {
 export function countingDb(db: Db): CountingDb {
   let statements = 0;
   let transactions = 0;
+  let roundTrips = 0;
   const counting: CountingDb = {
     get statements() { return statements; },
     get transactions() { return transactions; },
+    get roundTrips() { return roundTrips; },
     log: null,
     kind: db.kind,
     query(text, params) {
       statements++;
+      roundTrips++;
       counting.log?.push(text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160)));
       return db.query(text, params);
     },
@@ -29,24 +38,38 @@ export function countingDb(db: Db): CountingDb {
       statements += 2;
       transactions++;
       counting.log?.push('begin');
+      // BEGIN goes in the first statement's pipeline; COMMIT in the last one's when it can (queryAndCommit).
+      let unanswered = 0;
+      let first = true;
+      let committed = false;
+      const sent = <T>(answer: Promise<T>): Promise<T> => {
+        if (first || unanswered === 0) roundTrips++;
+        first = false;
+        unanswered++;
+        return answer.finally(() => { unanswered--; });
+      };
       try {
         return await db.transaction((tx: Queryable) => fn({
           query(text, params) {
             statements++;
             counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160))}`);
-            return tx.query(text, params);
+            return sent(tx.query(text, params));
           },
           // The statement is counted here, its COMMIT with the transaction's BEGIN (above).
           ...(tx.queryAndCommit ? {
             queryAndCommit(text: string, params?: readonly unknown[]) {
               statements++;
               counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160))} + commit`);
-              return tx.queryAndCommit!(text, params);
+              committed = true;
+              return sent(tx.queryAndCommit!(text, params));
             },
           } : {}),
         }));
       } finally {
         counting.log?.push('commit');
+        // BEGIN alone (no statement), or a COMMIT of its own.
+        if (first) roundTrips++;
+        if (!committed) roundTrips++;
       }
     },
     exec: (sqlText) => db.exec(sqlText),

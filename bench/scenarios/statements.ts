@@ -4,6 +4,8 @@
 // - a password login of an account without a second factor (to a session),
 // - a password login that stops at the MFA step, and the MFA step with a TOTP code (the figure with a goal: ≤ 8),
 // - a passkey login: the options request and the assertion.
+// Beside each count: the round trips they took (statements in one pipeline wait once) and the positions the request
+// drew but did not use (gaps in the log, as a rolled-back append leaves).
 // BENCH_STATEMENTS_LOG=1 prints the statements of the last request of each kind (the first 160 characters of each;
 // BENCH_STATEMENTS_WIDTH=<n> for more).
 import { createApp } from '../../src/app.js';
@@ -46,14 +48,31 @@ const scenario: Scenario = {
     const url = `${running.url}/graphql`;
     const verbose = process.env.BENCH_STATEMENTS_LOG === '1';
     const counts = new Map<string, number[]>();
+    const roundTrips = new Map<string, number[]>();
+    const unusedPositions = new Map<string, number[]>();
     const logs = new Map<string, string[]>();
+    // Positions drawn and not used (gaps in the log): the sequence's advance less the events written, read on a
+    // connection of its own so it is not counted.
+    const probe = ctx.openDb({ max: 1 });
+    const drawnAndWritten = async (): Promise<[number, number]> => {
+      const [row] = await probe.query<{ drawn: number | null; written: number }>(
+        `select pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass) as drawn, (select count(*) from events)::int as written`,
+      );
+      return [Number(row!.drawn ?? 0), row!.written];
+    };
+    const push = (map: Map<string, number[]>, name: string, value: number): void => { map.set(name, [...(map.get(name) ?? []), value]); };
     async function counted<T>(name: string, request: () => Promise<T>): Promise<T> {
+      const [drawn, written] = await drawnAndWritten();
       db.log = [];
       const before = db.statements;
+      const trips = db.roundTrips;
       const result = await request();
-      counts.set(name, [...(counts.get(name) ?? []), db.statements - before]);
+      push(counts, name, db.statements - before);
+      push(roundTrips, name, db.roundTrips - trips);
       logs.set(name, db.log);
       db.log = null;
+      const [drawnAfter, writtenAfter] = await drawnAndWritten();
+      push(unusedPositions, name, drawnAfter - drawn - (writtenAfter - written));
       return result;
     }
     try {
@@ -86,8 +105,11 @@ const scenario: Scenario = {
       await running.close();
     }
     const measurements: Measurement[] = [...counts].map(([metric, samples]) => ({ metric, value: median(samples), unit: 'statements (BEGIN/COMMIT included)', samples }));
+    for (const [name, samples] of roundTrips) measurements.push({ metric: name.replace(/_statements$/, '_round_trips'), value: median(samples), unit: 'round trips to PostgreSQL', samples });
+    for (const [name, samples] of unusedPositions) measurements.push({ metric: name.replace(/_statements$/, '_positions_unused'), value: median(samples), unit: 'positions drawn and not used (gaps)', samples });
     measurements.push({ metric: 'mfa_step_statement_goal', value: mfaStepGoal, unit: 'statements (issue 20 goal)' });
-    for (const [name, samples] of counts) ctx.log(`${name}: ${median(samples)} (min ${Math.min(...samples)}, max ${Math.max(...samples)})`);
+    const range = (samples: number[]): string => `${median(samples)} (min ${Math.min(...samples)}, max ${Math.max(...samples)})`;
+    for (const [name, samples] of counts) ctx.log(`${name}: ${range(samples)}; round trips ${range(roundTrips.get(name)!)}; positions unused ${range(unusedPositions.get(name)!)}`);
     if (verbose) for (const [name, log] of logs) ctx.log(`${name}:\n    ${log.join('\n    ')}`);
     return measurements;
   },
