@@ -17,7 +17,7 @@ import type { Caller } from './caller.js';
 import { handle, load, loadAhead } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { useEmailCodeIn } from './emailCodes.js';
-import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
+import { assertPendingFlowOpen, finishMfaStepIn, factorLoginAppends } from './loginFlow.js';
 import { matchRecoveryCode } from './recoveryCodes.js';
 import { inLoginFlow, type RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
@@ -81,6 +81,7 @@ export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, inp
   const { outcome, session } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {
+      deps.store.drawAhead(tx, factorLoginAppends(request));
       await loadAhead(deps, tx, [{ aggregate: authenticatorsAggregate, id: flow.userId }, { aggregate: loginAggregate, id: flow.flowId }]);
       const outcome = await useCodeIn(deps, tx, flow.userId, code, 'login', request, flow.flowId);
       const session = await finishMfaStepIn(deps, tx, flow.flowId, outcome.method, outcome.accepted ? { accepted: true } : { accepted: false, reason: outcome.reason }, request);

@@ -7,7 +7,7 @@ import { bindings, consumeChallenge } from '../db/webauthnChallenges.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { accountAttempt, spendAttempt, unknownAttempt } from './attempts.js';
-import { completePasskeyLoginIn } from './loginFlow.js';
+import { completePasskeyLoginIn, factorLoginAppends } from './loginFlow.js';
 import { actingAs, type RequestFacts } from './request.js';
 import type { IssuedSession } from './sessions.js';
 import { parseInput } from './validation.js';
@@ -42,7 +42,9 @@ export async function loginWithPasskey(
     return verifyAssertion(deps, {
       userId, binding: bindings.ceremony(ceremonyToken), challengePurpose: 'passkey_login', purpose: 'passkey_login',
       requireUserVerification: true, requireUserHandle: true,
-    }, credential, asOwner, { accepted: (tx) => completePasskeyLoginIn(deps, tx, userId, asOwner), readsAhead: [userAggregate.streamId(userId)] });
+    }, credential, asOwner, {
+      accepted: (tx) => completePasskeyLoginIn(deps, tx, userId, asOwner), readsAhead: [userAggregate.streamId(userId)], appendsAhead: factorLoginAppends(asOwner),
+    });
   }, (o) => o.accepted);
   return answerOf(outcome);
 }

@@ -15,7 +15,7 @@ import { handle, load } from './commandHandler.js';
 import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
 import { actingAs, inLoginFlow, type RequestFacts } from './request.js';
-import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
+import { sessionStartAppends, startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 import { issueFlowToken, requestEmailVerificationIn } from './emailVerification.js';
 
 export type PasswordLoginResult =
@@ -92,6 +92,11 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     // or waits for this commit and then ends the session or pending login it creates. The hold goes out together with
     // the login's own append (pipelined): what matters is that it is held, and checked, before the commit.
     const command = start({ passwordValid: true, factorTypes, pendingTokenHash: hashToken(pendingToken) });
+    // A new stream's decision depends on the command alone, so what this transaction appends is known before anything
+    // is sent: its positions go out with the hold (EventStore.drawAhead).
+    const decided = loginAggregate.decide(command, loginAggregate.initialState);
+    const completes = decided.some((e) => e.type === 'LoginCompleted');
+    deps.store.drawAhead(tx, decided.length + (completes ? sessionStartAppends(asActor, requirement.enrollOnly) : 0) + (upgradedHash ? 1 : 0));
     const [version, { state }] = await Promise.all([
       deps.store.holdStream(userAggregate.streamId(userId), tx, upgradedHash ? 'update' : 'share'),
       handle(deps, tx, loginAggregate, flowId, command, asActor, { isNew: true }),

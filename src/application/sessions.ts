@@ -28,6 +28,21 @@ type SessionDeps = WriteDeps & Pick<Deps, 'config'>;
 export type RevokeReason = SessionRevoked['data']['reason'];
 
 /**
+ * Whether a full session started on this request records its device (DeviceSeen): not when the request's attempt
+ * counted in the device's own bucket, which means the device is already known to the account (nothing to record, and
+ * no need to read the device's stream on the login path).
+ */
+function seesDevice(request: RequestFacts, enrollOnly: boolean): boolean {
+  const deviceId = request.deviceId ?? null;
+  return deviceId !== null && !enrollOnly && request.attemptBucket !== deviceId;
+}
+
+/** How many events startSessionIn appends (for EventStore.drawAhead): SessionStarted, and DeviceSeen when it records the device. */
+export function sessionStartAppends(request: RequestFacts, enrollOnly = false): number {
+  return seesDevice(request, enrollOnly) ? 2 : 1;
+}
+
+/**
  * Starts a session inside the caller's transaction (the login that earned it commits with it). A full session is a
  * completed login: its device becomes known to the account (DeviceSeen, the first time), and, after an MFA step with
  * device trust enabled (`offerTrust`), the session is asked MFA_TRUST.
@@ -42,10 +57,7 @@ export async function startSessionIn(
   const token = newSessionToken();
   const now = deps.clock.now().toISOString();
   const deviceId = request.deviceId ?? null;
-  // A request whose attempt counted in this device's own bucket comes from a device already known to the account:
-  // nothing to record, and no need to read the device's stream on the login path.
-  const knownAlready = deviceId !== null && request.attemptBucket === deviceId;
-  if (deviceId && !input.enrollOnly && !knownAlready) {
+  if (deviceId && seesDevice(request, input.enrollOnly)) {
     await handle(deps, tx, deviceAggregate, deviceId, { type: 'SeeDevice', data: { deviceId, userId: input.userId, name: deviceName(request.userAgent), now } }, request);
   }
   await handle(deps, tx, sessionAggregate, sessionId, {

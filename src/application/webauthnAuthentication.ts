@@ -24,7 +24,7 @@ import { requirePendingLogin, requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
-import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
+import { assertPendingFlowOpen, finishMfaStepIn, factorLoginAppends } from './loginFlow.js';
 import { inLoginFlow, type RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 import { parseInput } from './validation.js';
@@ -98,6 +98,8 @@ export interface AssertionCompletion<T> {
    * assertion's append would otherwise send that append on its own first (the unit of work flushes before a read).
    */
   readsAhead?: readonly string[];
+  /** How many events the assertion and the completion append when it is accepted: drawn ahead (EventStore.drawAhead). */
+  appendsAhead?: number;
 }
 
 export type AssertionOutcome<T> = { accepted: true; result: T } | { accepted: false; reason: ErrorCode };
@@ -135,6 +137,7 @@ export async function verifyAssertion<T>(
     return { check, credential };
   };
   return deps.store.transactionWithRetry(async (tx): Promise<AssertionOutcome<T>> => {
+    deps.store.drawAhead(tx, complete.appendsAhead ?? 0);
     if (complete.readsAhead?.length) await deps.store.readStreams([authenticatorsAggregate.streamId(userId), ...complete.readsAhead], tx);
     const loaded = await load(deps.store, authenticatorsAggregate, userId, tx);
     const { check, credential } = await checkAgainst(loaded.state);
@@ -171,6 +174,7 @@ export async function completeMfaStepWithWebAuthn(deps: AssertionDeps, caller: C
       userId: flow.userId, binding: bindings.flow(flow.flowId), challengePurpose: 'mfa', purpose: 'login', requireUserVerification: false, requireUserHandle: false,
     }, credential, request, {
       accepted: (tx) => finishMfaStepIn(deps, tx, flow.flowId, 'webauthn', { accepted: true }, request),
+      appendsAhead: factorLoginAppends(request),
       // The login records the failure too (MfaFailed), in the same transaction.
       rejected: (tx, reason) => finishMfaStepIn(deps, tx, flow.flowId, 'webauthn', { accepted: false, reason }, request),
     });

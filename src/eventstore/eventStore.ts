@@ -117,8 +117,12 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 // each round is one short transaction.
 const maxConflictRounds = 64;
 
-/** Positions a transaction drew ahead for its reactions' appends (appendBatch), with the transaction's id. */
-const sparePositionsIn = new WeakMap<Queryable, { txId: string; positions: number[] }>();
+/**
+ * Positions a transaction drew ahead, with the transaction's id: for its reactions' appends (appendBatch), or for its
+ * own coming appends (drawAhead: a promise until the answer is in).
+ */
+interface SparePositions { txId: string; positions: number[] }
+const sparePositionsIn = new WeakMap<Queryable, SparePositions | Promise<SparePositions>>();
 
 /** Transactions that appended, with what they appended: their commit wakes the log's readers and tells the observer. */
 const appendedIn = new WeakMap<Queryable, RecordedEvent[]>();
@@ -301,6 +305,24 @@ export class EventStore {
     }
   }
 
+  /**
+   * Draws positions for the transaction's coming appends now, in the same write as the statement it sends next (a
+   * command that knows how many events it will append on success says so before it reads): the append then draws
+   * none, a round trip fewer. Positions left unused are gaps, as a rolled-back append's are; an append that needs more
+   * (or a head not known yet) draws its own as before. PostgreSQL only: PGlite has no round trips to save.
+   */
+  drawAhead(tx: Queryable, count: number): void {
+    const root = rootOf(tx);
+    if (this.db.kind !== 'postgres' || count <= 0 || sparePositionsIn.has(root)) return;
+    // On the transaction itself, not the unit's handle: drawing positions need not send the unit's waiting appends first.
+    const drawn = (units.get(root)?.raw ?? tx).query<{ p: number; tx_id: string }>(
+      `select nextval(pg_get_serial_sequence('events', 'position')) as p, pg_current_xact_id()::text as tx_id from generate_series(1, $1)`, [count],
+    ).then((rows) => ({ txId: rows[0]!.tx_id, positions: rows.map((r) => Number(r.p)).sort((a, b) => a - b) }));
+    // Its failure is the transaction's, and surfaces at its next statement; the append awaits it only if it gets there.
+    drawn.catch(() => {});
+    sparePositionsIn.set(root, drawn);
+  }
+
   /** Appends at the expected version, chains the hashes and runs the inline projections, all in one transaction. */
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     this.validate(streamId, events);
@@ -379,7 +401,7 @@ export class EventStore {
     // The transaction's id comes with them (alone, from the insert: see appendAlone): the events are never read back.
     // Events a reactor answers get one more position each, kept for the transaction: the reaction's own append (a
     // notification, a lock) then draws none. One that is not used is a gap, like a rolled-back append's.
-    const spare = sparePositionsIn.get(root);
+    const spare = await sparePositionsIn.get(root);
     const reuse = !options.alone && unknown.length === 0 && spare !== undefined && spare.positions.length >= total;
     const ahead = reuse || options.alone ? 0 : batch.reduce((n, a) => n + a.events.filter((e) => this.effects.reactsTo([e])).length, 0);
     const drawPositions = reuse ? Promise.resolve([]) : tx.query<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>(

@@ -144,6 +144,35 @@ export function eventStoreSuite(mode: SuiteMode): void {
       });
     });
 
+    describe('positions drawn ahead (EventStore.drawAhead)', () => {
+      beforeEach(resetLog);
+      const positionsAndTransactions = async (): Promise<{ positions: number[]; transactions: number; drawn: number }> => {
+        const rows = await db.query<{ position: number; tx_id: string }>(`select position, tx_id::text as tx_id from events order by position`);
+        const [seq] = await db.query<{ drawn: number | null }>(`select pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass) as drawn`);
+        return { positions: rows.map((r) => Number(r.position)), transactions: new Set(rows.map((r) => r.tx_id)).size, drawn: Number(seq!.drawn ?? 0) };
+      };
+
+      pgOnly(onlyPg('are the positions the transaction\'s appends get, with no draw of their own; one that needs more draws its own, the rest left as gaps'), async (ctx) => {
+        needsPostgres(ctx);
+        const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+        // Two appends, three events, three positions drawn before anything else was sent.
+        await app.store.transactionWithRetry(async (tx) => {
+          app.store.drawAhead(tx, 3);
+          await app.store.appendDeferred(`user-${a}`, [registered(a), roleGranted(a)], { expectedVersion: 0, now: fixedNow, metadata: { actor: a }, tx });
+          await app.store.appendDeferred(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, metadata: { actor: b }, tx });
+        });
+        expect(await positionsAndTransactions()).toEqual({ positions: [1, 2, 3], transactions: 1, drawn: 3 });
+        // One drawn, two needed: the append draws its own two, and the one drawn ahead stays a gap.
+        await app.store.transactionWithRetry(async (tx) => {
+          app.store.drawAhead(tx, 1);
+          await app.store.appendDeferred(`user-${c}`, [registered(c), roleGranted(c)], { expectedVersion: 0, now: fixedNow, metadata: { actor: c }, tx });
+        });
+        expect(await positionsAndTransactions()).toEqual({ positions: [1, 2, 3, 5, 6], transactions: 2, drawn: 6 });
+        expect((await verifyChain(db)).ok).toBe(true);
+        expect(await app.store.readAll(logStart, 10)).toHaveLength(5);
+      });
+    });
+
     describe('reading all events (gap safety)', () => {
       beforeEach(resetLog);
 
