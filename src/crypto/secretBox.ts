@@ -218,10 +218,19 @@ function readDevKeyFile(path: string): SecretKey {
 
 function withDerivation(keys: readonly SecretKey[], currentKeyId: string, source: 'env' | 'dev-file'): LoadedSecretKeys {
   const keysById = indexKeys(keys);
+  // The keys never change once loaded, so each purpose's key is derived once (HKDF on every MAC was a notable part of
+  // a notification's cost); each caller gets its own copy.
+  const derived = new Map<string, Buffer>();
   function deriveKey(purpose: string, keyId: string = currentKeyId): Buffer {
-    const key = keysById.get(keyId);
-    if (key === undefined) throw new SecretBoxError('SECRET_BOX_UNKNOWN_KEY', `no key with id "${keyId}"`);
-    return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `tessera ${purpose}`, KEY_BYTES));
+    const id = `${keyId}\n${purpose}`;
+    let out = derived.get(id);
+    if (out === undefined) {
+      const key = keysById.get(keyId);
+      if (key === undefined) throw new SecretBoxError('SECRET_BOX_UNKNOWN_KEY', `no key with id "${keyId}"`);
+      out = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `tessera ${purpose}`, KEY_BYTES));
+      derived.set(id, out);
+    }
+    return Buffer.from(out);
   }
   return { keys, currentKeyId, source, deriveKey };
 }
