@@ -137,6 +137,10 @@ export function createGraphQLHandler(app: App) {
       }
       : false,
     landingPage: false,
+    // With the guards on, the edge has already refused any POST body over MAX_REQUEST_BYTES or of unknown length
+    // (http/bodyLimit.ts) before a byte of it was read, and Node's parser never reads past Content-Length: yoga's own
+    // limit would only pipe every body through one more counting stream (and an AbortController per request).
+    ...(app.config.guards ? { maxRequestBodySize: false as const } : {}),
     maskedErrors: {
       maskError(error, message) {
         if (!isAccident(error)) return error as Error;
