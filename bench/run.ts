@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { openPostgres, type Db } from '../src/db/index.js';
@@ -59,6 +59,10 @@ function ratioResults(specs: readonly RatioSpec[], metrics: readonly Measurement
 const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
 
 async function main(): Promise<void> {
+  // The bench runs as production (package.json: NODE_ENV=production), and a production service refuses to start without
+  // its server keys and its audit signing key: throwaway ones for this run, unless the caller gave them.
+  process.env.TESSERA_SECRET_KEYS ||= `bench:${randomBytes(32).toString('base64')}`;
+  process.env.AUDIT_SIGNING_KEY ||= generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const scenarios = await loadScenarios(process.argv.slice(2).filter((a) => a !== '--'));
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const [versionRow] = await admin.unsafe<Array<{ server_version: string }>>(`show server_version`);
