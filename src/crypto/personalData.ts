@@ -89,7 +89,7 @@ export const ADDRESS_KEY_PURPOSE = 'address pseudonyms';
  * A request's address and user agent are pseudonymized for every event it writes, and the same few come back request
  * after request: each pseudonym is computed once (an HMAC set up from scratch each time) and kept, a bounded number.
  */
-function remembered<T>(pseudonym: (value: string) => T, bound = 4096): (value: string) => T {
+function computedOncePerValue<T>(pseudonym: (value: string) => T, bound = 4096): (value: string) => T {
   const known = new Map<string, T>();
   return (value) => {
     let out = known.get(value);
@@ -112,12 +112,12 @@ export function createPersonalDataHashes(keys: Pick<LoadedSecretKeys, 'deriveKey
   return {
     email: (email) => mac(emailKey, 'email', email, 64),
     // Canonical spelling first, so `::ffff:10.0.0.1` and `10.0.0.1` are one client.
-    address: remembered((ip) => mac(addressKey, 'ip', canonicalAddress(ip) ?? ip, 32)),
-    network: remembered((ip) => {
+    address: computedOncePerValue((ip) => mac(addressKey, 'ip', canonicalAddress(ip) ?? ip, 32)),
+    network: computedOncePerValue((ip) => {
       const canonical = canonicalAddress(ip);
       const network = canonical === null ? null : networkOf(canonical);
       return network === null ? null : mac(addressKey, 'network', network, 32);
     }),
-    userAgent: remembered((ua) => mac(addressKey, 'ua', ua, 32)),
+    userAgent: computedOncePerValue((ua) => mac(addressKey, 'ua', ua, 32)),
   };
 }

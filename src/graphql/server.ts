@@ -12,6 +12,7 @@ import { cookiePolicy } from '../http/cookies.js';
 import { schema } from './schema.js';
 import { hardeningPlugins } from './hardening.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
+import { logAccident as logAccidentLine } from '../logger.js';
 import { createSecurityHeaders } from '../http/securityHeaders.js';
 import { createStaticFiles, defaultWebRoot } from '../http/staticFiles.js';
 import { renderLocalGraphiQL, serveGraphiQLAsset } from '../http/graphiql.js';
@@ -102,9 +103,7 @@ export function createGraphQLHandler(app: App) {
     !(error instanceof Error && error.name === 'GraphQLError' && (error as { originalError?: unknown }).originalError === undefined);
   const logAccident = (error: unknown, requestId: string | undefined): void => {
     if (typeof error === 'object' && error !== null) loggedAccidents.add(error);
-    // Only what explains the failure: a driver's error object can carry the statement's parameters.
-    const e = error as { name?: string; message?: string; code?: unknown; stack?: string };
-    app.logger.error({ err: { name: e.name, message: e.message, code: e.code, stack: e.stack }, requestId }, 'unexpected error');
+    logAccidentLine(app.logger, error, requestId);
   };
   // Runs before yoga's masking (plugins' hooks run in order, the masking plugin after the ones given here).
   const logAccidents: Plugin<GraphQLContext> = {

@@ -6,6 +6,7 @@ import type { App } from '../app.js';
 import { actorOf, anonymous, resolveCaller, type Caller } from '../application/caller.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { createClientAddressResolver } from '../security/clientAddress.js';
+import { logAccident } from '../logger.js';
 import {
   BodyError, csrfRefusal, deviceOf, ensureCsrfCookie, isUnsafe, presentedTokenOf, readJsonBody, send, type ClientKind, type RestAnswer, type RestExchange,
 } from './http.js';
@@ -104,8 +105,7 @@ export function createAllauthHandler(app: App): AllauthHandler {
       app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ipHash: address ? app.personalData.hashes.address(address) : null }, 'request');
     });
     await answer(req, res, path, requestId, address).catch((error: unknown) => {
-      const e = error as { name?: string; message?: string; code?: unknown; stack?: string };
-      app.logger.error({ err: { name: e.name, message: e.message, code: e.code, stack: e.stack }, requestId }, 'unexpected error');
+      logAccident(app.logger, error, requestId);
       if (!res.headersSent) send(res, { status: 500, body: { status: 500, errors: [{ message: 'Unexpected error.', code: 'internal_error' }] } }, []);
     });
   };
