@@ -16,14 +16,14 @@ import { createLogger, type Logger } from './logger.js';
 import { allProjectors, Projections } from './projections/index.js';
 import { createPasswordHasher } from './crypto/password.js';
 import { Redis } from 'ioredis';
-import type { AppendEffects, RecordedEvent } from './eventstore/index.js';
+import type { AppendEffects, ReactionPlanner, RecordedEvent } from './eventstore/index.js';
 import { failureEventTypes } from './projections/accountFailures.js';
 
 import { createMemoryAttemptBudget, createRedisAttemptBudget, guardedAttemptBudget, throttledAttemptBudget, type AttemptBudget } from './security/attempts.js';
 import { createMemoryUnknownAccountLedger, createRedisUnknownAccountLedger } from './security/unknownAccountLedger.js';
 import { createDeviceTokens } from './crypto/deviceTokens.js';
 import { createEmailCodeDelivery } from './notifications/codeDelivery.js';
-import { createNotificationReactor, notificationTriggers } from './notifications/reactor.js';
+import { createNotificationPlanner, createNotificationReactor, notificationTriggers } from './notifications/reactor.js';
 import { createSecretBox, loadSecretKeys } from './crypto/secretBox.js';
 import { createServiceMetrics, type ServiceMetrics } from './observability/metrics.js';
 import { createPersonalDataHashes } from './crypto/personalData.js';
@@ -35,6 +35,8 @@ import { convertPersonalData, replayErasures } from './application/personalDataC
 interface Reactor {
   types: ReadonlySet<string>;
   run(tx: Queryable, events: readonly RecordedEvent[]): Promise<void>;
+  /** The same reactions decided without a read, when it can (see ReactionPlanner): sent with the append itself. */
+  planner?: ReactionPlanner;
 }
 
 export interface App extends Deps {
@@ -104,6 +106,23 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       for (const react of reactors) await react.run(tx, events);
     },
     reactsTo: (events) => events.some((e) => reactors.some((r) => r.types.has(e.type))),
+    // Planned ahead only when every reactor these events concern can plan its part.
+    reactionsWithoutReads: {
+      count(events) {
+        let total = 0;
+        for (const reactor of reactors) {
+          if (!events.some((e) => reactor.types.has(e.type))) continue;
+          const count = reactor.planner?.count(events) ?? null;
+          if (count === null) return null;
+          total += count;
+        }
+        return total;
+      },
+      plan(events) {
+        const plans = reactors.filter((r) => events.some((e) => r.types.has(e.type))).map((r) => r.planner!.plan(events));
+        return { appends: plans.flatMap((p) => p.appends), statements: plans.flatMap((p) => p.statements) };
+      },
+    },
   };
   const metrics = createServiceMetrics({ db });
   // Snapshots are sealed with the service's secret box (bound to stream, kind, version and head hash).
@@ -148,7 +167,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   if (options.reactors !== false) {
     reactors.push(
       { types: new Set(failureEventTypes), run: createLockoutReactor(app) },
-      { types: new Set(notificationTriggers), run: createNotificationReactor(app) },
+      { types: new Set(notificationTriggers), run: createNotificationReactor(app), planner: createNotificationPlanner(app) },
     );
   }
   return app;

@@ -24,6 +24,30 @@ export interface AppendEffects {
   react(tx: Queryable, events: readonly RecordedEvent[]): Promise<void>;
   /** Whether `react` has anything to do for events of these types (if not, an append can commit as it writes). */
   reactsTo(events: readonly { type: string }[]): boolean;
+  /**
+   * Reactions told from the events alone, without a read: they go out in the append's own statement instead of after
+   * it, so an append that causes them can still be one statement (no transaction, or committing as it writes).
+   * Absent, or a null count: the reactors run after the writes, as `react`.
+   */
+  reactionsWithoutReads?: ReactionPlanner;
+}
+
+/** What reactors will append and write for some events, decided before the append's statement is sent. */
+export interface ReactionPlanner {
+  /**
+   * How many events the reactions to these (not yet recorded) events will append at most, drawn with the append's own
+   * positions; null when a reactor must read to decide (then `react` runs instead).
+   */
+  count(events: readonly NewEvent[]): number | null;
+  /** The reactions to the recorded events, given a non-null count for them: appends to new streams, and writes. */
+  plan(events: readonly RecordedEvent[]): PlannedReactions;
+}
+
+export interface PlannedReactions {
+  /** Each to a stream of its own that does not exist yet (expected version 0). */
+  appends: Array<{ streamId: string; events: NewEvent[]; metadata: EventMetadata; recordedAt: Date }>;
+  /** Writes of their own (to tables no projection of these events writes): part of the same statement. */
+  statements: Statement[];
 }
 
 const noEffects: AppendEffects = { statements: () => [], react: async () => {}, reactsTo: () => false };
@@ -342,15 +366,24 @@ export class EventStore {
    * positions drawn before it. PostgreSQL only (PGlite has one connection and gains nothing). Null: it was not made.
    */
   private async appendAlone(append: PendingAppend): Promise<RecordedEvent[] | null> {
-    if (this.db.kind !== 'postgres' || this.effects.reactsTo(append.events)) return null;
+    if (this.db.kind !== 'postgres' || this.reactionsAhead(append.events) === null) return null;
     // A handle of its own, so nothing is remembered under the pool as if it were a transaction.
     const alone: Queryable = { query: (text, params) => this.db.query(text, params) };
     const recorded = await this.appendBatch(alone, [append], { alone: true });
     if (recorded) {
       this.wakeReaders();
-      this.observer?.committed(recorded);
+      this.observer?.committed(appendedIn.get(alone) ?? recorded);
     }
     return recorded;
+  }
+
+  /**
+   * How many events the reactions to these events append in the append's own statement (0 when nothing reacts to
+   * them); null when a reactor must read first, and so runs after the append's writes (`react`).
+   */
+  private reactionsAhead(events: readonly NewEvent[]): number | null {
+    if (!this.effects.reactsTo(events)) return 0;
+    return this.effects.reactionsWithoutReads?.count(events) ?? null;
   }
 
   /**
@@ -401,9 +434,13 @@ export class EventStore {
     // The transaction's id comes with them (alone, from the insert: see appendAlone): the events are never read back.
     // Events a reactor answers get one more position each, kept for the transaction: the reaction's own append (a
     // notification, a lock) then draws none. One that is not used is a gap, like a rolled-back append's.
+    // Reactions planned ahead (reactionsAhead) get their positions with the events'; those a reactor decides after the
+    // writes get one each, kept for the transaction.
+    const planned = this.reactionsAhead(batch.flatMap((a) => a.events));
+    const wanted = total + (planned ?? 0);
     const spare = await sparePositionsIn.get(root);
-    const reuse = !options.alone && unknown.length === 0 && spare !== undefined && spare.positions.length >= total;
-    const ahead = reuse || options.alone ? 0 : batch.reduce((n, a) => n + a.events.filter((e) => this.effects.reactsTo([e])).length, 0);
+    const reuse = !options.alone && unknown.length === 0 && spare !== undefined && spare.positions.length >= wanted;
+    const ahead = reuse ? 0 : planned ?? batch.reduce((n, a) => n + a.events.filter((e) => this.effects.reactsTo([e])).length, 0);
     const drawPositions = reuse ? Promise.resolve([]) : tx.query<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>(
       `select nextval(pg_get_serial_sequence('events', 'position')) as p, ${options.alone ? 'null' : 'pg_current_xact_id()::text'} as tx_id,
               (select jsonb_agg(jsonb_build_array(stream_id, version, head_hash)) from streams where stream_id = any($2::text[])) as heads
@@ -434,38 +471,48 @@ export class EventStore {
     let positions: number[];
     let txId: string;
     if (reuse) {
-      positions = spare!.positions.splice(0, total);
+      positions = spare!.positions.splice(0, wanted);
       txId = spare!.txId;
     } else {
       const all = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
-      positions = all.slice(0, total);
+      positions = all.slice(0, wanted);
       txId = drawn[0]!.tx_id ?? '';
-      if (all.length > total) sparePositionsIn.set(root, { txId, positions: all.slice(total) });
+      if (all.length > wanted) sparePositionsIn.set(root, { txId, positions: all.slice(wanted) });
     }
     let next = 0;
     const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
-    const recorded: RecordedEvent[] = [];
-    batch.forEach((a, which) => {
+    /** Chains a stream's sealed events onto its head, as rows to insert and as the events recorded. */
+    const record = (a: Pick<PendingAppend, 'streamId' | 'expectedVersion' | 'recordedAt'>, events: readonly SealedEvent[], into: RecordedEvent[]): void => {
       const head = heads.get(a.streamId)!;
       if (a.expectedVersion !== 'any' && a.expectedVersion !== head.version) throw new ConcurrencyError(a.streamId, a.expectedVersion, head.version);
       let prevHash = head.hash;
-      sealed[which]!.forEach(({ event, metadata, readable }, index) => {
+      events.forEach(({ event, metadata, readable }, index) => {
         const version = head.version + index + 1;
-        const position = positions[next++]!;
+        const position = positions[next++];
+        if (position === undefined) throw new Error('reactions planned ahead appended more events than they counted');
         const hash = eventHash({ prevHash, streamId: a.streamId, version, type: event.type, data: event.data, metadata, recordedAt: a.recordedAt, position, hashVersion: currentHashVersion });
         rows.push({ stream_id: a.streamId, position, version, type: event.type, data: event.data, metadata, recorded_at: a.recordedAt.toISOString(), prev_hash: prevHash, hash });
         // As a read of the row would give it: JSON values, not the objects a decider built (metadata are strings, and
         // a field left undefined is not stored).
-        recorded.push({
+        into.push({
           position, txId, streamId: a.streamId, version, type: event.type, data: JSON.parse(JSON.stringify(readable.data)) as Record<string, unknown>,
           metadata: Object.fromEntries(Object.entries(readable.metadata).filter(([, v]) => v !== undefined)) as EventMetadata, recordedAt: a.recordedAt, prevHash, hash,
           hashVersion: currentHashVersion, ...(readable.personal ? { personal: readable.personal } : {}),
         });
         prevHash = hash;
       });
-      heads.set(a.streamId, { version: head.version + a.events.length, hash: prevHash });
-    });
-    const touched = [...new Set(batch.map((a) => a.streamId))];
+      heads.set(a.streamId, { version: head.version + events.length, hash: prevHash });
+    };
+    const recorded: RecordedEvent[] = [];
+    batch.forEach((a, which) => record(a, sealed[which]!, recorded));
+    // The reactions planned ahead: each a new stream, chained and sealed like the append's own, written with them.
+    const reactions = planned ? this.effects.reactionsWithoutReads!.plan(recorded) : null;
+    const everything = [...recorded];
+    for (const reaction of reactions?.appends ?? []) {
+      heads.set(reaction.streamId, { version: 0, hash: genesisHash });
+      record({ ...reaction, expectedVersion: 0 }, await this.sealer.seal(tx, reaction.events, reaction.metadata), everything);
+    }
+    const touched = [...new Set(everything.map((e) => e.streamId))];
     const insert: Statement = {
       text: `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
        overriding system value
@@ -483,18 +530,18 @@ export class EventStore {
     // The events, their heads and the inline projections: one statement when they can be (oneStatement.ts), else one
     // each, pipelined, in that order. A lost race fails the events' insert on the unique index, and that is what is
     // thrown (the statements after it then fail only because the transaction has).
-    const writes = [insert, upsertHeads, ...this.effects.statements(recorded)];
+    const writes = [insert, upsertHeads, ...this.effects.statements(everything), ...(reactions?.statements ?? [])];
     const one = asOneStatement(writes, options.alone ? 'count(*), pg_current_xact_id()::text as tx_id' : undefined);
     if (options.alone && !one) return null;
     const first = batch[0]!;
-    // The end of a transaction whose reactors have nothing to do: the statement and the COMMIT in one round trip.
-    const commitNow = committing?.queryAndCommit && one && !this.effects.reactsTo(recorded) ? committing : undefined;
+    // The end of a transaction with no reactor left to run: the statement and the COMMIT in one round trip.
+    const commitNow = committing?.queryAndCommit && one && planned !== null ? committing : undefined;
     try {
       if (commitNow) await commitNow.queryAndCommit!(one!.text, one!.params);
       else if (options.alone) {
         // Its own transaction: one statement is atomic. Its id, which the positions' statement could not know, comes back.
         const [row] = await tx.query<{ tx_id: string }>(one!.text, one!.params);
-        for (const event of recorded) event.txId = row!.tx_id;
+        for (const event of everything) event.txId = row!.tx_id;
       } else if (one) await tx.query(one.text, one.params);
       else if (this.db.kind === 'postgres') {
         const settled = await Promise.allSettled(writes.map((w) => tx.query(w.text, w.params)));
@@ -505,14 +552,14 @@ export class EventStore {
       throw asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
     }
     const inTx = appendedIn.get(root);
-    if (inTx) inTx.push(...recorded);
-    else appendedIn.set(root, [...recorded]);
+    if (inTx) inTx.push(...everything);
+    else appendedIn.set(root, everything);
     for (const streamId of touched) {
       rememberHead(root, streamId, heads.get(streamId)!.version, heads.get(streamId)!.hash);
       streamsReadIn.get(root)?.delete(streamId);
     }
-    await this.effects.react(tx, recorded);
-    this.observer?.appended(Number(process.hrtime.bigint() - started) / 1e9, recorded);
+    if (planned === null) await this.effects.react(tx, recorded);
+    this.observer?.appended(Number(process.hrtime.bigint() - started) / 1e9, everything);
     return recorded;
   }
 

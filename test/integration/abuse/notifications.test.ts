@@ -97,6 +97,57 @@ describe('security notifications', () => {
     ]);
   });
 
+  it('a notice told from its cause alone goes out in the cause\'s own statement (no transaction), event and outbox row together, or not at all', async () => {
+    const user = await signedUpUser(s, 'planned@example.com');
+    const userId = await userIdOf(user.email);
+    const stream = `user-${userId}`;
+    const [head] = await s.app.db.query<{ v: number }>(`select max(version) as v from events where stream_id = $1`, [stream]);
+    const lock = { type: 'UserLocked', data: { userId, until: s.clock.now().toISOString(), failures: 10, at: s.clock.now().toISOString() } };
+    // What the store sends for the append: statements outside a transaction, and transactions.
+    const db = s.app.db;
+    const sent = { statements: 0, transactions: 0 };
+    const { query, transaction } = db;
+    Object.assign(db, {
+      // (Not the log readers' wake-up, sent on a timer after earlier appends.)
+      query: (text: string, params?: unknown[]) => { if (!text.includes('pg_notify')) sent.statements++; return query.call(db, text, params); },
+      transaction: (fn: never) => { sent.transactions++; return transaction.call(db, fn); },
+    });
+    try {
+      // A stale expected version: the lock is refused, and so is its notice.
+      await expect(s.app.store.append(stream, [lock], { expectedVersion: Number(head!.v) - 1, metadata: { actor: 'system' } })).rejects.toThrow(/version/i);
+      expect(await notificationsOf(userId)).toEqual([]);
+      sent.statements = 0;
+      sent.transactions = 0;
+      await s.app.store.append(stream, [lock], { expectedVersion: Number(head!.v), metadata: { actor: 'system' } });
+      expect(sent).toEqual({ statements: 2, transactions: 0 }); // the positions, then one statement
+    } finally {
+      Object.assign(db, { query, transaction });
+    }
+    expect(await notificationsOf(userId)).toEqual([{ kind: 'account_locked', causeType: 'UserLocked' }]);
+    const [cause] = await s.app.db.query<{ position: number; tx_id: string }>(`select position, tx_id::text from events where stream_id = $1 and type = 'UserLocked'`, [stream]);
+    const [notice] = await s.app.db.query<{ position: number; tx_id: string; cause: string }>(
+      `select position, tx_id::text, data->>'causePosition' as cause from events where type = 'SecurityNotificationRequested' and data->>'userId' = $1`, [userId],
+    );
+    expect(notice!.tx_id).toBe(cause!.tx_id);
+    expect(Number(notice!.cause)).toBe(Number(cause!.position));
+    expect(Number(notice!.position)).toBeGreaterThan(Number(cause!.position));
+    const [row] = await s.app.db.query<{ recipient: string }>(`select recipient from notification_outbox where user_id = $1`, [userId]);
+    expect(await s.app.personalData.openDeep(s.app.db, row!.recipient)).toBe('planned@example.com');
+  });
+
+  it('a mail to the account\'s address appended with the account itself still finds the address (not read before it exists)', async () => {
+    const userId = newId();
+    const at = s.clock.now().toISOString();
+    await s.app.store.append(`user-${userId}`, [
+      { type: 'UserRegistered', data: { userId, email: 'together@example.com', passwordHash: null, at } },
+      { type: 'EmailVerificationRequested', data: { userId, nonce: newId(), keyId: s.app.secrets.keys.currentKeyId, codeHash: 'h', expiresAt: at, newEmail: null, at } },
+    ], { expectedVersion: 0, metadata: { actor: userId } });
+    expect(await notificationsOf(userId)).toEqual([{ kind: 'email_verification', causeType: 'EmailVerificationRequested' }]);
+    const [row] = await s.app.db.query<{ recipient: string | null }>(`select recipient from notification_outbox where user_id = $1`, [userId]);
+    expect(row!.recipient).not.toBeNull();
+    expect(await s.app.personalData.openDeep(s.app.db, row!.recipient!)).toBe('together@example.com');
+  });
+
   it('no notification is lost when the delivery worker is killed mid-drain and restarted', async () => {
     if (!s.database.url) return; // the worker runs in another process: PostgreSQL only
     const received: string[] = [];
