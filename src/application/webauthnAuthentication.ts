@@ -13,7 +13,7 @@ import {
 } from '../crypto/webauthn/authentication.js';
 import { authenticationResponseSchema, extractCredentialId, extractUserHandle, userIdFromUserHandle } from '../crypto/webauthn/responses.js';
 import type { Queryable } from '../db/index.js';
-import { bindings, consumeChallenge, storeChallenge, type ChallengePurpose } from '../db/webauthnChallenges.js';
+import { bindings, consumeChallenge, storeChallenge, type ChallengePurpose, type StoredChallenge } from '../db/webauthnChallenges.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import type { AssertionCheck, WebAuthnPurpose } from '../domain/authenticators/commands.js';
 import { assertionErrorCode } from '../domain/authenticators/decideWebAuthn.js';
@@ -114,11 +114,9 @@ export async function verifyAssertion<T>(
   deps: CeremonyDeps, ceremony: AssertionCeremony, response: unknown, request: RequestFacts, complete: AssertionCompletion<T>,
 ): Promise<AssertionOutcome<T>> {
   const { userId } = ceremony;
-  // Consumed before anything is checked: gone whether the verification below succeeds or fails.
-  const stored = await consumeChallenge(deps, { binding: ceremony.binding, purpose: ceremony.challengePurpose, userId: ceremony.challengePurpose === 'passkey_login' ? null : userId });
   const credentialId = extractCredentialId(response) ?? '';
   // One P-256 signature check (tens of microseconds): done inside the transaction, on the key as read there.
-  const checkAgainst = async (state: AuthenticatorsState): Promise<{ check: AssertionCheck; credential: WebAuthnCredentialState | null }> => {
+  const checkAgainst = async (state: AuthenticatorsState, stored: StoredChallenge | null): Promise<{ check: AssertionCheck; credential: WebAuthnCredentialState | null }> => {
     const credential = state.webauthn.find((c) => c.credentialId === credentialId) ?? null;
     if (!stored) return { check: { verified: false, reason: 'CHALLENGE_INVALID' }, credential };
     if (ceremony.requireUserHandle && userIdFromUserHandle(extractUserHandle(response) ?? '') !== userId) return { check: { verified: false, reason: 'USER_HANDLE_MISMATCH' }, credential };
@@ -138,9 +136,15 @@ export async function verifyAssertion<T>(
   };
   return deps.store.transactionWithRetry(async (tx): Promise<AssertionOutcome<T>> => {
     deps.store.drawAhead(tx, complete.appendsAhead ?? 0);
+    // Consumed before anything is checked, in the transaction that records the verdict (accepted or rejected), sent
+    // with its first reads: gone with that record whether the verification succeeds or fails; a concurrent submission
+    // of the same assertion waits for it, then finds nothing. A round run again after a lost race consumes it again
+    // (the first round's delete rolled back with the rest of it).
+    const consumed = consumeChallenge(deps, { binding: ceremony.binding, purpose: ceremony.challengePurpose, userId: ceremony.challengePurpose === 'passkey_login' ? null : userId }, tx);
+    consumed.catch(() => {}); // its failure is the transaction's: awaited below, unless a read fails first
     if (complete.readsAhead?.length) await deps.store.readStreams([authenticatorsAggregate.streamId(userId), ...complete.readsAhead], tx);
     const loaded = await load(deps.store, authenticatorsAggregate, userId, tx);
-    const { check, credential } = await checkAgainst(loaded.state);
+    const { check, credential } = await checkAgainst(loaded.state, await consumed);
     const { events } = await handle(deps, tx, authenticatorsAggregate, userId, {
       type: 'AuthenticateWebAuthn',
       data: {

@@ -1,6 +1,7 @@
 // WebAuthn challenges: kept server-side, single-use, expiring after 5 minutes, bound to one ceremony (a session, a
 // pending login, or an anonymous passkey ceremony) and one purpose. The library does none of this (STACK.md).
 import type { Deps } from '../application/deps.js';
+import type { Queryable } from './index.js';
 import { hashToken } from '../crypto/tokens.js';
 
 export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 300;
@@ -53,9 +54,13 @@ let lastSweep = Number.NEGATIVE_INFINITY;
  * Takes the ceremony's challenge out of the table before anything is verified: `delete ... returning` is atomic, so
  * of two concurrent submissions only one gets it, and it is gone whether the verification then succeeds or fails, so
  * a captured assertion cannot be replayed and a failed one cannot be retried. Null: none, expired, or another user's.
+ * `q`: a transaction that records what became of the assertion, so the challenge goes with that record (a concurrent
+ * submission's delete waits for it, then finds nothing); by default on its own, committed at once.
  */
-export async function consumeChallenge(deps: ChallengeDeps, input: { binding: string; purpose: ChallengePurpose; userId: string | null }): Promise<StoredChallenge | null> {
-  const rows = await deps.db.query<{ challenge: string; user_id: string | null; passwordless: boolean; expires_at: Date | string; email: string | null }>(
+export async function consumeChallenge(
+  deps: ChallengeDeps, input: { binding: string; purpose: ChallengePurpose; userId: string | null }, q: Queryable = deps.db,
+): Promise<StoredChallenge | null> {
+  const rows = await q.query<{ challenge: string; user_id: string | null; passwordless: boolean; expires_at: Date | string; email: string | null }>(
     `delete from webauthn_challenges where binding = $1 and purpose = $2 returning challenge, user_id, passwordless, expires_at, email`,
     [input.binding, input.purpose],
   );

@@ -78,6 +78,17 @@ describe('WebAuthn over HTTP', () => {
       expect((await attacker.gql(authenticate, { credential })).data.authenticateWebAuthn.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
     });
 
+    it('one passkey assertion submitted 8 times at once logs in once: the challenge goes with the one verdict that took it', async () => {
+      if (!server.database.url) return; // a race on a database that serializes everything cannot fail: PostgreSQL only
+      const user = await userWithKey(server, email(), { passwordless: true, counterMode: 'zero' });
+      const { client, token, credential } = await passkeyAssertion(server, user.key);
+      const results = await Promise.all(Array.from({ length: 8 }, () => client.gql(loginWithPasskey, { credential, token })));
+      const kinds = results.map((r) => (r.data.loginWithPasskey.authState ? 'session' : r.data.loginWithPasskey.code)).sort();
+      expect(kinds).toEqual([...Array<string>(7).fill('CHALLENGE_INVALID'), 'session']);
+      const accepted = (await eventsOf(server, `authenticators-${user.userId}`)).filter((e) => e.type === 'WebAuthnAssertionAccepted' && e.data.purpose === 'passkey_login');
+      expect(accepted).toHaveLength(1);
+    });
+
     it('an expired challenge (5 minutes) is refused', async () => {
       const user = await userWithKey(server, email());
       const pending = await pendingLogin(server, user.email);
