@@ -90,21 +90,34 @@ function postgresCpuSeconds(): number {
   return ticks / 100;
 }
 
+/** CPU seconds used so far by this process's main thread, the one running JavaScript (Linux /proc; 0 elsewhere). */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * BENCH_CPU=1: each timed section prints the CPU it cost per operation, this process (the service and the bench's own
- * clients) and the local PostgreSQL server apart: where a ratio's time goes.
+ * clients; its main thread apart from the others: the hash's, the garbage collector's) and the local PostgreSQL server
+ * apart: where a ratio's time goes.
  */
 function cpuAccounting(count: number): (() => void) | null {
   if (process.env.BENCH_CPU !== '1') return null;
   const ours = process.cpuUsage();
   const theirs = postgresCpuSeconds();
+  const main = mainThreadCpuSeconds();
   const wall = process.hrtime.bigint();
   const loop = performance.eventLoopUtilization();
   return () => {
     const used = process.cpuUsage(ours);
     const seconds = Number(process.hrtime.bigint() - wall) / 1e9;
     const perOp = (s: number): string => `${((s / count) * 1000).toFixed(2)} ms`;
-    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)}, postgres ${perOp(postgresCpuSeconds() - theirs)}, main thread busy ${(performance.eventLoopUtilization(loop).utilization * 100).toFixed(0)}%`);
+    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)} (main thread ${perOp(mainThreadCpuSeconds() - main)}), postgres ${perOp(postgresCpuSeconds() - theirs)}, main thread busy ${(performance.eventLoopUtilization(loop).utilization * 100).toFixed(0)}%`);
   };
 }
 

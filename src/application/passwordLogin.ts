@@ -42,14 +42,16 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
     ? attemptFrom(target.user_id, request, { deviceKnown: target.device_known, standing: target.standing })
     : unknownAttempt(input.email, { ...request, attemptBucket: userId ? noSecretBucket : undefined });
   request = attempt.request;
-  // The stream read runs beside the budget check and the hash instead of after them: a login's latency is the hash and
-  // little else. Nothing is verified before the budget has said yes; the reads reveal nothing to the caller.
-  const [, loadedUser] = await Promise.all([
+  // The account's two streams (its password, its factors) are read in one statement beside the budget check, and
+  // before the hash instead of after it: a login's latency is the hash and little else. Nothing is verified before the
+  // budget has said yes; the reads reveal nothing to the caller.
+  const [, reads] = await Promise.all([
     deps.attempts.consume(attempt.key, request.clientAddress, attempt.standing),
-    userId ? load(deps.store, userAggregate, userId) : Promise.resolve(null),
+    userId ? deps.store.readTogether([userAggregate.streamId(userId), authenticatorsAggregate.streamId(userId)]) : Promise.resolve(null),
   ]);
+  const loadedUser = userId && reads ? await load(deps.store, userAggregate, userId, reads) : null;
   const user = loadedUser?.state ?? null;
-  const factors = userId ? load(deps.store, authenticatorsAggregate, userId) : null;
+  const factors = userId && reads ? load(deps.store, authenticatorsAggregate, userId, reads) : null;
   factors?.catch(() => {}); // awaited below only on success; a failed read must not go unhandled meanwhile
   const verification = user?.passwordHash
     ? await deps.passwords.verify(user.passwordHash, input.password)

@@ -584,6 +584,17 @@ export class EventStore {
     }
   }
 
+  /**
+   * Reads several streams in one statement outside any transaction, for the loads that follow: pass the handle it
+   * returns where a load takes a transaction, and those streams come from this read (no statement of their own).
+   */
+  async readTogether(streamIds: readonly string[]): Promise<Queryable> {
+    // A handle of its own, so what is kept for it is never mistaken for a transaction's (or another request's).
+    const reads: Queryable = { query: (text, params) => this.db.query(text, params) };
+    await this.readStreams(streamIds, reads);
+    return reads;
+  }
+
   /** One statement: each stream's snapshot row (if any) and its events from the snapshot's version on (else all). */
   private async readFromSnapshots(streamIds: readonly string[], q: Queryable): Promise<Map<string, ReadAhead>> {
     const result = new Map<string, ReadAhead>(streamIds.map((id) => [id, { snapshot: null, events: [] }]));
