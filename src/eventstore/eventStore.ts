@@ -144,9 +144,16 @@ const maxConflictRounds = 64;
 /**
  * Positions a transaction drew ahead, with the transaction's id: for its reactions' appends (appendBatch), or for its
  * own coming appends (drawAhead: a promise until the answer is in).
+ *
+ * Within a stream, position order must be version order (a rebuild replays in position order): an append's positions
+ * are drawn after it read the head it appends to, so whoever appended before that read drew lower ones. Spare
+ * positions therefore serve only appends to new streams, and to the streams whose heads were read before they were
+ * drawn (`headsBefore`).
  */
-interface SparePositions { txId: string; positions: number[] }
+interface SparePositions { txId: string; positions: number[]; headsBefore: ReadonlySet<string> }
 const sparePositionsIn = new WeakMap<Queryable, SparePositions | Promise<SparePositions>>();
+/** Draws asked for ahead (drawAhead) and not sent yet: how many positions, sent after the transaction's next read. */
+const drawsAsked = new WeakMap<Queryable, number>();
 
 /** Transactions that appended, with what they appended: their commit wakes the log's readers and tells the observer. */
 const appendedIn = new WeakMap<Queryable, RecordedEvent[]>();
@@ -330,18 +337,33 @@ export class EventStore {
   }
 
   /**
-   * Draws positions for the transaction's coming appends now, in the same write as the statement it sends next (a
-   * command that knows how many events it will append on success says so before it reads): the append then draws
-   * none, a round trip fewer. Positions left unused are gaps, as a rolled-back append's are; an append that needs more
-   * (or a head not known yet) draws its own as before. PostgreSQL only: PGlite has no round trips to save.
+   * Draws positions for the transaction's coming appends with the next stream read it sends, in the same write, right
+   * after that read (a command that knows how many events it will append on success says so before it reads): the
+   * append then draws none, a round trip fewer. After the read, never before it: see SparePositions. Positions left
+   * unused are gaps, as a rolled-back append's are; an append that needs more, or to a stream whose head was not read
+   * before the draw, draws its own as before (so does one that comes before any read). PostgreSQL only: PGlite has no
+   * round trips to save.
    */
   drawAhead(tx: Queryable, count: number): void {
     const root = rootOf(tx);
-    if (this.db.kind !== 'postgres' || count <= 0 || sparePositionsIn.has(root)) return;
-    // On the transaction itself, not the unit's handle: drawing positions need not send the unit's waiting appends first.
-    const drawn = (units.get(root)?.raw ?? tx).query<{ p: number; tx_id: string }>(
+    if (this.db.kind !== 'postgres' || count <= 0 || sparePositionsIn.has(root) || drawsAsked.has(root)) return;
+    drawsAsked.set(root, count);
+  }
+
+  /**
+   * Sends the draw asked for ahead, if any, right after a stream read the transaction has just sent on `tx` (queued
+   * behind it on the same connection, so PostgreSQL runs it after the read): the heads of those streams, and of every
+   * stream read before, were read before these positions were drawn.
+   */
+  private drawAfterRead(tx: Queryable, streamIds: readonly string[]): void {
+    const root = rootOf(tx);
+    const count = drawsAsked.get(root);
+    if (count === undefined) return;
+    drawsAsked.delete(root);
+    const headsBefore = new Set([...streamIds, ...(headsReadIn.get(root)?.keys() ?? []), ...(streamsReadIn.get(root)?.keys() ?? [])]);
+    const drawn = tx.query<{ p: number; tx_id: string }>(
       `select nextval(pg_get_serial_sequence('events', 'position')) as p, pg_current_xact_id()::text as tx_id from generate_series(1, $1)`, [count],
-    ).then((rows) => ({ txId: rows[0]!.tx_id, positions: rows.map((r) => Number(r.p)).sort((a, b) => a - b) }));
+    ).then((rows) => ({ txId: rows[0]!.tx_id, positions: rows.map((r) => Number(r.p)).sort((a, b) => a - b), headsBefore }));
     // Its failure is the transaction's, and surfaces at its next statement; the append awaits it only if it gets there.
     drawn.catch(() => {});
     sparePositionsIn.set(root, drawn);
@@ -438,8 +460,11 @@ export class EventStore {
     // writes get one each, kept for the transaction.
     const planned = this.reactionsAhead(batch.flatMap((a) => a.events));
     const wanted = total + (planned ?? 0);
+    // A draw asked for ahead that no read sent: this append draws its own.
+    drawsAsked.delete(root);
     const spare = await sparePositionsIn.get(root);
-    const reuse = !options.alone && unknown.length === 0 && spare !== undefined && spare.positions.length >= wanted;
+    const reuse = !options.alone && unknown.length === 0 && spare !== undefined && spare.positions.length >= wanted
+      && batch.every((a) => a.expectedVersion === 0 || spare.headsBefore.has(a.streamId));
     const ahead = reuse ? 0 : planned ?? batch.reduce((n, a) => n + a.events.filter((e) => this.effects.reactsTo([e])).length, 0);
     const drawPositions = reuse ? Promise.resolve([]) : tx.query<{ p: number; tx_id: string | null; heads: Array<[string, number, string]> | null }>(
       `select nextval(pg_get_serial_sequence('events', 'position')) as p, ${options.alone ? 'null' : 'pg_current_xact_id()::text'} as tx_id,
@@ -477,7 +502,8 @@ export class EventStore {
       const all = drawn.map((r) => Number(r.p)).sort((a, b) => a - b);
       positions = all.slice(0, wanted);
       txId = drawn[0]!.tx_id ?? '';
-      if (all.length > wanted) sparePositionsIn.set(root, { txId, positions: all.slice(wanted) });
+      // Drawn in the statement that looked the unknown heads up, after the known ones were read.
+      if (all.length > wanted) sparePositionsIn.set(root, { txId, positions: all.slice(wanted), headsBefore: new Set(heads.keys()) });
     }
     let next = 0;
     const rows: Array<{ stream_id: string; position: number; version: number; type: string; data: Record<string, unknown>; metadata: EventMetadata; recorded_at: string; prev_hash: string; hash: string }> = [];
@@ -599,11 +625,13 @@ export class EventStore {
   private async readFromSnapshots(streamIds: readonly string[], q: Queryable): Promise<Map<string, ReadAhead>> {
     const result = new Map<string, ReadAhead>(streamIds.map((id) => [id, { snapshot: null, events: [] }]));
     if (!this.snapshots) {
-      const rows = await q.query<EventRow>(`select ${eventColumns} from events where stream_id = any($1::text[]) order by stream_id, version`, [streamIds]);
+      const read = q.query<EventRow>(`select ${eventColumns} from events where stream_id = any($1::text[]) order by stream_id, version`, [streamIds]);
+      this.drawAfterRead(q, streamIds);
+      const rows = await read;
       for (const event of await this.sealer.unseal(q, rows.map(toRecordedEvent))) result.get(event.streamId)?.events.push(event);
       return result;
     }
-    const rows = await q.query<EventRow & { snapshot_kind: string | null; snapshot_state: string | null }>(
+    const read = q.query<EventRow & { snapshot_kind: string | null; snapshot_state: string | null }>(
       // The lateral read starts each stream's index range scan at its snapshot's version: the events before it are
       // never touched, however many there are.
       `with snaps as (select stream_id, kind, version, head_hash, state from snapshots where stream_id = any($1::text[]))
@@ -616,6 +644,8 @@ export class EventStore {
        order by stream_id, version, snapshot_kind nulls first`,
       [streamIds],
     );
+    this.drawAfterRead(q, streamIds);
+    const rows = await read;
     const events: RecordedEvent[] = [];
     for (const row of rows) {
       if (row.snapshot_kind !== null) result.get(row.stream_id)!.snapshot = { kind: row.snapshot_kind, version: row.version, head_hash: row.hash, state: row.snapshot_state! };
@@ -694,10 +724,12 @@ export class EventStore {
     // a read of it need not wait for the unit's other appends either.
     if (readAhead && !readAhead.snapshot) return readAhead.events;
     const q = options.tx ?? this.db;
-    const rows = await q.query<EventRow>(
+    const read = q.query<EventRow>(
       `select ${eventColumns} from events where stream_id = $1 and version >= $2 order by version`,
       [streamId, options.fromVersion ?? 1],
     );
+    this.drawAfterRead(q, [streamId]);
+    const rows = await read;
     const events = await this.sealer.unseal(q, rows.map(toRecordedEvent));
     if (options.tx && (options.fromVersion ?? 1) === 1) {
       const last = events[events.length - 1];
@@ -712,7 +744,9 @@ export class EventStore {
    * append to the stream itself (two holders upgrading a shared lock would deadlock). Returns the version.
    */
   async holdStream(streamId: string, tx: Queryable, mode: 'share' | 'update' = 'share'): Promise<number> {
-    const [row] = await tx.query<{ version: number }>(`select version from streams where stream_id = $1 for ${mode === 'share' ? 'share' : 'update'}`, [streamId]);
+    const held = tx.query<{ version: number }>(`select version from streams where stream_id = $1 for ${mode === 'share' ? 'share' : 'update'}`, [streamId]);
+    this.drawAfterRead(tx, []);
+    const [row] = await held;
     return row?.version ?? 0;
   }
 
