@@ -22,6 +22,21 @@ export function countingDb(db: Db): CountingDb {
   let statements = 0;
   let transactions = 0;
   let roundTrips = 0;
+  const width = (): number => Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160);
+  /** Statements on one connection: one sent while another is still unanswered rides in the same pipeline. */
+  const pipeline = () => {
+    let unanswered = 0;
+    let first = true;
+    return {
+      get first() { return first; },
+      sent<T>(answer: Promise<T>): Promise<T> {
+        if (first || unanswered === 0) roundTrips++;
+        first = false;
+        unanswered++;
+        return answer.finally(() => { unanswered--; });
+      },
+    };
+  };
   const counting: CountingDb = {
     get statements() { return statements; },
     get transactions() { return transactions; },
@@ -31,7 +46,7 @@ export function countingDb(db: Db): CountingDb {
     query(text, params) {
       statements++;
       roundTrips++;
-      counting.log?.push(text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160)));
+      counting.log?.push(text.replace(/\s+/g, ' ').slice(0, width()));
       return db.query(text, params);
     },
     async transaction(fn) {
@@ -39,27 +54,21 @@ export function countingDb(db: Db): CountingDb {
       transactions++;
       counting.log?.push('begin');
       // BEGIN goes in the first statement's pipeline; COMMIT in the last one's when it can (queryAndCommit).
-      let unanswered = 0;
-      let first = true;
+      const pipelined = pipeline();
+      const sent = <T>(answer: Promise<T>): Promise<T> => pipelined.sent(answer);
       let committed = false;
-      const sent = <T>(answer: Promise<T>): Promise<T> => {
-        if (first || unanswered === 0) roundTrips++;
-        first = false;
-        unanswered++;
-        return answer.finally(() => { unanswered--; });
-      };
       try {
         return await db.transaction((tx: Queryable) => fn({
           query(text, params) {
             statements++;
-            counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160))}`);
+            counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, width())}`);
             return sent(tx.query(text, params));
           },
           // The statement is counted here, its COMMIT with the transaction's BEGIN (above).
           ...(tx.queryAndCommit ? {
             queryAndCommit(text: string, params?: readonly unknown[]) {
               statements++;
-              counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, Number(process.env.BENCH_STATEMENTS_WIDTH ?? 160))} + commit`);
+              counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, width())} + commit`);
               committed = true;
               return sent(tx.queryAndCommit!(text, params));
             },
@@ -68,9 +77,19 @@ export function countingDb(db: Db): CountingDb {
       } finally {
         counting.log?.push('commit');
         // BEGIN alone (no statement), or a COMMIT of its own.
-        if (first) roundTrips++;
+        if (pipelined.first) roundTrips++;
         if (!committed) roundTrips++;
       }
+    },
+    together(fn) {
+      const pipelined = pipeline();
+      return db.together((q) => fn({
+        query(text, params) {
+          statements++;
+          counting.log?.push(`${text.replace(/\s+/g, ' ').slice(0, width())} (together)`);
+          return pipelined.sent(q.query(text, params));
+        },
+      }));
     },
     exec: (sqlText) => db.exec(sqlText),
     listen: (channel, onNotify) => db.listen(channel, onNotify),

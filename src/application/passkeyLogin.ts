@@ -2,11 +2,12 @@
 // the credential id was registered to (its claim stream); the assertion's userHandle must name the same account, and
 // a key registered as a second factor is refused. The key's use, the one-step login flow and the session commit in
 // one transaction (verifyAssertion).
-import { extractCredentialId } from '../crypto/webauthn/responses.js';
+import { extractCredentialId, extractUserHandle, userIdFromUserHandle } from '../crypto/webauthn/responses.js';
 import { bindings, consumeChallenge } from '../db/webauthnChallenges.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { userAggregate } from '../domain/user/aggregate.js';
-import { accountAttempt, spendAttempt, unknownAttempt } from './attempts.js';
+import { deviceAndStanding } from '../projections/accountFailures.js';
+import { accountAttempt, attemptFrom, spendAttempt, unknownAttempt } from './attempts.js';
 import { completePasskeyLoginIn, factorLoginAppends } from './loginFlow.js';
 import { actingAs, type RequestFacts } from './request.js';
 import type { IssuedSession } from './sessions.js';
@@ -28,9 +29,16 @@ export async function loginWithPasskey(
   const { credential, ceremonyToken: given } = parseInput(passkeyLoginInputSchema, input);
   const ceremonyToken = given ?? ceremony.ceremonyCookie;
   const credentialId = extractCredentialId(credential) ?? '';
-  const userId = await findCredentialOwner(deps, credentialId);
+  // Whose credential it is, and (read in the same round trip) the standing of the account its user handle names: the
+  // handle is only a hint, used when the credential turns out to be that account's (a genuine assertion's always is).
+  const named = userIdFromUserHandle(extractUserHandle(credential) ?? '');
+  const { userId, standing } = await deps.db.together(async (q) => {
+    const [owner, read] = await Promise.all([findCredentialOwner(deps, credentialId, q), named ? deviceAndStanding(q, request.deviceId, named) : null]);
+    return { userId: owner, standing: owner !== null && owner === named ? read : null };
+  });
   // An unknown credential still spends from a budget of its own, so probing credential ids is throttled too.
-  const attempt = userId ? await accountAttempt(deps, userId, request) : unknownAttempt(`credential:${credentialId.slice(0, 64)}`, request);
+  const attempt = !userId ? unknownAttempt(`credential:${credentialId.slice(0, 64)}`, request)
+    : standing ? attemptFrom(userId, request, standing) : await accountAttempt(deps, userId, request);
   const outcome = await spendAttempt(deps, attempt, async (request) => {
     if (!ceremonyToken) throw new DomainError('CHALLENGE_INVALID');
     if (!userId) {

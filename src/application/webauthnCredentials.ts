@@ -93,6 +93,6 @@ export async function claimAndRegisterIn(
 }
 
 /** The account a credential id was registered to (its claim stream), or null. Unauthenticated until verified. */
-export async function findCredentialOwner(deps: Pick<Deps, 'store'>, credentialId: string): Promise<string | null> {
-  return (await load(deps.store, webauthnCredentialAggregate, credentialId)).state.claimedBy;
+export async function findCredentialOwner(deps: Pick<Deps, 'store'>, credentialId: string, q?: Queryable): Promise<string | null> {
+  return (await load(deps.store, webauthnCredentialAggregate, credentialId, q)).state.claimedBy;
 }

@@ -18,6 +18,11 @@ export interface Queryable {
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one connection, outside any transaction: statements it sends together (in the same tick) go out in
+   * one write, each committed on its own. Reads that do not wait on each other cost one round trip instead of one each.
+   */
+  together<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Several statements at once, no parameters (migrations). */
   exec(sqlText: string): Promise<void>;
   /** LISTEN on a channel until the returned function is called (PostgreSQL: a dedicated connection; PGlite: in-process). */
@@ -92,6 +97,16 @@ export function openPostgres(url: string, options: { max?: number } = {}): Db {
         }
       }) as never;
     },
+    async together(fn) {
+      return counted(async () => {
+        const conn = await sql.reserve();
+        try {
+          return await fn({ query: run(conn) });
+        } finally {
+          conn.release();
+        }
+      });
+    },
     poolUsage: () => ({ max, inFlight }),
     async exec(sqlText) {
       await sql.unsafe(sqlText);
@@ -119,6 +134,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     async transaction(fn) {
       return pg.transaction((tx) => fn({ query: run(tx) }));
     },
+    // One connection already: statements run as they come.
+    together: (fn) => fn({ query: run(pg) }),
     async exec(sqlText) {
       await pg.exec(sqlText);
     },

@@ -141,6 +141,21 @@ describe('WebAuthn over HTTP', () => {
       expect((await eventsOf(server, `authenticators-${a.userId}`)).at(-1)).toMatchObject({ type: 'WebAuthnAssertionRejected', data: { reason: 'USER_HANDLE_MISMATCH' } });
     });
 
+    it('the user handle is only a hint: an assertion naming a locked account is judged as its credential owner\'s, whose standing decides', async () => {
+      const a = await userWithKey(server, email(), { passwordless: true });
+      const b = await userWithKey(server, email(), { passwordless: true });
+      const [head] = await server.app.db.query<{ v: number }>(`select max(version)::int as v from events where stream_id = $1`, [`user-${b.userId}`]);
+      const at = server.clock.now();
+      await server.app.store.append(`user-${b.userId}`, [{ type: 'UserLocked', data: { userId: b.userId, until: new Date(at.getTime() + 3_600_000).toISOString(), failures: 10, bucket: 'untrusted', at: at.toISOString() } }], { expectedVersion: head!.v });
+      // b is locked: b's own passkey is refused before anything is verified.
+      const own = await passkeyAssertion(server, b.key);
+      expect((await own.client.gql(loginWithPasskey, { credential: own.credential, token: own.token })).data.loginWithPasskey.code).toBe('ACCOUNT_LOCKED');
+      // a's key with b's handle: a's attempt, under a's standing (not locked), rejected for the mismatch and recorded on a.
+      const { client, token, credential } = await passkeyAssertion(server, a.key, { userHandle: Buffer.from(b.userId).toString('base64url') });
+      expect((await client.gql(loginWithPasskey, { credential, token })).data.loginWithPasskey.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
+      expect((await eventsOf(server, `authenticators-${a.userId}`)).at(-1)).toMatchObject({ type: 'WebAuthnAssertionRejected', data: { reason: 'USER_HANDLE_MISMATCH' } });
+    });
+
     it('a key registered as a second factor cannot log in alone, even when the authenticator makes it discoverable', async () => {
       const a = await userWithKey(server, email(), { passwordless: false });
       // Some authenticators store every credential as discoverable: sign the passkey ceremony with it regardless.
