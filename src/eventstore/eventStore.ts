@@ -454,10 +454,9 @@ export class EventStore {
     // Each event's hash covers its global position (hash version 2), so the positions are drawn before the insert,
     // with the heads not known yet in the same statement. A rolled-back append leaves a gap in positions, as before.
     // The transaction's id comes with them (alone, from the insert: see appendAlone): the events are never read back.
-    // Events a reactor answers get one more position each, kept for the transaction: the reaction's own append (a
-    // notification, a lock) then draws none. One that is not used is a gap, like a rolled-back append's.
-    // Reactions planned ahead (reactionsAhead) get their positions with the events'; those a reactor decides after the
-    // writes get one each, kept for the transaction.
+    // Reactions planned ahead (reactionsAhead) get their positions with the events'. Each event a reactor answers after
+    // the writes gets one more, kept for the transaction: the reaction's own append (a notification, a lock) then draws
+    // none. One that is not used is a gap, like a rolled-back append's.
     const planned = this.reactionsAhead(batch.flatMap((a) => a.events));
     const wanted = total + (planned ?? 0);
     // A draw asked for ahead that no read sent: this append draws its own.

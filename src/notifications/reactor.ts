@@ -47,7 +47,7 @@ function mailsFromEvent(event: { type: string; data: Record<string, unknown>; pe
     case 'PasswordChanged': return d.reason === 'changed' ? notice('password_changed') : [];
     // A changed email is announced to the address it was taken from: that is who must learn of a takeover. An address
     // put back by "this wasn't me" is not announced to the one it replaced (whose holder could report it back).
-    // Without the event's envelope, the account's address as it was before the change (see planReactions).
+    // Without the event's envelope (no key to seal it under), whatever address the users projection holds.
     case 'EmailChanged': return d.reason === 'restored' ? [] : notice('email_changed', event.personal?.data.previousEmail ?? null);
     case 'UserLocked': return notice('account_locked');
     case 'TotpActivated': case 'WebAuthnCredentialRegistered': return notice('factor_added');

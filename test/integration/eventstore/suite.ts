@@ -180,48 +180,39 @@ export function eventStoreSuite(mode: SuiteMode): void {
         const a = randomUUID();
         const stream = `user-${a}`;
         await app.store.append(stream, [registered(a)], { expectedVersion: 0, now: fixedNow });
-        const asked = deferred();
-        const landed = deferred();
-        const ours = app.store.transactionWithRetry(async (tx) => {
-          app.store.drawAhead(tx, 1);
-          await tx.query('select 1'); // something else first: a draw sent now would come before the head is read
-          asked.resolve();
-          await landed.promise;
-          const { version } = await app.store.readFolded(stream, { kind: 'test', initialState: 0, evolve: (n) => n + 1, snapshotEvery: 1_000_000 }, tx);
-          await app.store.appendDeferred(stream, [roleGranted(a, 'analyst')], { expectedVersion: version, now: fixedNow, metadata: { actor: a }, tx });
-        });
-        ours.catch(asked.reject);
-        await asked.promise;
-        // Another writer appends version 2 while that transaction waits, before it reads the head.
-        await app.store.append(stream, [roleGranted(a)], { expectedVersion: 1, now: fixedNow });
-        landed.resolve();
-        await ours;
-        const rows = await db.query<{ version: number; position: number }>(`select version, position from events where stream_id = $1 order by version`, [stream]);
-        expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
-        // Position order is version order within the stream (a rebuild replays in position order).
-        const positions = rows.map((r) => Number(r.position));
-        expect(positions).toEqual([...positions].sort((x, y) => x - y));
-
-        // Drawn with the read of another stream: a head read only after the draw cannot use what it drew.
-        const other = `user-${randomUUID()}`;
-        const drawnWith = deferred();
-        const go = deferred();
-        const later = app.store.transactionWithRetry(async (tx) => {
-          app.store.drawAhead(tx, 1);
-          await app.store.readStreams([other], tx);
-          drawnWith.resolve();
-          await go.promise;
-          const { version } = await app.store.readFolded(stream, { kind: 'test', initialState: 0, evolve: (n) => n + 1, snapshotEvery: 1_000_000 }, tx);
-          await app.store.appendDeferred(stream, [roleGranted(a, 'support')], { expectedVersion: version, now: fixedNow, metadata: { actor: a }, tx });
-        });
-        later.catch(drawnWith.reject);
-        await drawnWith.promise;
-        await app.store.append(stream, [roleGranted(a, 'admin')], { expectedVersion: 3, now: fixedNow });
-        go.resolve();
-        await later;
-        const all = (await db.query<{ position: number }>(`select position from events where stream_id = $1 order by version`, [stream])).map((r) => Number(r.position));
-        expect(all).toHaveLength(5);
-        expect(all).toEqual([...all].sort((x, y) => x - y));
+        const count = { kind: 'test', initialState: 0, evolve: (n: number) => n + 1, snapshotEvery: 1_000_000 };
+        /**
+         * A transaction asks for a draw and sends `first`; another writer appends to the stream; then the transaction
+         * reads the stream's head and appends after it. Position order must stay version order within the stream.
+         */
+        const appendAfterAnotherWriter = async (first: (tx: Queryable) => Promise<unknown>): Promise<void> => {
+          const sent = deferred();
+          const landed = deferred();
+          const ours = app.store.transactionWithRetry(async (tx) => {
+            app.store.drawAhead(tx, 1);
+            await first(tx);
+            sent.resolve();
+            await landed.promise;
+            const { version } = await app.store.readFolded(stream, count, tx);
+            await app.store.appendDeferred(stream, [roleGranted(a, 'analyst')], { expectedVersion: version, now: fixedNow, metadata: { actor: a }, tx });
+          });
+          ours.catch(sent.reject);
+          await sent.promise;
+          const { version } = await app.store.readFolded(stream, count);
+          await app.store.append(stream, [roleGranted(a)], { expectedVersion: version, now: fixedNow });
+          landed.resolve();
+          await ours;
+        };
+        const positions = async (): Promise<number[]> =>
+          (await db.query<{ position: number }>(`select position from events where stream_id = $1 order by version`, [stream])).map((r) => Number(r.position));
+        // Something else first (a draw sent with it would come before the head is read).
+        await appendAfterAnotherWriter((tx) => tx.query('select 1'));
+        expect(await positions()).toHaveLength(3);
+        expect(await positions()).toEqual([...(await positions())].sort((x, y) => x - y));
+        // The read of another stream first: the draw goes with it, so this stream's head, read after, cannot use it.
+        await appendAfterAnotherWriter((tx) => app.store.readStreams([`user-${randomUUID()}`], tx));
+        expect(await positions()).toHaveLength(5);
+        expect(await positions()).toEqual([...(await positions())].sort((x, y) => x - y));
       });
     });
 
