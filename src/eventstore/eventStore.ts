@@ -195,7 +195,8 @@ interface BatchOptions {
   committing?: Queryable;
   /**
    * No transaction: the append is one statement, atomic on its own (appendAlone). Positions are drawn beforehand, in
-   * their own statement, and an append that cannot be one statement is not made (null).
+   * their own statement, and an append that cannot be one statement, or has a reactor to run after it, is not made
+   * (null).
    */
   alone?: boolean;
 }
@@ -383,12 +384,13 @@ export class EventStore {
   }
 
   /**
-   * An append outside any transaction, when nothing has to run after its writes (no reactor) and they make one
-   * statement (oneStatement.ts): that statement is atomic on its own, so no BEGIN and COMMIT are needed, only the
-   * positions drawn before it. PostgreSQL only (PGlite has one connection and gains nothing). Null: it was not made.
+   * An append outside any transaction, when nothing has to run after its writes (no reactor, or only reactions planned
+   * ahead) and they make one statement (oneStatement.ts): that statement is atomic on its own, so no BEGIN and COMMIT
+   * are needed, only the positions drawn before it. PostgreSQL only (PGlite has one connection and gains nothing).
+   * Null: it was not made.
    */
   private async appendAlone(append: PendingAppend): Promise<RecordedEvent[] | null> {
-    if (this.db.kind !== 'postgres' || this.reactionsAhead(append.events) === null) return null;
+    if (this.db.kind !== 'postgres') return null;
     // A handle of its own, so nothing is remembered under the pool as if it were a transaction.
     const alone: Queryable = { query: (text, params) => this.db.query(text, params) };
     const recorded = await this.appendBatch(alone, [append], { alone: true });
@@ -458,6 +460,8 @@ export class EventStore {
     // the writes gets one more, kept for the transaction: the reaction's own append (a notification, a lock) then draws
     // none. One that is not used is a gap, like a rolled-back append's.
     const planned = this.reactionsAhead(batch.flatMap((a) => a.events));
+    // Alone, a reactor that must read after the writes needs a transaction: not made here.
+    if (options.alone && planned === null) return null;
     const wanted = total + (planned ?? 0);
     // A draw asked for ahead that no read sent: this append draws its own.
     drawsAsked.delete(root);
