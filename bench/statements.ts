@@ -55,14 +55,13 @@ export function countingDb(db: Db): CountingDb {
       counting.log?.push('begin');
       // BEGIN goes in the first statement's pipeline; COMMIT in the last one's when it can (queryAndCommit).
       const pipelined = pipeline();
-      const sent = <T>(answer: Promise<T>): Promise<T> => pipelined.sent(answer);
       let committed = false;
       try {
         return await db.transaction((tx: Queryable) => fn({
           query(text, params) {
             statements++;
             counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, width())}`);
-            return sent(tx.query(text, params));
+            return pipelined.sent(tx.query(text, params));
           },
           // The statement is counted here, its COMMIT with the transaction's BEGIN (above).
           ...(tx.queryAndCommit ? {
@@ -70,7 +69,7 @@ export function countingDb(db: Db): CountingDb {
               statements++;
               counting.log?.push(`  ${text.replace(/\s+/g, ' ').slice(0, width())} + commit`);
               committed = true;
-              return sent(tx.queryAndCommit!(text, params));
+              return pipelined.sent(tx.queryAndCommit!(text, params));
             },
           } : {}),
         }));
