@@ -491,7 +491,10 @@ export class EventStore {
       drawn = await drawPositions;
       sealed = await sealAll();
     }
-    const found = drawn[0]?.heads ?? [];
+    // Not `drawn[0]?.heads`: with positions reused nothing is drawn, and a read past an array's end deoptimizes this
+    // function each time the other path comes back (seen with --trace-deopt: "out of bounds", a dozen recompilations
+    // of it per thousand MFA steps).
+    const found = drawn.length > 0 ? drawn[0]!.heads ?? [] : [];
     for (const streamId of unknown) {
       const row = found.find(([id]) => id === streamId);
       heads.set(streamId, row ? { version: row[1], hash: row[2] } : { version: 0, hash: genesisHash });
