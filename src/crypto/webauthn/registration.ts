@@ -5,6 +5,8 @@ import type { CredentialDeviceType, PublicKeyCredentialCreationOptionsJSON, Regi
 import { decodeAttestationObject, isoBase64URL } from '@simplewebauthn/server/helpers';
 import type { z } from 'zod';
 import { parseAuthenticatorData } from './authenticatorData.js';
+// SimpleWebAuthn's digests and ECDSA verifies done by node:crypto in place (installed when imported).
+import './nodeWebCrypto.js';
 import {
   DEFAULT_TIMEOUT_MS,
   drawChallenge,
