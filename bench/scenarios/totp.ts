@@ -19,7 +19,7 @@ import { gql, percentile } from '../http.js';
 const clients = 8;
 const perRound = Number(process.env.BENCH_TOTP_PER_ROUND ?? 600);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const warmUp = 100;
+const warmUp = 1000;
 const T0 = Date.UTC(2026, 0, 1);
 
 const scenario: Scenario = {
@@ -45,7 +45,10 @@ const scenario: Scenario = {
         // Setup, untimed: activation at step s, logins answered at step s+1.
         clock.set(T0 + round * 3600_000);
         // The first round also sets up pending logins for a warm-up: before it, nothing had run the MFA step's code
-        // (the JIT, the prepared statements), and the first timed round ran a tenth slower than the next ones.
+        // (the JIT, the prepared statements), and the first timed round ran slower than the next ones. A hundred steps,
+        // or three hundred, were not enough: --trace-opt showed V8 still optimizing the path's own functions (useCodeIn
+        // for the first time, appendBatch again after the MFA step's events deoptimized the code the signups had
+        // shaped) during the first timed round, which came out 10–25% below the others.
         const warm = round === 1 ? warmUp : 0;
         const pending = new Array<{ token: string; secret: string; device: string }>(perRound + warm);
         await throughput(perRound + warm, clients, async (i) => {
