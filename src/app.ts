@@ -29,6 +29,7 @@ import { createServiceMetrics, type ServiceMetrics } from './observability/metri
 import { createPersonalDataHashes } from './crypto/personalData.js';
 import { personalFields, personalMetadataFields } from './domain/personalData.js';
 import { PersonalDataVault } from './application/personalDataVault.js';
+import { nodeWebCryptoInstalled } from './crypto/webauthn/nodeWebCrypto.js';
 import { convertPersonalData, replayErasures } from './application/personalDataConversion.js';
 
 /** A reactor, and the event types it reacts to (any other event, it ignores). */
@@ -86,6 +87,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     `delete from snapshots where stream_id in (select $1 || subject_id from personal_data_keys where erased_at is not null)`,
     [streams.authenticators('')],
   );
+  // Still correct without it, only slower: a new @simplewebauthn/server moved the setter nodeWebCrypto.ts installs by.
+  if (!nodeWebCryptoInstalled) logger.warn('WebAuthn verifies through crypto.subtle: the node:crypto fast path could not be installed');
   const projections = new Projections(db, allProjectors(), personalData);
   const projectionState = await projections.ensureLive();
   if (projectionState !== 'ready') logger.info({ projections: projectionState }, 'projections prepared');
