@@ -49,7 +49,7 @@ export function countingDb(db: Db): CountingDb {
       counting.log?.push(text.replace(/\s+/g, ' ').slice(0, width()));
       return db.query(text, params);
     },
-    async transaction(fn) {
+    async transaction(fn, options) {
       statements += 2;
       transactions++;
       counting.log?.push('begin');
@@ -72,7 +72,7 @@ export function countingDb(db: Db): CountingDb {
               return pipelined.sent(tx.queryAndCommit!(text, params));
             },
           } : {}),
-        }));
+        }), options);
       } finally {
         counting.log?.push('commit');
         // BEGIN alone (no statement), or a COMMIT of its own.

@@ -256,6 +256,7 @@ export class EventStore {
    */
   private async committed<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     let appended: RecordedEvent[] | undefined;
+    // A command's statements all find rows by key: generic plans (TransactionOptions.genericPlans).
     const result = await this.db.transaction(async (raw) => {
       const unit = this.unitOver(raw);
       const value = await fn(unit);
@@ -263,7 +264,7 @@ export class EventStore {
       await this.flush(unit, true);
       appended = appendedIn.get(unit);
       return value;
-    });
+    }, { genericPlans: true });
     if (appended) {
       this.wakeReaders();
       this.observer?.committed(appended);
