@@ -19,7 +19,7 @@ import { gql, percentile } from '../http.js';
 const clients = 8;
 const perRound = Number(process.env.BENCH_WEBAUTHN_PER_ROUND ?? 400);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const warmUp = 1000;
+const warmUp = 3000;
 // The origin the soft authenticators claim; the server's listening port does not matter to WebAuthn.
 const ORIGIN = 'http://localhost:4000';
 
@@ -80,9 +80,9 @@ const scenario: Scenario = {
           if (data.loginWithPasskey.__typename !== 'AuthPayload') throw new Error(`loginWithPasskey failed: ${JSON.stringify(data)}`);
         };
         // Before the first timed round nothing had run a passkey login's code (the JIT, the prepared statements): a
-        // warm-up of logins by the round's own users (a passkey logs in again and again). A thousand, not a hundred:
-        // after a hundred, V8 was still optimizing the path's functions through the first timed round (--trace-opt),
-        // which came out a fifth below the later ones.
+        // warm-up of logins by the round's own users (a passkey logs in again and again). Three thousand, not a hundred:
+        // V8 optimizes a function only after some thousands of calls, and after a hundred it was still optimizing the
+        // path's functions through the first timed round (--trace-opt), which came out a fifth below the later ones.
         if (round === 1) await throughput(warmUp, clients, (i) => passkeyLogin(i % perRound));
 
         const rawRate = await raw.transactions(perRound);
