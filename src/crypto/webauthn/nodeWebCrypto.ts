@@ -9,7 +9,7 @@
 // P-256, P-384, P-521) are done by node:crypto; anything else (RSA, Ed25519, ML-DSA keys, other algorithms, formats
 // or usages) goes to the platform's own crypto.subtle unchanged. The answers are those WebCrypto gives: a digest as
 // an ArrayBuffer, an ECDSA verdict on the raw r‖s signature (IEEE P1363) as true or false, never a throw for a bad
-// signature. test/unit/crypto/nodeWebCrypto.test.ts checks it against crypto.subtle, valid and forged inputs alike.
+// signature. test/unit/webauthn/nodeWebCrypto.test.ts checks it against crypto.subtle, valid and forged inputs alike.
 //
 // How it is installed: SimpleWebAuthn caches the Crypto it found, and keeps a setter for tests
 // (`_getWebCryptoInternals.setCachedCrypto`) in a module its package exports do not expose; it is imported by its
