@@ -17,7 +17,8 @@ interface PartShape {
 
 /** Statement texts are few (the projectors' and the store's own), their shapes worked out once each. */
 const shapes = new Map<string, PartShape | null>();
-const renumbered = new Map<string, string>();
+/** Per text, its renumbered forms by offset (two levels: a key joining offset and text cost a copy of the text). */
+const renumbered = new Map<string, Map<number, string>>();
 
 function shapeOf(text: string): PartShape | null {
   let shape = shapes.get(text);
@@ -35,12 +36,16 @@ function shapeOf(text: string): PartShape | null {
 
 function renumber(text: string, offset: number): string {
   if (offset === 0) return text;
-  const key = `${offset}\u0000${text}`;
-  let out = renumbered.get(key);
+  let byOffset = renumbered.get(text);
+  if (byOffset === undefined) {
+    if (renumbered.size >= 2000) renumbered.clear();
+    renumbered.set(text, (byOffset = new Map()));
+  }
+  let out = byOffset.get(offset);
   if (out === undefined) {
     out = text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    if (renumbered.size >= 2000) renumbered.clear();
-    renumbered.set(key, out);
+    if (byOffset.size >= 64) byOffset.clear();
+    byOffset.set(offset, out);
   }
   return out;
 }
