@@ -28,7 +28,15 @@ describe('the reference web app in Chromium', () => {
 
   const totpCode = async (): Promise<string> =>
     (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret])).trim();
-  const at = (p: Page, pathname: string) => p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+  // A page that never gets there says where it is and what it shows (an error the app displayed, if any).
+  const at = async (p: Page, pathname: string): Promise<void> => {
+    try {
+      await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+    } catch (error) {
+      const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
+      throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
+    }
+  };
   const shot = (p: Page, name: string) => p.screenshot({ path: path.join(docs, `${name}.png`), fullPage: true });
 
   async function logIn(p: Page, email: string): Promise<void> {
@@ -308,7 +316,15 @@ describe('the reference web app in Chromium: trusted devices', () => {
     server.clock.advance(30_000); // a fresh time step: a code is accepted once
     return (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secrets.get(email)!])).trim();
   };
-  const at = (p: Page, pathname: string) => p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+  // A page that never gets there says where it is and what it shows (an error the app displayed, if any).
+  const at = async (p: Page, pathname: string): Promise<void> => {
+    try {
+      await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+    } catch (error) {
+      const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
+      throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
+    }
+  };
   const shot = (p: Page, name: string) => p.screenshot({ path: path.join(docs, `${name}.png`), fullPage: true });
 
   async function logIn(p: Page, email: string): Promise<void> {
@@ -465,7 +481,15 @@ describe('the reference web app in Chromium: analytics', () => {
     server.clock.advance(30_000);
     return (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret])).trim();
   };
-  const at = (p: Page, pathname: string) => p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+  // A page that never gets there says where it is and what it shows (an error the app displayed, if any).
+  const at = async (p: Page, pathname: string): Promise<void> => {
+    try {
+      await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+    } catch (error) {
+      const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
+      throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
+    }
+  };
 
   /** Signs the analyst in with password and code (AAL2), then opens /analytics on the scenario's ten days. */
   async function openAnalytics(p: Page): Promise<void> {
