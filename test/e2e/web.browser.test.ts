@@ -16,6 +16,17 @@ import { fastArgon } from '../integration/webauthn/helpers.js';
 const PASSWORD = 'correct horse battery staple';
 const docs = path.resolve(import.meta.dirname, '../../docs');
 
+/** Waits for the page to reach `pathname`; one that never gets there says where it is and what error it shows. */
+async function at(p: Page, pathname: string): Promise<void> {
+  try {
+    await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
+  } catch (error) {
+    const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
+    throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
+  }
+}
+const shot = (p: Page, name: string) => p.screenshot({ path: path.join(docs, `${name}.png`), fullPage: true });
+
 describe('the reference web app in Chromium', () => {
   let server: TestServer;
   let browser: VirtualAuthenticatorBrowser;
@@ -28,16 +39,6 @@ describe('the reference web app in Chromium', () => {
 
   const totpCode = async (): Promise<string> =>
     (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret])).trim();
-  // A page that never gets there says where it is and what it shows (an error the app displayed, if any).
-  const at = async (p: Page, pathname: string): Promise<void> => {
-    try {
-      await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
-    } catch (error) {
-      const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
-      throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
-    }
-  };
-  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(docs, `${name}.png`), fullPage: true });
 
   async function logIn(p: Page, email: string): Promise<void> {
     await p.goto(`${server.url}/login`);
@@ -316,16 +317,6 @@ describe('the reference web app in Chromium: trusted devices', () => {
     server.clock.advance(30_000); // a fresh time step: a code is accepted once
     return (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secrets.get(email)!])).trim();
   };
-  // A page that never gets there says where it is and what it shows (an error the app displayed, if any).
-  const at = async (p: Page, pathname: string): Promise<void> => {
-    try {
-      await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
-    } catch (error) {
-      const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
-      throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
-    }
-  };
-  const shot = (p: Page, name: string) => p.screenshot({ path: path.join(docs, `${name}.png`), fullPage: true });
 
   async function logIn(p: Page, email: string): Promise<void> {
     await p.goto(`${server.url}/login`);
@@ -480,15 +471,6 @@ describe('the reference web app in Chromium: analytics', () => {
   const totpCode = async (): Promise<string> => {
     server.clock.advance(30_000);
     return (await runTool('oathtool', ['--totp', '-b', `--now=${server.clock.now().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`, secret])).trim();
-  };
-  // A page that never gets there says where it is and what it shows (an error the app displayed, if any).
-  const at = async (p: Page, pathname: string): Promise<void> => {
-    try {
-      await p.waitForURL((url) => url.pathname === pathname, { timeout: 15_000 });
-    } catch (error) {
-      const shown = (await p.getByRole('alert').allTextContents().catch(() => [])).filter((t) => t.trim() !== '');
-      throw new Error(`never reached ${pathname}: still at ${new URL(p.url()).pathname}${shown.length > 0 ? `, showing "${shown.join(' / ')}"` : ''}`, { cause: error });
-    }
   };
 
   /** Signs the analyst in with password and code (AAL2), then opens /analytics on the scenario's ten days. */
