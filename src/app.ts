@@ -127,7 +127,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       },
     },
   };
-  const metrics = createServiceMetrics({ db });
+  const passwords = createPasswordHasher(config.argon2, { concurrency: config.passwordHashConcurrency });
+  const metrics = createServiceMetrics({ db, passwords });
   // Snapshots are sealed with the service's secret box (bound to stream, kind, version and head hash).
   const store = new EventStore(db, new Set(allEventTypes), effects, personalData, metrics.store, box);
   const redis = !options.attempts && config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 2 }) : null;
@@ -145,7 +146,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     projections,
     metrics,
     clock: options.clock ?? systemClock,
-    passwords: createPasswordHasher(config.argon2),
+    passwords,
     attempts: budget,
     secrets: { box, keys },
     personalData,

@@ -1,6 +1,7 @@
 // Every setting Tessera reads from the environment, parsed once. The README's configuration table mirrors this file.
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseRootCertificates } from './crypto/webauthn/attestation.js';
 import { loadWebAuthnConfig, WebAuthnConfigError, type WebAuthnConfig } from './crypto/webauthn/config.js';
@@ -44,6 +45,8 @@ export interface Config {
   /** SERVE_WEB: serve the reference web app (web/dist) at `/`; off for teams with their own frontend. */
   serveWeb: boolean;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** PASSWORD_HASH_CONCURRENCY: hashes computed at once by this instance (default: its CPU cores); the rest queue. */
+  passwordHashConcurrency: number;
   maxRequestBytes: number;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty: the socket address is the client. */
   trustProxy: string[];
@@ -291,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     timeCost: read.int('ARGON2_TIME_COST', 2, 1, 32),
     parallelism: argon2Parallelism,
   };
+  const passwordHashConcurrency = read.int('PASSWORD_HASH_CONCURRENCY', availableParallelism(), 1, 256);
 
   const metricsToken = read.raw('METRICS_TOKEN');
   // A scraper's token travels in a header on every scrape; a short one would be guessed, and one with spaces or
@@ -330,6 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
     trackSessionActivity: read.bool('TRACK_SESSION_ACTIVITY', true),
     serveWeb: read.bool('SERVE_WEB', true),
     argon2,
+    passwordHashConcurrency,
     maxRequestBytes: read.int('MAX_REQUEST_BYTES', 100 * 1024, 1024, 100 * 1024 * 1024),
     trustProxy,
     corsOrigins,

@@ -20,7 +20,16 @@ const LOGIN = `mutation($input: CredentialsInput!) { login(input: $input) { __ty
 const scenario: Scenario = {
   name: 'login',
   description: `password logins/s over GraphQL vs raw argon2id verifies/s (m=19456 t=2 p=1) at concurrency ${concurrencies.join(' and ')}`,
-  ratios: concurrencies.map((c) => ({ name: `login ÷ argon2 verify (c=${c})`, numerator: `logins_per_s_c${c}`, denominator: `argon2_verifies_per_s_c${c}`, floor: 0.75 })),
+  // The issue's floor is at 8 clients, where the cores are saturated and the ratio is throughput. At 2 clients each
+  // login is a hash and then the request's own work in sequence, so the ratio is latency: measured, not a gate. The
+  // service computes at most one hash per core (PASSWORD_HASH_CONCURRENCY) while raw verifies at 8 clients run four
+  // at once on libuv's four threads; "c=8 ÷ raw c=2" compares with the raw hash at one per core too.
+  ratios: [
+    ...concurrencies.map((c) => ({ name: `login ÷ argon2 verify (c=${c})`, numerator: `logins_per_s_c${c}`, denominator: `argon2_verifies_per_s_c${c}`, floor: c === 8 ? 0.75 : 0 })),
+    ...(concurrencies.includes(2) && concurrencies.includes(8)
+      ? [{ name: 'login c=8 ÷ argon2 verify c=2', numerator: 'logins_per_s_c8', denominator: 'argon2_verifies_per_s_c2', floor: 0 }]
+      : []),
+  ],
   async run(ctx) {
     const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', PORT: '0' });
     // A budget that never runs out: this measures the login path, not the throttle.

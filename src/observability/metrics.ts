@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/index.js';
 import { DomainError } from '../domain/shared/errors.js';
 import type { EventStoreObserver, RecordedEvent } from '../eventstore/index.js';
+import type { PasswordHasher } from '../crypto/password.js';
 import type { AttemptBudget } from '../security/attempts.js';
 
 export interface ServiceMetrics {
@@ -39,7 +40,7 @@ function loginOutcome(events: readonly RecordedEvent[]): Array<{ method: string;
   return results;
 }
 
-export function createServiceMetrics(options: { db: Db; prefix?: string }): ServiceMetrics {
+export function createServiceMetrics(options: { db: Db; passwords?: Pick<PasswordHasher, 'usage'>; prefix?: string }): ServiceMetrics {
   const prefix = options.prefix ?? 'tessera_';
   const registry = new Registry();
   const logins = new Counter({
@@ -100,6 +101,18 @@ export function createServiceMetrics(options: { db: Db; prefix?: string }): Serv
     collect() {
       const usage = options.db.poolUsage?.();
       this.set(usage ? usage.inFlight / usage.max : 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}password_hashes_running`, help: 'argon2 hashes and verifications computing now in this instance (at most PASSWORD_HASH_CONCURRENCY).', registers: [registry],
+    collect() {
+      this.set(options.passwords?.usage().running ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}password_hashes_waiting`, help: 'argon2 hashes and verifications waiting for a turn in this instance: above 0 for long, logins queue on CPU.', registers: [registry],
+    collect() {
+      this.set(options.passwords?.usage().waiting ?? 0);
     },
   });
 

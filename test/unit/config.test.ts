@@ -72,6 +72,7 @@ describe('loadConfig', () => {
     [{ ARGON2_MEMORY_KIB: '512' }, 'ARGON2_MEMORY_KIB', /1024 to/],
     [{ ARGON2_TIME_COST: '0' }, 'ARGON2_TIME_COST', /1 to/],
     [{ ARGON2_PARALLELISM: '0' }, 'ARGON2_PARALLELISM', /1 to 16/],
+    [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY', /1 to 256/],
     [{ MAX_REQUEST_BYTES: '10' }, 'MAX_REQUEST_BYTES', /1024 to/],
     [{ ATTEMPTS_PER_ACCOUNT: '0' }, 'ATTEMPTS_PER_ACCOUNT', /1 to 99/],
     [{ ATTEMPTS_PER_IP: 'lots' }, 'ATTEMPTS_PER_IP', /integer/],

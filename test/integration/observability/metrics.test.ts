@@ -76,6 +76,9 @@ describe('/metrics', () => {
     expect(after).toMatch(/^tessera_notification_dead_letters \d+$/m);
     expect(sample(after, 'tessera_db_pool_max_connections')).toBeGreaterThan(0);
     expect(after).toMatch(/^tessera_db_pool_saturation [0-9.e+-]+$/m);
+    // Scraped between requests: nothing hashing, nothing queued.
+    expect(sample(after, 'tessera_password_hashes_running')).toBe(0);
+    expect(sample(after, 'tessera_password_hashes_waiting')).toBe(0);
     // Labels never carry who: no email, user id or address in the text.
     expect(after).not.toContain('example.com');
     expect(after).not.toContain(totp.userId);

@@ -54,6 +54,48 @@ describe('PasswordHasher', () => {
   });
 });
 
+describe('PasswordHasher concurrency', () => {
+  const fast = { memoryCost: 1024, timeCost: 1 };
+
+  it('computes at most `concurrency` hashes at once; the others wait and start in arrival order', async () => {
+    const one = createPasswordHasher(fast, { concurrency: 1 });
+    const phc = await one.hash('correct horse battery staple');
+    const finished: number[] = [];
+    const observed: Array<{ running: number; waiting: number }> = [];
+    const verifications = [0, 1, 2, 3].map((i) =>
+      one.verify(phc, i === 2 ? 'wrong horse battery staple' : 'correct horse battery staple').then((result) => {
+        observed.push(one.usage());
+        finished.push(i);
+        return result.valid;
+      }),
+    );
+    expect(one.usage()).toEqual({ running: 1, waiting: 3 });
+    expect(await Promise.all(verifications)).toEqual([true, true, false, true]);
+    // One at a time: each finished with exactly the later arrivals still waiting, and in the order they came.
+    expect(finished).toEqual([0, 1, 2, 3]);
+    expect(observed.map((u) => u.waiting)).toEqual([2, 1, 0, 0]);
+    expect(observed.every((u) => u.running <= 1)).toBe(true);
+    expect(one.usage()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('lets `concurrency` hashes run side by side, and frees the slot of one that throws', async () => {
+    const two = createPasswordHasher(fast, { concurrency: 2 });
+    const phc = await two.hash('correct horse battery staple');
+    const work = [two.verify(phc, 'correct horse battery staple'), two.verifyDummy('x'), two.hash('another password here')];
+    expect(two.usage()).toEqual({ running: 2, waiting: 1 });
+    await Promise.all(work);
+    // argon2 refuses a salt of one byte: the hash throws, and its slot comes back.
+    const broken = '$argon2id$v=19$m=1024,t=1,p=1$AA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    await expect(two.verify(broken, 'correct horse battery staple')).rejects.toThrow();
+    expect(two.usage()).toEqual({ running: 0, waiting: 0 });
+    expect((await two.verify(phc, 'correct horse battery staple')).valid).toBe(true);
+  });
+
+  it('refuses a concurrency that is not a positive integer', () => {
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) expect(() => createPasswordHasher(fast, { concurrency })).toThrow(RangeError);
+  });
+});
+
 describe('checkPasswordPolicy', () => {
   it.each<[string, string, string | null]>([
     ['7 characters', 'abcdefg', 'TOO_SHORT'],
