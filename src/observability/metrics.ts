@@ -40,7 +40,7 @@ function loginOutcome(events: readonly RecordedEvent[]): Array<{ method: string;
   return results;
 }
 
-export function createServiceMetrics(options: { db: Db; passwords?: Pick<PasswordHasher, 'usage'>; prefix?: string }): ServiceMetrics {
+export function createServiceMetrics(options: { db: Db; passwords: Pick<PasswordHasher, 'usage'>; prefix?: string }): ServiceMetrics {
   const prefix = options.prefix ?? 'tessera_';
   const registry = new Registry();
   const logins = new Counter({
@@ -106,13 +106,13 @@ export function createServiceMetrics(options: { db: Db; passwords?: Pick<Passwor
   new Gauge({
     name: `${prefix}password_hashes_running`, help: 'argon2 hashes and verifications computing now in this instance (at most PASSWORD_HASH_CONCURRENCY).', registers: [registry],
     collect() {
-      this.set(options.passwords?.usage().running ?? 0);
+      this.set(options.passwords.usage().running);
     },
   });
   new Gauge({
     name: `${prefix}password_hashes_waiting`, help: 'argon2 hashes and verifications waiting for a turn in this instance: above 0 for long, logins queue on CPU.', registers: [registry],
     collect() {
-      this.set(options.passwords?.usage().waiting ?? 0);
+      this.set(options.passwords.usage().waiting);
     },
   });
 
