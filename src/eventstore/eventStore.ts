@@ -174,6 +174,34 @@ interface ReadAhead {
 }
 const streamsReadIn = new WeakMap<Queryable, Map<string, ReadAhead>>();
 
+/** A row of readFromSnapshots' read: an event, or (snapshot_kind set) a stream's snapshot. */
+type StreamReadRow = EventRow & { snapshot_kind: string | null; snapshot_state: string | null };
+
+/** What a read ahead (EventStore.readAheadSql) gave, as its row came back: the streams read, their rows, the positions. */
+export interface ReadAheadRow {
+  ids: string[];
+  /** readFromSnapshots' rows, one per event or snapshot read. */
+  rows: Row[];
+  positions: Array<number | string> | null;
+}
+/**
+ * The read ahead in the rows of a statement that joined readAheadSql (one row per event or snapshot read, its columns
+ * prefixed `ahead_`, the statement's own columns repeated on each); undefined when it read nothing.
+ */
+export function readAheadOf(rows: readonly Row[]): ReadAheadRow | undefined {
+  const ids = rows[0]?.ahead_ids as string[] | null | undefined;
+  if (!ids || ids.length === 0) return undefined;
+  const read = rows.filter((r) => r.ahead_stream_id !== null).map((r) => {
+    const own: Row = {};
+    for (const key in r) if (key.startsWith('ahead_')) own[key.slice('ahead_'.length)] = r[key];
+    return own;
+  });
+  return { ids, rows: read, positions: (rows[0]!.ahead_positions as Array<number | string> | null) ?? null };
+}
+
+/** Reads ahead already taken by a transaction: a retry reads again. */
+const adopted = new WeakSet<ReadAheadRow>();
+
 interface SnapshotRow {
   kind: string;
   version: number;
@@ -564,26 +592,32 @@ export class EventStore {
     // each, pipelined, in that order. A lost race fails the events' insert on the unique index, and that is what is
     // thrown (the statements after it then fail only because the transaction has).
     const writes = [insert, upsertHeads, ...this.effects.statements(everything), ...(reactions?.statements ?? [])];
-    const one = asOneStatement(writes, options.alone ? 'count(*), pg_current_xact_id()::text as tx_id' : undefined);
+    // The transaction's id comes back from the writes when the positions' statement could not know it: alone (the
+    // statement is its own transaction), or positions read ahead outside the transaction (adoptReadAhead).
+    const askTxId = options.alone || txId === '';
+    const one = asOneStatement(writes, askTxId ? 'count(*), pg_current_xact_id()::text as tx_id' : undefined);
     if (options.alone && !one) return null;
     const first = batch[0]!;
     // The end of a transaction with no reactor left to run: the statement and the COMMIT in one round trip.
     const commitNow = committing?.queryAndCommit && one && planned !== null ? committing : undefined;
+    const txIdQuery: Statement = { text: 'select pg_current_xact_id()::text as tx_id', params: [] };
+    let answered: Array<{ tx_id?: string }>;
     try {
-      if (commitNow) await commitNow.queryAndCommit!(one!.text, one!.params);
-      else if (options.alone) {
-        // Its own transaction: one statement is atomic. Its id, which the positions' statement could not know, comes back.
-        const [row] = await tx.query<{ tx_id: string }>(one!.text, one!.params);
-        for (const event of everything) event.txId = row!.tx_id;
-      } else if (one) await tx.query(one.text, one.params);
+      if (commitNow) answered = await commitNow.queryAndCommit!(one!.text, one!.params);
+      else if (one) answered = await tx.query(one.text, one.params);
       else if (this.db.kind === 'postgres') {
-        const settled = await Promise.allSettled(writes.map((w) => tx.query(w.text, w.params)));
+        const settled = await Promise.allSettled([...writes, ...(askTxId ? [txIdQuery] : [])].map((w) => tx.query(w.text, w.params)));
         const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
-      } else for (const w of writes) await tx.query(w.text, w.params);
+        answered = (settled.at(-1) as PromiseFulfilledResult<Row[]>).value;
+      } else {
+        for (const w of writes) await tx.query(w.text, w.params);
+        answered = askTxId ? await tx.query(txIdQuery.text) : [];
+      }
     } catch (error) {
       throw asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
     }
+    if (askTxId) for (const event of everything) event.txId = answered[0]!.tx_id!;
     const inTx = appendedIn.get(root);
     if (inTx) inTx.push(...everything);
     else appendedIn.set(root, everything);
@@ -602,8 +636,11 @@ export class EventStore {
    * to load them one by one loads them in one go.
    */
   async readStreams(streamIds: readonly string[], tx: Queryable): Promise<void> {
-    const ahead = await this.readFromSnapshots(streamIds, tx);
-    const root = rootOf(tx);
+    this.keepRead(rootOf(tx), await this.readFromSnapshots(streamIds, tx));
+  }
+
+  /** Keeps streams read for the transaction's next read of each (until it appends to one). */
+  private keepRead(root: Queryable, ahead: ReadonlyMap<string, ReadAhead>): void {
     let cache = streamsReadIn.get(root);
     if (!cache) streamsReadIn.set(root, (cache = new Map()));
     for (const [streamId, read] of ahead) {
@@ -630,37 +667,81 @@ export class EventStore {
 
   /** One statement: each stream's snapshot row (if any) and its events from the snapshot's version on (else all). */
   private async readFromSnapshots(streamIds: readonly string[], q: Queryable): Promise<Map<string, ReadAhead>> {
-    const result = new Map<string, ReadAhead>(streamIds.map((id) => [id, { snapshot: null, events: [] }]));
+    const read = q.query<StreamReadRow>(this.streamsReadSql('$1::text[]'), [streamIds]);
+    this.drawAfterRead(q, streamIds);
+    return this.aheadFromRows(q, streamIds, await read);
+  }
+
+  /**
+   * The read of readFromSnapshots, for the streams `ids` (an SQL expression of type text[]): with snapshots, each
+   * stream's snapshot row and its events from the snapshot's version on, else its events, in stream and version order.
+   */
+  private streamsReadSql(ids: string): string {
     if (!this.snapshots) {
-      const read = q.query<EventRow>(`select ${eventColumns} from events where stream_id = any($1::text[]) order by stream_id, version`, [streamIds]);
-      this.drawAfterRead(q, streamIds);
-      const rows = await read;
-      for (const event of await this.sealer.unseal(q, rows.map(toRecordedEvent))) result.get(event.streamId)?.events.push(event);
-      return result;
+      return `select null::text as snapshot_kind, null::text as snapshot_state, ${eventColumns} from events where stream_id = any(${ids}) order by stream_id, version`;
     }
-    const read = q.query<EventRow & { snapshot_kind: string | null; snapshot_state: string | null }>(
-      // The lateral read starts each stream's index range scan at its snapshot's version: the events before it are
-      // never touched, however many there are.
-      `with snaps as (select stream_id, kind, version, head_hash, state from snapshots where stream_id = any($1::text[]))
+    // The lateral read starts each stream's index range scan at its snapshot's version: the events before it are
+    // never touched, however many there are.
+    return `with snaps as (select stream_id, kind, version, head_hash, state from snapshots where stream_id = any(${ids}))
        select null::text as snapshot_kind, null::text as snapshot_state, ${eventColumns.replace(/(^|, )/g, '$1e.')}
-         from unnest($1::text[]) as ids(stream_id)
+         from unnest(${ids}) as ids(stream_id)
          left join snaps s on s.stream_id = ids.stream_id
          cross join lateral (select * from events ev where ev.stream_id = ids.stream_id and ev.version >= coalesce(s.version, 1) order by ev.version offset 0) e
        union all
        select kind, state, 0, null, stream_id, version, null, null, null, null, null, head_hash, null from snaps
-       order by stream_id, version, snapshot_kind nulls first`,
-      [streamIds],
-    );
-    this.drawAfterRead(q, streamIds);
-    const rows = await read;
+       order by stream_id, version, snapshot_kind nulls first`;
+  }
+
+  /** The rows of streamsReadSql, opened (one key lookup at most for every stream read), as each stream's read. */
+  private async aheadFromRows(q: Queryable, streamIds: readonly string[], rows: readonly StreamReadRow[]): Promise<Map<string, ReadAhead>> {
+    const result = new Map<string, ReadAhead>(streamIds.map((id) => [id, { snapshot: null, events: [] }]));
     const events: RecordedEvent[] = [];
     for (const row of rows) {
       if (row.snapshot_kind !== null) result.get(row.stream_id)!.snapshot = { kind: row.snapshot_kind, version: row.version, head_hash: row.hash, state: row.snapshot_state! };
       else events.push(toRecordedEvent(row));
     }
-    // Opened together: one key lookup at most for every stream read.
     for (const event of await this.sealer.unseal(q, events)) result.get(event.streamId)!.events.push(event);
     return result;
+  }
+
+  /**
+   * A read ahead, made by a statement outside the command's transaction (the caller's token lookup reads, with the
+   * pending login it finds, the streams its MFA step loads, and draws the positions it appends), as SQL to join
+   * laterally: one row per event or snapshot readFromSnapshots would read of the streams `ids` (an SQL expression of
+   * type text[]), with the ids and `count` positions (an SQL expression) on each, every column prefixed `ahead_`.
+   * The positions are drawn in the same statement, after its snapshot: whoever appended to those streams before it
+   * drew lower ones, and whoever appends after it makes the command's append fail on the version it read. No ids:
+   * nothing is read or drawn. readAheadOf takes it from the rows, adoptReadAhead into the command's transaction.
+   * PostgreSQL only.
+   */
+  readAheadSql(ids: string, count: string): string {
+    const columns = ['snapshot_kind', 'snapshot_state', ...eventColumns.split(', ').map((c) => c.replace(/^.* as /, ''))];
+    return `select a.ids as ahead_ids, p.positions as ahead_positions, ${columns.map((c) => `r.${c} as ahead_${c}`).join(', ')}
+         from (select ${ids} as ids) a
+         cross join lateral (select array_agg(nextval(pg_get_serial_sequence('events', 'position'))) as positions
+                               from generate_series(1, case when cardinality(a.ids) > 0 then ${count} else 0 end)) p
+         left join lateral (${this.streamsReadSql('a.ids')}) r on true`;
+  }
+
+  /**
+   * Takes a read ahead (readAheadSql) as the transaction's own reads of its streams and its drawn positions, if it read
+   * exactly `streamIds` and no transaction took it before (a retry after a lost race reads again, in the transaction).
+   * Those streams' next loads and the appends it drew for then cost no statement. Safe as a transaction's own reads
+   * are: an append at the version read fails if anyone appended since. False: not taken; read as usual.
+   */
+  async adoptReadAhead(tx: Queryable, ahead: ReadAheadRow | undefined, streamIds: readonly string[]): Promise<boolean> {
+    if (!ahead || adopted.has(ahead) || this.db.kind !== 'postgres') return false;
+    adopted.add(ahead);
+    const root = rootOf(tx);
+    const read = new Set(ahead.ids);
+    if (read.size !== streamIds.length || !streamIds.every((id) => read.has(id)) || streamsReadIn.has(root) || sparePositionsIn.has(root)) return false;
+    const streams = await this.aheadFromRows(tx, streamIds, ahead.rows as StreamReadRow[]);
+    this.keepRead(root, streams);
+    // The transaction's id is not known yet: the append asks for it (appendBatch).
+    const positions = (ahead.positions ?? []).map(Number).sort((a, b) => a - b);
+    if (positions.length > 0) sparePositionsIn.set(root, { txId: '', positions, headsBefore: new Set(streamIds) });
+    drawsAsked.delete(root);
+    return true;
   }
 
   /**

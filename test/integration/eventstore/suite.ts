@@ -8,7 +8,7 @@ import { createApp, type App } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import type { Db, Queryable } from '../../../src/db/index.js';
 import {
-  ConcurrencyError, EventStoreError, IdempotencyConflictError, logStart, maxEventPayloadBytes, migrate, pendingMigrations,
+  ConcurrencyError, EventStoreError, IdempotencyConflictError, logStart, maxEventPayloadBytes, migrate, pendingMigrations, readAheadOf,
   verifyChain, withIdempotencyKey, type LogCheckpoint, type NewEvent, type RecordedEvent,
 } from '../../../src/eventstore/index.js';
 import { listMigrations } from '../../../src/eventstore/migrate.js';
@@ -213,6 +213,77 @@ export function eventStoreSuite(mode: SuiteMode): void {
         await appendAfterAnotherWriter((tx) => app.store.readStreams([`user-${randomUUID()}`], tx));
         expect(await positions()).toHaveLength(5);
         expect(await positions()).toEqual([...(await positions())].sort((x, y) => x - y));
+      });
+    });
+
+    describe('reads ahead outside the transaction (EventStore.readAheadSql, adoptReadAhead)', () => {
+      beforeEach(resetLog);
+      const count = { kind: 'test', initialState: 0, evolve: (n: number) => n + 1, snapshotEvery: 1_000_000 };
+      /** What a token lookup does for an MFA step: the streams read and `n` positions drawn, in one statement of its own. */
+      const readAhead = async (streams: string[], n: number) =>
+        readAheadOf(await db.query(`select one.* , ahead.* from (select 1 as one) one left join lateral (${app.store.readAheadSql('$1::text[]', '$2::int')}) ahead on true`, [streams, n]));
+      const lastDrawn = async (): Promise<number> =>
+        Number((await db.query<{ drawn: number | null }>(`select pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass) as drawn`))[0]!.drawn ?? 0);
+
+      pgOnly(onlyPg("are the transaction's reads and positions: its append draws none, and its events carry the transaction's own id"), async (ctx) => {
+        needsPostgres(ctx);
+        const a = randomUUID();
+        const stream = `user-${a}`;
+        await app.store.append(stream, [registered(a)], { expectedVersion: 0, now: fixedNow });
+        const ahead = await readAhead([stream], 2);
+        expect(ahead?.positions).toHaveLength(2);
+        const drawn = await lastDrawn();
+        const appended = await app.store.transactionWithRetry(async (tx) => {
+          expect(await app.store.adoptReadAhead(tx, ahead, [stream])).toBe(true);
+          const { version } = await app.store.readFolded(stream, count, tx);
+          expect(version).toBe(1);
+          return app.store.append(stream, [roleGranted(a), roleGranted(a, 'analyst')], { expectedVersion: version, now: fixedNow, metadata: { actor: a }, tx });
+        });
+        // The positions drawn ahead, none drawn since; the transaction id is the one PostgreSQL recorded, not a blank.
+        expect(await lastDrawn()).toBe(drawn);
+        expect(appended.events.map((e) => e.position)).toEqual(ahead!.positions!.map(Number));
+        const stored = await db.query<{ position: number; tx_id: string }>(`select position, tx_id::text as tx_id from events where stream_id = $1 and version > 1 order by version`, [stream]);
+        expect(appended.events.map((e) => e.txId)).toEqual(stored.map((r) => r.tx_id));
+        expect(stored[0]!.tx_id).toMatch(/^[1-9][0-9]*$/);
+        expect((await verifyChain(db)).ok).toBe(true);
+      });
+
+      pgOnly(onlyPg('lose the race to a writer that appended after them: the retry reads again, and position order stays version order'), async (ctx) => {
+        needsPostgres(ctx);
+        const a = randomUUID();
+        const stream = `user-${a}`;
+        await app.store.append(stream, [registered(a)], { expectedVersion: 0, now: fixedNow });
+        const ahead = await readAhead([stream], 1);
+        // Another writer appends after the read ahead, with a position drawn after it.
+        await app.store.append(stream, [roleGranted(a)], { expectedVersion: 1, now: fixedNow });
+        const rounds: Array<{ adopted: boolean; version: number }> = [];
+        await app.store.transactionWithRetry(async (tx) => {
+          const adopted = await app.store.adoptReadAhead(tx, ahead, [stream]);
+          const { version } = await app.store.readFolded(stream, count, tx);
+          rounds.push({ adopted, version });
+          await app.store.appendDeferred(stream, [roleGranted(a, 'analyst')], { expectedVersion: version, now: fixedNow, metadata: { actor: a }, tx });
+        });
+        // Round 1 decided on the read ahead (version 1) and lost; round 2 could not take it again and read version 2.
+        expect(rounds).toEqual([{ adopted: true, version: 1 }, { adopted: false, version: 2 }]);
+        const positions = (await db.query<{ position: number }>(`select position from events where stream_id = $1 order by version`, [stream])).map((r) => Number(r.position));
+        expect(positions).toHaveLength(3);
+        expect(positions).toEqual([...positions].sort((x, y) => x - y));
+      });
+
+      pgOnly(onlyPg('are taken only for the streams they read'), async (ctx) => {
+        needsPostgres(ctx);
+        const [a, b] = [randomUUID(), randomUUID()];
+        await app.store.append(`user-${a}`, [registered(a), roleGranted(a)], { expectedVersion: 0, now: fixedNow });
+        // A read of user a offered as the read of user b would make b's stream look empty (version 0): refused.
+        const ofA = await readAhead([`user-${a}`], 1);
+        const versionOfB = await app.store.transactionWithRetry(async (tx) => {
+          expect(await app.store.adoptReadAhead(tx, ofA, [`user-${b}`])).toBe(false);
+          return (await app.store.readFolded(`user-${b}`, count, tx)).version;
+        });
+        expect(versionOfB).toBe(0);
+        // Nor for more streams than it read, nor when it read none.
+        expect(await app.store.transactionWithRetry(async (tx) => app.store.adoptReadAhead(tx, await readAhead([`user-${a}`], 1), [`user-${a}`, `user-${b}`]))).toBe(false);
+        expect(await readAhead([], 1)).toBeUndefined();
       });
     });
 
