@@ -1,7 +1,7 @@
 // Who is calling: a bearer token or cookie resolved to a live session or a pending login, on every request and for
 // every transport. Ending an expired session and recording activity are events like any other.
 import { isFlowToken, readFlowToken, type PendingFlowKind } from '../crypto/recoveryTokens.js';
-import { hashToken } from '../crypto/tokens.js';
+import { hashToken, isPendingLoginToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import { hasStrongSecondFactor } from '../domain/authenticators/state.js';
 import { userAggregate } from '../domain/user/aggregate.js';
@@ -11,7 +11,10 @@ import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
 import { ConcurrencyError } from '../eventstore/index.js';
 import type { DeviceStanding } from '../projections/accountFailures.js';
-import { findTokenHolder } from '../projections/sessions.js';
+import type { ReadAheadRow } from '../eventstore/index.js';
+import { loginAggregate } from '../domain/login/aggregate.js';
+import { findTokenHolder, type FlowReadAhead } from '../projections/sessions.js';
+import { factorLoginAppends } from './appendCounts.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { actingAs, type RequestFacts } from './request.js';
@@ -61,7 +64,7 @@ export interface PendingAccountFlowView {
 export type Caller =
   | { kind: 'anonymous' }
   | { kind: 'flow'; token: string; flow: PendingAccountFlowView }
-  | { kind: 'pending'; token: string; flow: PendingLoginView; standing?: RequestStanding }
+  | { kind: 'pending'; token: string; flow: PendingLoginView; standing?: RequestStanding; readAhead?: ReadAheadRow }
   | { kind: 'session'; token: string; session: SessionView; user: UserView };
 
 /** The requesting device's standing in the pending user's budget, read with the token (its MFA step's first read). */
@@ -93,7 +96,7 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
   const tokenHash = hashToken(token);
   const now = deps.clock.now();
   const { config } = deps;
-  const { session, flow, flowStanding } = await findTokenHolder(deps.db, tokenHash, request.deviceId);
+  const { session, flow, flowStanding, flowReadAhead } = await findTokenHolder(deps.db, tokenHash, request.deviceId, isPendingLoginToken(token) ? mfaStepReadAhead(deps, request) : undefined);
   if (session) {
     const expired = sessionExpiry({ createdAt: session.created_at, lastActivityAt: session.last_seen_at }, now, {
       idleSeconds: config.sessionIdleTimeoutSeconds,
@@ -144,9 +147,38 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
     return {
       kind: 'pending', token, flow: { flowId: flow.flow_id, userId: flow.user_id, stage: 'MFA_AUTHENTICATE', types: flow.types, expiresAt: flow.expires_at },
       ...(flowStanding ? { standing: { ...flowStanding, deviceId: request.deviceId } } : {}),
+      ...(flowReadAhead ? { readAhead: flowReadAhead } : {}),
     };
   }
   return anonymous;
+}
+
+/**
+ * What a pending login's MFA step reads and draws first (the authenticators and the login, the positions of a success:
+ * completeMfaStepWithCode), read with the token that names it: the step then starts its transaction with its append,
+ * a round trip fewer. Only for a token minted for a pending login (newPendingLoginToken): a session's reads nothing
+ * more; a pending token used for anything else leaves the drawn positions as gaps, as a failed step does. PostgreSQL
+ * only.
+ */
+function mfaStepReadAhead(deps: CallerDeps, request: RequestFacts): FlowReadAhead | undefined {
+  if (deps.db.kind !== 'postgres') return undefined;
+  return {
+    // Stream ids as the aggregates name them, from the flow row the lookup found (none: no pending login, no read).
+    // The positions: fewer when the device is known to the account (its attempt then counts in the device's own bucket,
+    // and the session records no DeviceSeen), as the lookup's standing (st) tells.
+    sql: deps.store.readAheadSql(
+      `case when f.flow_id is null then '{}'::text[] else array[$3::text || f.user_id::text, $4::text || f.flow_id::text] end`,
+      'case when st.device_known then $5::int else $6::int end'),
+    params: [
+      authenticatorsAggregate.streamId(''), loginAggregate.streamId(''),
+      factorLoginAppends({ ...request, attemptBucket: request.deviceId }), factorLoginAppends(request),
+    ],
+  };
+}
+
+/** The streams mfaStepReadAhead reads for a pending login, as the MFA step checks them. */
+export function mfaStepStreams(flow: Pick<PendingLoginView, 'userId' | 'flowId'>): string[] {
+  return [authenticatorsAggregate.streamId(flow.userId), loginAggregate.streamId(flow.flowId)];
 }
 
 /**

@@ -10,22 +10,12 @@ import { findPendingFlowIdsOfUser } from '../projections/loginFlows.js';
 import type { PendingLoginView } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps, WriteDeps } from './deps.js';
-import { sessionStartAppends, startSessionIn, type IssuedSession } from './sessions.js';
+import { startSessionIn, type IssuedSession } from './sessions.js';
 import { actingAs, type RequestFacts } from './request.js';
 
 type FlowDeps = WriteDeps & Pick<Deps, 'config'>;
 
 export type MfaStepOutcome = { accepted: true } | { accepted: false; reason: string };
-
-/**
- * How many events a login completed by a factor appends: the factor's use (TotpCodeAccepted, RecoveryCodeUsed,
- * WebAuthnAssertionAccepted), two of the login's (MfaSucceeded and LoginCompleted after a password, LoginStarted and
- * LoginCompleted for a passkey) and the session's start. Drawn ahead (EventStore.drawAhead) with the transaction's
- * first read; a failure appends fewer, and leaves the rest as gaps.
- */
-export function factorLoginAppends(request: RequestFacts): number {
-  return 3 + sessionStartAppends(request);
-}
 
 /**
  * The end of the MFA step, inside the transaction that also records the factor's use (TotpCodeAccepted,

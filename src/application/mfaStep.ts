@@ -13,11 +13,12 @@ import type { AuthenticatorsState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
 import { accountAttempt, pendingLoginAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
-import type { Caller } from './caller.js';
+import { mfaStepStreams, type Caller } from './caller.js';
 import { handle, load, loadAhead } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { useEmailCodeIn } from './emailCodes.js';
-import { assertPendingFlowOpen, finishMfaStepIn, factorLoginAppends } from './loginFlow.js';
+import { factorLoginAppends } from './appendCounts.js';
+import { assertPendingFlowOpen, finishMfaStepIn } from './loginFlow.js';
 import { matchRecoveryCode } from './recoveryCodes.js';
 import { inLoginFlow, type RequestFacts } from './request.js';
 import { reauthenticateSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
@@ -81,8 +82,11 @@ export async function completeMfaStepWithCode(deps: MfaDeps, caller: Caller, inp
   const { outcome, session } = await spendAttempt(deps, attempt, (request) => {
     const { code } = parseInput(codeInputSchema, input);
     return deps.store.transactionWithRetry(async (tx) => {
-      deps.store.drawAhead(tx, factorLoginAppends(request));
-      await loadAhead(deps, tx, [{ aggregate: authenticatorsAggregate, id: flow.userId }, { aggregate: loginAggregate, id: flow.flowId }]);
+      // Read with the caller's token (the first round only: a retry after a lost race reads again), else here.
+      if (!(await deps.store.adoptReadAhead(tx, pending.readAhead, mfaStepStreams(flow)))) {
+        deps.store.drawAhead(tx, factorLoginAppends(request));
+        await loadAhead(deps, tx, [{ aggregate: authenticatorsAggregate, id: flow.userId }, { aggregate: loginAggregate, id: flow.flowId }]);
+      }
       const outcome = await useCodeIn(deps, tx, flow.userId, code, 'login', request, flow.flowId);
       const session = await finishMfaStepIn(deps, tx, flow.flowId, outcome.method, outcome.accepted ? { accepted: true } : { accepted: false, reason: outcome.reason }, request);
       return { outcome, session };

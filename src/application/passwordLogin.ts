@@ -1,6 +1,6 @@
 // Password login. An unknown email verifies a dummy hash and answers exactly like a wrong password, so neither the
 // answer nor its cost tells an attacker which emails exist. Every rejection is an event (PasswordRejected).
-import { hashToken, newId, newSessionToken } from '../crypto/tokens.js';
+import { hashToken, newId, newPendingLoginToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
 import { availableFactorTypes, hasSecondFactor, hasStrongSecondFactor, hasUsableSecondFactor } from '../domain/authenticators/state.js';
 import { loginAggregate } from '../domain/login/aggregate.js';
@@ -15,7 +15,8 @@ import { handle, load } from './commandHandler.js';
 import { recordUnknownAccountFailure } from './lockout.js';
 import type { Deps } from './deps.js';
 import { actingAs, inLoginFlow, type RequestFacts } from './request.js';
-import { sessionStartAppends, startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
+import { sessionStartAppends } from './appendCounts.js';
+import { startSessionIn, type IssuedSession, type IssuedToken } from './sessions.js';
 import { issueFlowToken, requestEmailVerificationIn } from './emailVerification.js';
 
 export type PasswordLoginResult =
@@ -87,7 +88,7 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   }
   const factorTypes = availableFactorTypes(authenticators);
   const requirement = mfaRequirement(user, hasStrongSecondFactor(authenticators), now, mfaPolicyOf(deps.config));
-  const pendingToken = newSessionToken();
+  const pendingToken = newPendingLoginToken();
   return deps.store.transactionWithRetry(async (tx) => {
     // The password was checked against the user stream as it was read. Hold that stream until commit: a password
     // change or a deletion either committed first (then the hash is no longer the one verified, and this login fails)

@@ -11,6 +11,7 @@ import { requireSession } from './authorization.js';
 import type { Caller } from './caller.js';
 import { handle } from './commandHandler.js';
 import type { Deps, WriteDeps } from './deps.js';
+import { seesDevice } from './appendCounts.js';
 import type { RequestFacts } from './request.js';
 
 /** A token handed to the client (cookie or bearer), and how long it is worth keeping. */
@@ -26,21 +27,6 @@ export interface IssuedSession extends IssuedToken {
 
 type SessionDeps = WriteDeps & Pick<Deps, 'config'>;
 export type RevokeReason = SessionRevoked['data']['reason'];
-
-/**
- * Whether a full session started on this request records its device (DeviceSeen): not when the request's attempt
- * counted in the device's own bucket, which means the device is already known to the account (nothing to record, and
- * no need to read the device's stream on the login path).
- */
-function seesDevice(request: RequestFacts, enrollOnly: boolean): boolean {
-  const deviceId = request.deviceId ?? null;
-  return deviceId !== null && !enrollOnly && request.attemptBucket !== deviceId;
-}
-
-/** How many events startSessionIn appends (for EventStore.drawAhead): SessionStarted, and DeviceSeen when it records the device. */
-export function sessionStartAppends(request: RequestFacts, enrollOnly = false): number {
-  return seesDevice(request, enrollOnly) ? 2 : 1;
-}
 
 /**
  * Starts a session inside the caller's transaction (the login that earned it commits with it). A full session is a

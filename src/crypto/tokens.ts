@@ -9,6 +9,22 @@ export function newSessionToken(): string {
   return randomBytes(SESSION_TOKEN_BYTES).toString('base64url');
 }
 
+/**
+ * A pending login's token: as random as a session's, behind a mark that tells the two apart before any lookup, so
+ * that only a pending login's token pays for what its MFA step reads with it (resolveCaller). The mark grants
+ * nothing: the token is still looked up by its hash, and one without the mark (or a session's with it) is looked up as
+ * any other.
+ */
+export function newPendingLoginToken(): string {
+  return `${pendingLoginMark}${newSessionToken()}`;
+}
+
+const pendingLoginMark = 'mfa.';
+
+export function isPendingLoginToken(token: string): boolean {
+  return token.startsWith(pendingLoginMark);
+}
+
 /** SHA-256 hex of a token: what is stored and looked up instead of the token itself. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

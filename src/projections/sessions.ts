@@ -1,6 +1,7 @@
 // Sessions: looked up by token hash on every authenticated request, listed in `me.sessions`. The address and user
 // agent are the envelopes SessionStarted stored (sealed under the user's key; the vault opens them for display).
 import type { Queryable } from '../db/index.js';
+import { readAheadOf, type ReadAheadRow } from '../eventstore/index.js';
 import type { DeviceTrustDeclined, DeviceTrusted } from '../domain/device/events.js';
 import type { SessionEvent } from '../domain/session/events.js';
 import { standingFrom, standingQuery, type DeviceStanding, type StandingRow } from './accountFailures.js';
@@ -181,12 +182,23 @@ export interface SessionWithUserRow extends SessionRow {
  * The hot path of every authenticated request, in one query: what a token opens — a live session with its (not deleted)
  * user, or else a login waiting for its MFA step (the pending token of login_flows).
  */
-export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?: string): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow; flowStanding?: DeviceStanding }> {
+/**
+ * A read made with a pending login's token, in the lookup's own statement, for the MFA step that token exists for:
+ * `sql` a query of one row (EventStore.readAheadSql) that may use the flow row's `f.user_id` and `f.flow_id` (null
+ * when the token holds no pending login) and its own `params`, numbered from $3.
+ */
+export interface FlowReadAhead {
+  sql: string;
+  params: readonly unknown[];
+}
+
+export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?: string, readAhead?: FlowReadAhead): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow; flowStanding?: DeviceStanding; flowReadAhead?: ReadAheadRow }> {
   // A pending login's token is only ever used for its MFA step, which draws an attempt first: the requesting device's
-  // standing in the account's budget (deviceAndStanding's read) comes in the same statement.
-  const [row] = await q.query<SessionWithUserRow & { pending_flow_id: string | null; pending_user_id: string; pending_types: string[]; pending_expires_at: Date } & StandingRow>(
+  // standing in the account's budget (deviceAndStanding's read) comes in the same statement, and so does what the
+  // caller reads ahead for that step.
+  const rows = await q.query<SessionWithUserRow & { pending_flow_id: string | null; pending_user_id: string; pending_types: string[]; pending_expires_at: Date } & StandingRow  & { ahead_ids?: string[] | null; ahead_positions?: Array<number | string> | null; ahead_stream_id?: string | null }>(
     `select s.*, f.flow_id as pending_flow_id, f.user_id as pending_user_id, f.types as pending_types, f.expires_at as pending_expires_at,
-            st.device_known, st.consecutive, st.last_failure_at, st.locked_until
+            st.device_known, st.consecutive, st.last_failure_at, st.locked_until${readAhead ? ', ahead.*' : ''}
        from (select 1) as one
        left join lateral (
          select s.*, u.email, u.roles, u.created_at as user_created_at, u.mfa_required_by, k.wrapped_key as data_key
@@ -195,12 +207,17 @@ export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?
           where s.token_hash = $1 and s.ended_at is null) s on true
        left join lateral (
          select flow_id, user_id, types, expires_at from ${liveSchema}.login_flows where token_hash = $1 and status = 'mfa_pending') f on s.session_id is null
-       left join lateral (${standingQuery('f.user_id', '$2')}) st on true`,
-    [tokenHash, deviceId ?? null],
+       left join lateral (${standingQuery('f.user_id', '$2')}) st on true${readAhead ? `
+       left join lateral (${readAhead.sql}) ahead on true` : ''}`,
+    [tokenHash, deviceId ?? null, ...(readAhead?.params ?? [])],
   );
+  const [row] = rows;
   if (!row) return {};
   const { pending_flow_id: flowId, pending_user_id: userId, pending_types: types, pending_expires_at: expiresAt, device_known, consecutive, last_failure_at, locked_until, ...session } = row;
   if (session.session_id !== null) return { session: session as SessionWithUserRow };
   if (flowId === null) return {};
-  return { flow: { flow_id: flowId, user_id: userId, types, expires_at: expiresAt }, flowStanding: standingFrom({ device_known, consecutive, last_failure_at, locked_until }) };
+  return {
+    flow: { flow_id: flowId, user_id: userId, types, expires_at: expiresAt }, flowStanding: standingFrom({ device_known, consecutive, last_failure_at, locked_until }),
+    ...(readAhead ? { flowReadAhead: readAheadOf(rows) } : {}),
+  };
 }
