@@ -3,16 +3,15 @@
 import { isFlowToken, readFlowToken, type PendingFlowKind } from '../crypto/recoveryTokens.js';
 import { hashToken, isPendingLoginToken } from '../crypto/tokens.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
+import { loginAggregate } from '../domain/login/aggregate.js';
 import { hasStrongSecondFactor } from '../domain/authenticators/state.js';
 import { userAggregate } from '../domain/user/aggregate.js';
 import { isMfaRequired, mfaPolicyOf, mfaRequirement } from '../domain/user/policy.js';
 import { sessionAggregate } from '../domain/session/aggregate.js';
 import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
-import { ConcurrencyError } from '../eventstore/index.js';
+import { ConcurrencyError, type ReadAheadRow } from '../eventstore/index.js';
 import type { DeviceStanding } from '../projections/accountFailures.js';
-import type { ReadAheadRow } from '../eventstore/index.js';
-import { loginAggregate } from '../domain/login/aggregate.js';
 import { findTokenHolder, type FlowReadAhead } from '../projections/sessions.js';
 import { factorLoginAppends } from './appendCounts.js';
 import { handle, load } from './commandHandler.js';

@@ -179,19 +179,20 @@ export interface SessionWithUserRow extends SessionRow {
 }
 
 /**
- * The hot path of every authenticated request, in one query: what a token opens — a live session with its (not deleted)
- * user, or else a login waiting for its MFA step (the pending token of login_flows).
- */
-/**
  * A read made with a pending login's token, in the lookup's own statement, for the MFA step that token exists for:
- * `sql` a query of one row (EventStore.readAheadSql) that may use the flow row's `f.user_id` and `f.flow_id` (null
- * when the token holds no pending login) and its own `params`, numbered from $3.
+ * `sql` a query joined laterally (EventStore.readAheadSql: its rows multiply the lookup's, its columns prefixed
+ * `ahead_`) that may use the flow row's `f.user_id` and `f.flow_id` (null when the token holds no pending login), the
+ * standing's `st.device_known`, and its own `params`, numbered from $3.
  */
 export interface FlowReadAhead {
   sql: string;
   params: readonly unknown[];
 }
 
+/**
+ * The hot path of every authenticated request, in one query: what a token opens — a live session with its (not deleted)
+ * user, or else a login waiting for its MFA step (the pending token of login_flows).
+ */
 export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?: string, readAhead?: FlowReadAhead): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow; flowStanding?: DeviceStanding; flowReadAhead?: ReadAheadRow }> {
   // A pending login's token is only ever used for its MFA step, which draws an attempt first: the requesting device's
   // standing in the account's budget (deviceAndStanding's read) comes in the same statement, and so does what the
