@@ -15,11 +15,11 @@ export function newSessionToken(): string {
  * nothing: the token is still looked up by its hash, and one without the mark (or a session's with it) is looked up as
  * any other.
  */
+const pendingLoginMark = 'mfa.';
+
 export function newPendingLoginToken(): string {
   return `${pendingLoginMark}${newSessionToken()}`;
 }
-
-const pendingLoginMark = 'mfa.';
 
 export function isPendingLoginToken(token: string): boolean {
   return token.startsWith(pendingLoginMark);
