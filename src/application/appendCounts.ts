@@ -27,3 +27,10 @@ export function sessionStartAppends(request: RequestFacts, enrollOnly = false): 
 export function factorLoginAppends(request: RequestFacts): number {
   return 3 + sessionStartAppends(request);
 }
+
+/**
+ * How many events a password login's decision on its new login stream appends when the password is right
+ * (loginAggregate's StartLogin): LoginStarted, PasswordVerified, then MfaRequired (the MFA step waits) or LoginCompleted;
+ * when a trusted device stands in for the second factor, TrustedDeviceAccepted before LoginCompleted.
+ */
+export const passwordLoginAppends = { mfaPending: 3, completed: 3, trustedDevice: 4 } as const;

@@ -12,7 +12,8 @@ import type { SessionMethod } from '../domain/session/events.js';
 import { sessionExpiry } from '../domain/session/state.js';
 import { ConcurrencyError, type ReadAheadRow } from '../eventstore/index.js';
 import type { DeviceStanding } from '../projections/accountFailures.js';
-import { findTokenHolder, type FlowReadAhead } from '../projections/sessions.js';
+import { findTokenHolder } from '../projections/sessions.js';
+import type { ReadAheadJoin } from '../projections/projector.js';
 import { factorLoginAppends } from './appendCounts.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
@@ -162,7 +163,7 @@ const readAheadSqlOf = new WeakMap<CallerDeps['store'], string>();
  * more; a pending token used for anything else leaves the drawn positions as gaps, as a failed step does. PostgreSQL
  * only.
  */
-function mfaStepReadAhead(deps: CallerDeps, request: RequestFacts): FlowReadAhead | undefined {
+function mfaStepReadAhead(deps: CallerDeps, request: RequestFacts): ReadAheadJoin | undefined {
   if (deps.db.kind !== 'postgres') return undefined;
   let sql = readAheadSqlOf.get(deps.store);
   if (sql === undefined) {

@@ -202,6 +202,11 @@ export function readAheadOf(rows: readonly Row[]): ReadAheadRow | undefined {
 /** Reads ahead already taken by a transaction: a retry reads again. */
 const adopted = new WeakSet<ReadAheadRow>();
 
+/** Streams a transaction holds at a version read outside it (holdAtVersion), until its next append checks them. */
+const holdsIn = new WeakMap<Queryable, Array<{ streamId: string; version: number }>>();
+/** The SQLSTATE tessera_hold_stream raises when a held stream has moved (migration 060). */
+const heldStreamMoved = 'TS409';
+
 interface SnapshotRow {
   kind: string;
   version: number;
@@ -290,6 +295,12 @@ export class EventStore {
       const value = await fn(unit);
       // The unit's appends go out last, and commit in the same round trip when nothing has to run after them.
       await this.flush(unit, true);
+      // A hold no append checked is checked on its own before the COMMIT: what it guards must not go unchecked.
+      const holds = holdsIn.get(unit);
+      if (holds) {
+        holdsIn.delete(unit);
+        await this.checkHolds(raw, holds);
+      }
       appended = appendedIn.get(unit);
       return value;
     }, { genericPlans: true });
@@ -574,13 +585,18 @@ export class EventStore {
       record({ ...reaction, expectedVersion: 0 }, await this.sealer.seal(tx, reaction.events, reaction.metadata), everything);
     }
     const touched = [...new Set(everything.map((e) => e.streamId))];
+    // Streams held at a version read outside the transaction (holdAtVersion) are checked by the insert itself, once,
+    // before it writes a row: a head that has moved fails the statement, and nothing of it is written.
+    const holds = holdsIn.get(root);
+    if (holds) holdsIn.delete(root);
     const insert: Statement = {
       text: `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
        overriding system value
        select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
-         from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)
+         from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)${holds ? `
+        where (select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($3::text[], $4::int[]) as h(stream_id, version))` : ''}
        order by r.position`,
-      params: [JSON.stringify(rows), currentHashVersion],
+      params: [JSON.stringify(rows), currentHashVersion, ...(holds ? [holds.map((h) => h.streamId), holds.map((h) => h.version)] : [])],
     };
     const upsertHeads: Statement = {
       text: `insert into streams (stream_id, version, head_hash)
@@ -615,7 +631,7 @@ export class EventStore {
         answered = askTxId ? await tx.query(txIdQuery.text) : [];
       }
     } catch (error) {
-      throw asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
+      throw asHoldLost(error, holds) ?? asConcurrencyError(error, first.streamId, first.expectedVersion) ?? error;
     }
     if (askTxId) for (const event of everything) event.txId = answered[0]!.tx_id!;
     const inTx = appendedIn.get(root);
@@ -742,6 +758,59 @@ export class EventStore {
     if (positions.length > 0) sparePositionsIn.set(root, { txId: '', positions, headsBefore: new Set(streamIds) });
     drawsAsked.delete(root);
     return true;
+  }
+
+  /**
+   * Takes only a read ahead's positions, for the transaction's appends to new streams: for a command that decided on
+   * the streams it read outside the transaction (readAheadReads), and holds what it relied on (holdAtVersion) instead
+   * of reading it again. Its reads are not the transaction's, so no append to those streams may take these positions
+   * (it draws its own, after its own read). Only once, as adoptReadAhead. False: not taken.
+   */
+  adoptPositionsAhead(tx: Queryable, ahead: ReadAheadRow | undefined): boolean {
+    if (!ahead || adopted.has(ahead) || this.db.kind !== 'postgres') return false;
+    adopted.add(ahead);
+    const root = rootOf(tx);
+    const positions = (ahead.positions ?? []).map(Number).sort((a, b) => a - b);
+    if (positions.length === 0 || sparePositionsIn.has(root)) return false;
+    sparePositionsIn.set(root, { txId: '', positions, headsBefore: new Set() });
+    drawsAsked.delete(root);
+    return true;
+  }
+
+  /**
+   * The streams a read ahead read (readAheadSql), outside any transaction, as readTogether gives them: pass the handle
+   * where a load takes a transaction, and those streams come from that read. Null when it did not read exactly
+   * `streamIds`.
+   */
+  async readAheadReads(ahead: ReadAheadRow | undefined, streamIds: readonly string[]): Promise<Queryable | null> {
+    const read = new Set(ahead?.ids ?? []);
+    if (!ahead || read.size !== streamIds.length || !streamIds.every((id) => read.has(id))) return null;
+    const reads: Queryable = { query: (text, params) => this.db.query(text, params) };
+    this.keepRead(reads, await this.aheadFromRows(reads, streamIds, ahead.rows as StreamReadRow[]));
+    return reads;
+  }
+
+  /**
+   * Holds `streamId` at `version`, the version a decision read outside the transaction, until the transaction ends
+   * (FOR SHARE on its head: a writer to that stream waits for this commit), checked in the statement of the
+   * transaction's next append instead of a round trip of its own. A head that has moved fails that statement, and
+   * nothing of it is written: a ConcurrencyError, so transactionWithRetry runs the transaction again. A transaction
+   * that appends nothing checks it before its COMMIT. PostgreSQL (migration 060); on PGlite use holdStream.
+   */
+  holdAtVersion(tx: Queryable, streamId: string, version: number): void {
+    const root = rootOf(tx);
+    const holds = holdsIn.get(root);
+    if (holds) holds.push({ streamId, version });
+    else holdsIn.set(root, [{ streamId, version }]);
+  }
+
+  private async checkHolds(tx: Queryable, holds: ReadonlyArray<{ streamId: string; version: number }>): Promise<void> {
+    try {
+      await tx.query(`select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($1::text[], $2::int[]) as h(stream_id, version)`,
+        [holds.map((h) => h.streamId), holds.map((h) => h.version)]);
+    } catch (error) {
+      throw asHoldLost(error, holds) ?? error;
+    }
   }
 
   /**
@@ -901,6 +970,13 @@ function rememberHead(tx: Queryable, streamId: string, version: number, hash: st
 }
 
 /** The loser of a race on one stream fails on the unique (stream, version) index: that is a ConcurrencyError, not a 500. */
+/** A held stream found moved (tessera_hold_stream), as the lost race it is. */
+function asHoldLost(error: unknown, holds: ReadonlyArray<{ streamId: string; version: number }> | undefined): ConcurrencyError | undefined {
+  if (!holds || sqlState(error) !== heldStreamMoved) return undefined;
+  const moved = holds.find((h) => String(error).includes(h.streamId)) ?? holds[0]!;
+  return new ConcurrencyError(moved.streamId, moved.version);
+}
+
 function asConcurrencyError(error: unknown, streamId: string, expected: ExpectedVersion): ConcurrencyError | undefined {
   if (error instanceof ConcurrencyError) return error;
   const constraint = (error as { constraint_name?: string; constraint?: string } | null);

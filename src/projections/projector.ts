@@ -47,6 +47,16 @@ export interface Projector<E extends DomainEvent = DomainEvent> {
 
 export const liveSchema = 'proj';
 
+/**
+ * A read made ahead in a lookup's own statement, for the command that lookup is the first step of: `sql` a query
+ * joined laterally (EventStore.readAheadSql: its rows multiply the lookup's, its columns prefixed `ahead_`) that may
+ * use the columns the lookup names, and its own `params`, numbered after the lookup's.
+ */
+export interface ReadAheadJoin {
+  sql: string;
+  params: readonly unknown[];
+}
+
 export function sql(text: string, ...params: unknown[]): SqlStatement {
   return { text, params };
 }

@@ -8,7 +8,7 @@ import { standingFrom, standingQuery, type DeviceStanding, type StandingRow } fr
 import { BatchFold, type Column } from './batch.js';
 import { sealedField } from './users.js';
 import type { PendingFlowRow } from './loginFlows.js';
-import { liveSchema, sql, type Projector, type Recorded, type SqlStatement } from './projector.js';
+import { liveSchema, sql, type Projector, type ReadAheadJoin, type Recorded, type SqlStatement } from './projector.js';
 
 /** A session is asked "trust this device?" (the MFA_TRUST flow) until its device is trusted or the answer is no. */
 type SessionsEvent = SessionEvent | DeviceTrusted | DeviceTrustDeclined;
@@ -179,24 +179,14 @@ export interface SessionWithUserRow extends SessionRow {
 }
 
 /**
- * A read made with a pending login's token, in the lookup's own statement, for the MFA step that token exists for:
- * `sql` a query joined laterally (EventStore.readAheadSql: its rows multiply the lookup's, its columns prefixed
- * `ahead_`) that may use the flow row's `f.user_id` and `f.flow_id` (null when the token holds no pending login), the
- * standing's `st.device_known`, and its own `params`, numbered from $3.
- */
-export interface FlowReadAhead {
-  sql: string;
-  params: readonly unknown[];
-}
-
-/**
  * The hot path of every authenticated request, in one query: what a token opens — a live session with its (not deleted)
  * user, or else a login waiting for its MFA step (the pending token of login_flows).
  */
-export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?: string, readAhead?: FlowReadAhead): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow; flowStanding?: DeviceStanding; flowReadAhead?: ReadAheadRow }> {
+export async function findTokenHolder(q: Queryable, tokenHash: string, deviceId?: string, readAhead?: ReadAheadJoin): Promise<{ session?: SessionWithUserRow; flow?: PendingFlowRow; flowStanding?: DeviceStanding; flowReadAhead?: ReadAheadRow }> {
   // A pending login's token is only ever used for its MFA step, which draws an attempt first: the requesting device's
   // standing in the account's budget (deviceAndStanding's read) comes in the same statement, and so does what the
-  // caller reads ahead for that step.
+  // caller reads ahead for that step (readAhead: it may use the flow row's f.user_id and f.flow_id, null when the
+  // token holds no pending login, and the standing's st.device_known; its params are numbered from $3).
   const rows = await q.query<SessionWithUserRow & { pending_flow_id: string | null; pending_user_id: string; pending_types: string[]; pending_expires_at: Date } & StandingRow  & { ahead_ids?: string[] | null; ahead_positions?: Array<number | string> | null; ahead_stream_id?: string | null }>(
     `select s.*, f.flow_id as pending_flow_id, f.user_id as pending_user_id, f.types as pending_types, f.expires_at as pending_expires_at,
             st.device_known, st.consecutive, st.last_failure_at, st.locked_until${readAhead ? ', ahead.*' : ''}

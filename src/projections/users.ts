@@ -7,8 +7,8 @@ import { untrustedBucket } from '../domain/user/state.js';
 import type { FailureRecord } from '../domain/user/lockout.js';
 import { standingOf } from './accountFailures.js';
 import { BatchFold, type Column } from './batch.js';
-import type { RecordedEvent } from '../eventstore/index.js';
-import { liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
+import { readAheadOf, type ReadAheadRow, type RecordedEvent } from '../eventstore/index.js';
+import { liveSchema, sql, type Handled, type Projector, type ReadAheadJoin, type Recorded, type SqlStatement } from './projector.js';
 
 const handles = ['UserRegistered', 'PasswordChanged', 'EmailChanged', 'RoleGranted', 'RoleRevoked', 'UserLocked', 'UserUnlocked', 'UserDeleted', 'UserErased', 'MfaPolicyApplied', 'MfaPolicyLifted'] as const;
 
@@ -170,23 +170,39 @@ export interface LoginTarget {
   wrapped_key: string | null;
   /** The failures and lock of the bucket this device's attempts count in (its own if known, else the shared one). */
   standing: FailureRecord;
+  /** What the login read ahead with it (findLoginTarget's `readAhead`). */
+  readAhead?: ReadAheadRow;
   [key: string]: unknown;
 }
 
-/** Password login's first read, one statement: the account behind an email and what the requesting device is to it. */
-export async function findLoginTarget(q: Queryable, emailHash: string, deviceId: string | null): Promise<LoginTarget | undefined> {
-  const [row] = await q.query<LoginTarget>(
+/**
+ * Password login's first read, one statement: the account behind an email and what the requesting device is to it;
+ * with `readAhead`, also what the login reads and draws next (it may use the account's `u.user_id`, the device row's
+ * `d.device_id` and `d.trusted_until`, and `mfa.any_factor`: whether the account has a second factor, as the
+ * administrators' list shows it; its params are numbered from $3).
+ */
+export async function findLoginTarget(q: Queryable, emailHash: string, deviceId: string | null, readAhead?: ReadAheadJoin): Promise<LoginTarget | undefined> {
+  const rows = await q.query<LoginTarget>(
     `select u.user_id, u.has_password, d.device_id is not null as device_known, d.trusted_until, k.wrapped_key,
-            f.consecutive, f.last_failure_at, f.locked_until
+            f.consecutive, f.last_failure_at, f.locked_until${readAhead ? ', ahead.*' : ''}
        from ${liveSchema}.users u left join ${liveSchema}.devices d on d.user_id = u.user_id and d.device_id = $2
        left join personal_data_keys k on k.subject_id = u.user_id
-       left join ${liveSchema}.account_failures f on f.user_id = u.user_id and f.bucket = coalesce(d.device_id, '${untrustedBucket}')
+       left join ${liveSchema}.account_failures f on f.user_id = u.user_id and f.bucket = coalesce(d.device_id, '${untrustedBucket}')${readAhead ? `
+       left join lateral (select m.totp or m.email or cardinality(m.webauthn_ids) > 0 as any_factor from ${liveSchema}.user_mfa m where m.user_id = u.user_id) mfa on true
+       left join lateral (${readAhead.sql}) ahead on true` : ''}
       where u.email_hash = $1 and not u.deleted`,
-    [emailHash, deviceId],
+    [emailHash, deviceId, ...(readAhead?.params ?? [])],
   );
+  const [row] = rows;
   if (!row) return undefined;
-  const { consecutive, last_failure_at: lastFailureAt, locked_until: lockedUntil, ...target } = row;
-  return { ...target, trusted_until: row.trusted_until ? new Date(row.trusted_until) : null, standing: standingOf({ consecutive: consecutive as number | null, last_failure_at: lastFailureAt as Date | null, locked_until: lockedUntil as Date | null }) };
+  const target: LoginTarget = {
+    user_id: row.user_id, has_password: row.has_password, device_known: row.device_known, wrapped_key: row.wrapped_key,
+    trusted_until: row.trusted_until ? new Date(row.trusted_until) : null,
+    standing: standingOf({ consecutive: row.consecutive as number | null, last_failure_at: row.last_failure_at as Date | null, locked_until: row.locked_until as Date | null }),
+  };
+  const ahead = readAhead ? readAheadOf(rows) : undefined;
+  if (ahead) target.readAhead = ahead;
+  return target;
 }
 
 export async function findUserById(q: Queryable, userId: string): Promise<UserRow | undefined> {

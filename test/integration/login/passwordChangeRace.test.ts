@@ -50,6 +50,42 @@ describe('a password change racing a login', () => {
     expect(live!.n).toBe(1); // the owner's own session only
   });
 
+  it('a login whose account changed in another way while it hashed still opens its session (decided again, the same)', async () => {
+    await signedUpUser(server, 'moved@example.com', PASSWORD);
+    const [owner] = await server.app.db.query<{ userId: string }>(`select user_id as "userId" from proj.users where email_hash = $1`, [server.app.personalData.hashes.email('moved@example.com')]);
+    const verify = server.app.passwords.verify.bind(server.app.passwords);
+    let entered!: () => void;
+    const verified = new Promise<void>((resolve) => { entered = resolve; });
+    let releaseLogin!: () => void;
+    const moved = new Promise<void>((resolve) => { releaseLogin = resolve; });
+    let holdNext = true;
+    server.app.passwords.verify = async (hash, password) => {
+      const result = await verify(hash, password);
+      if (holdNext) {
+        holdNext = false;
+        entered();
+        await moved;
+      }
+      return result;
+    };
+    const login = server.appClient().gql(LOGIN, { input: { email: 'moved@example.com', password: PASSWORD } });
+    await verified;
+    // The user stream moves (a role granted) after the login read it: the login's append, which holds that stream at
+    // the version it read, fails, and the transaction runs again on the stream as it is now.
+    const stream = `user-${owner!.userId}`;
+    const before = await server.app.store.streamVersion(stream);
+    await server.app.store.append(stream, [{ type: 'RoleGranted', data: { userId: owner!.userId, role: 'analyst', at: server.clock.now().toISOString() } }],
+      { expectedVersion: before, metadata: { actor: 'test' }, now: server.clock.now() });
+    releaseLogin();
+    const answer = (await login).data.login;
+    server.app.passwords.verify = verify;
+    expect(answer.__typename).toBe('AuthPayload');
+    // One login stream, written once: LoginStarted appears once for this account's new flow.
+    const [started] = await server.app.db.query<{ n: number }>(
+      `select count(*)::int as n from events e where e.type = 'LoginStarted' and e.stream_id in (select 'login-' || flow_id from proj.login_flows where user_id = $1)`, [owner!.userId]);
+    expect(started!.n).toBe(1);
+  });
+
   it('ends the pending logins (MFA step not yet taken) of the user', async () => {
     const user = await userWithTotp(server, 'pending@example.com');
     const pending = await pendingLogin(server, user.email);
