@@ -156,6 +156,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     unknownAccounts: redis ? createRedisUnknownAccountLedger(redis, config.redisKeyPrefix) : createMemoryUnknownAccountLedger(),
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());
+      await passwords.close();
       await db.close();
     },
   };

@@ -1,7 +1,8 @@
 // Password hashing (argon2id, OWASP parameters) and the sign-up policy (NIST SP 800-63B §5.1.1.2).
 import { availableParallelism } from 'node:os';
-import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 import { COMMON_PASSWORDS } from './commonPasswords.js';
+import { createHashWorkers } from './hashWorkers.js';
 
 export interface PasswordHashParams {
   /** KiB of memory per hash. */
@@ -36,15 +37,16 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
   /** Hashes computing now and hashes waiting for a turn (what /metrics shows). */
   usage(): { running: number; waiting: number };
+  /** Stops the hashing threads (the app's close). */
+  close(): Promise<void>;
 }
 
 export interface PasswordHasherOptions {
   /**
-   * At most this many hashes compute at once; the others wait their turn in arrival order. Default: one per CPU core.
-   * Each hash keeps one core busy for its whole run (p=1), so more at once only adds context switches and evictions
-   * of each other's 19 MiB from the caches: measured on 2 cores, 4 concurrent verifies cost 12.5–15 ms of CPU each
-   * against 10–11 ms at 2. It also leaves libuv's other threads (4 unless UV_THREADPOOL_SIZE says otherwise) free
-   * for files, DNS and WebCrypto while a login flood is being hashed.
+   * At most this many hashes compute at once, each on a thread of its own (hashWorkers.ts); the others wait their turn
+   * in arrival order. Default: one per CPU core. Each hash keeps one core busy for its whole run (p=1), so more at once
+   * only adds context switches and evictions of each other's 19 MiB from the caches: measured on 2 cores, 4 concurrent
+   * verifies cost 12.5–15 ms of CPU each against 10–11 ms at 2.
    */
   readonly concurrency?: number;
 }
@@ -77,13 +79,13 @@ const ARGON2_VERSION_1_3 = 19;
 export function createPasswordHasher(params: Partial<PasswordHashParams> = {}, hasherOptions: PasswordHasherOptions = {}): PasswordHasher {
   const resolved: PasswordHashParams = Object.freeze({ ...DEFAULT_PASSWORD_HASH_PARAMS, ...params });
   const options = { ...resolved, algorithm: ARGON2ID };
-  const turns = createTurns(hasherOptions.concurrency ?? availableParallelism());
+  const threads = createHashWorkers(hasherOptions.concurrency ?? availableParallelism());
   // Made on first use, not at import (no work at import time); kept as a promise so concurrent first calls share it.
   let dummyHash: Promise<string> | undefined;
 
   async function hash(password: string): Promise<string> {
     passwordHashMetrics.hashes++;
-    return turns.run(() => argon2Hash(normalizePassword(password), options));
+    return threads.run({ op: 'hash', password: normalizePassword(password), options });
   }
 
   async function verify(phc: string, password: string): Promise<PasswordVerification> {
@@ -97,21 +99,21 @@ export function createPasswordHasher(params: Partial<PasswordHashParams> = {}, h
       return { valid: false, needsRehash: false };
     }
     passwordHashMetrics.verifications++;
-    const valid = await turns.run(() => argon2Verify(phc, normalizePassword(password)));
+    const valid = await threads.run({ op: 'verify', phc, password: normalizePassword(password) });
     return { valid, needsRehash: valid && isWeakerThan(stored, resolved) };
   }
 
   async function verifyDummy(password: string): Promise<false> {
-    dummyHash ??= turns.run(() => argon2Hash('tessera dummy password for unknown accounts', options));
+    dummyHash ??= threads.run({ op: 'hash', password: 'tessera dummy password for unknown accounts', options });
     const phc = await dummyHash;
     // Same early refusal as verify(), so the dummy path is no slower than the real one for oversized input.
     if (password.length > MAX_PASSWORD_UTF16_UNITS) return false;
     passwordHashMetrics.dummyVerifications++;
-    await turns.run(() => argon2Verify(phc, normalizePassword(password)));
+    await threads.run({ op: 'verify', phc, password: normalizePassword(password) });
     return false;
   }
 
-  return { params: resolved, hash, verify, verifyDummy, usage: turns.usage };
+  return { params: resolved, hash, verify, verifyDummy, usage: threads.usage, close: threads.close };
 }
 
 /**
@@ -145,29 +147,6 @@ let commonPasswordSet: ReadonlySet<string> | undefined;
 function commonPasswords(): ReadonlySet<string> {
   commonPasswordSet ??= new Set(COMMON_PASSWORDS);
   return commonPasswordSet;
-}
-
-/** Runs at most `slots` tasks at once; the rest start in the order they came, each as one finishes. */
-function createTurns(slots: number): { run<T>(task: () => Promise<T>): Promise<T>; usage(): { running: number; waiting: number } } {
-  if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`password hash concurrency must be a positive integer, got ${slots}`);
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return {
-    async run(task) {
-      if (running < slots) running++;
-      // A finishing task hands its slot straight to the first waiter, so `running` never drops and a newcomer
-      // cannot take the slot ahead of those already waiting.
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      try {
-        return await task();
-      } finally {
-        const next = waiting.shift();
-        if (next) next();
-        else running--;
-      }
-    },
-    usage: () => ({ running, waiting: waiting.length }),
-  };
 }
 
 interface PhcParams extends PasswordHashParams {

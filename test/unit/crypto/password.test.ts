@@ -1,4 +1,6 @@
 import { hash as argon2Hash } from '@node-rs/argon2';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { COMMON_PASSWORDS } from '../../../src/crypto/commonPasswords.js';
 import {
@@ -9,6 +11,7 @@ import {
 } from '../../../src/crypto/password.js';
 
 const hasher = createPasswordHasher();
+const execFileAsync = promisify(execFile);
 
 describe('PasswordHasher', () => {
   it('hashes with argon2id and the OWASP parameters, and verifies', async () => {
@@ -89,6 +92,38 @@ describe('PasswordHasher concurrency', () => {
     await expect(two.verify(broken, 'correct horse battery staple')).rejects.toThrow();
     expect(two.usage()).toEqual({ running: 0, waiting: 0 });
     expect((await two.verify(phc, 'correct horse battery staple')).valid).toBe(true);
+  });
+
+  it('hashes on threads of its own: the event loop stays free while they compute', async () => {
+    const one = createPasswordHasher({ memoryCost: 19456, timeCost: 2 }, { concurrency: 1 });
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 1);
+    await one.hash('correct horse battery staple');
+    clearInterval(timer);
+    await one.close();
+    // A hash of 19 MiB takes several milliseconds; on the event loop no timer could fire meanwhile.
+    expect(ticks).toBeGreaterThan(1);
+  });
+
+  it('refuses work once closed, and what was waiting', async () => {
+    const one = createPasswordHasher(fast, { concurrency: 1 });
+    const phc = await one.hash('correct horse battery staple');
+    const queued = [one.verify(phc, 'correct horse battery staple'), one.verify(phc, 'correct horse battery staple'), one.verify(phc, 'correct horse battery staple')];
+    await one.close();
+    const settled = await Promise.allSettled(queued);
+    expect(settled.every((r) => r.status === 'rejected')).toBe(true);
+    await expect(one.verify(phc, 'correct horse battery staple')).rejects.toThrow(/closed/);
+  });
+
+  it('an idle hasher does not keep the process alive, a busy one does (a CLI that hashes and exits)', async () => {
+    // A child process that hashes once and then has nothing left to do must exit on its own, with the hash printed.
+    const script = `import { createPasswordHasher } from './src/crypto/password.ts';
+      const hasher = createPasswordHasher({ memoryCost: 65536, timeCost: 3 }, { concurrency: 2 });
+      // The first hash starts the threads; once they are idle (unreferenced), a second one must still be waited for.
+      await hasher.hash('a first password');
+      setTimeout(() => hasher.hash('correct horse battery staple').then((phc) => console.log(phc.slice(0, 9))), 50);`;
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 20_000 });
+    expect(stdout.trim()).toBe('$argon2id');
   });
 
   it('refuses a concurrency that is not a positive integer', () => {
