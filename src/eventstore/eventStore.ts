@@ -969,7 +969,6 @@ function rememberHead(tx: Queryable, streamId: string, version: number, hash: st
   heads.set(streamId, { version, hash });
 }
 
-/** The loser of a race on one stream fails on the unique (stream, version) index: that is a ConcurrencyError, not a 500. */
 /** A held stream found moved (tessera_hold_stream), as the lost race it is. */
 function asHoldLost(error: unknown, holds: ReadonlyArray<{ streamId: string; version: number }> | undefined): ConcurrencyError | undefined {
   if (!holds || sqlState(error) !== heldStreamMoved) return undefined;
@@ -977,6 +976,7 @@ function asHoldLost(error: unknown, holds: ReadonlyArray<{ streamId: string; ver
   return new ConcurrencyError(moved.streamId, moved.version);
 }
 
+/** The loser of a race on one stream fails on the unique (stream, version) index: that is a ConcurrencyError, not a 500. */
 function asConcurrencyError(error: unknown, streamId: string, expected: ExpectedVersion): ConcurrencyError | undefined {
   if (error instanceof ConcurrencyError) return error;
   const constraint = (error as { constraint_name?: string; constraint?: string } | null);

@@ -222,6 +222,14 @@ export function eventStoreSuite(mode: SuiteMode): void {
       /** What a token lookup does for an MFA step: the streams read and `n` positions drawn, in one statement of its own. */
       const readAhead = async (streams: string[], n: number) =>
         readAheadOf(await db.query(`select one.* , ahead.* from (select 1 as one) one left join lateral (${app.store.readAheadSql('$1::text[]', '$2::int')}) ahead on true`, [streams, n]));
+      /** A user stream read ahead (one position drawn), then moved by another writer, which draws a higher position. */
+      const readAheadThenMoved = async (a: string) => {
+        const stream = `user-${a}`;
+        await app.store.append(stream, [registered(a)], { expectedVersion: 0, now: fixedNow });
+        const ahead = await readAhead([stream], 1);
+        await app.store.append(stream, [roleGranted(a)], { expectedVersion: 1, now: fixedNow });
+        return { stream, ahead };
+      };
       const lastDrawn = async (): Promise<number> =>
         Number((await db.query<{ drawn: number | null }>(`select pg_sequence_last_value(pg_get_serial_sequence('events', 'position')::regclass) as drawn`))[0]!.drawn ?? 0);
 
@@ -251,11 +259,8 @@ export function eventStoreSuite(mode: SuiteMode): void {
       pgOnly(onlyPg('lose the race to a writer that appended after them: the retry reads again, and position order stays version order'), async (ctx) => {
         needsPostgres(ctx);
         const a = randomUUID();
-        const stream = `user-${a}`;
-        await app.store.append(stream, [registered(a)], { expectedVersion: 0, now: fixedNow });
-        const ahead = await readAhead([stream], 1);
         // Another writer appends after the read ahead, with a position drawn after it.
-        await app.store.append(stream, [roleGranted(a)], { expectedVersion: 1, now: fixedNow });
+        const { stream, ahead } = await readAheadThenMoved(a);
         const rounds: Array<{ adopted: boolean; version: number }> = [];
         await app.store.transactionWithRetry(async (tx) => {
           const adopted = await app.store.adoptReadAhead(tx, ahead, [stream]);
@@ -285,120 +290,110 @@ export function eventStoreSuite(mode: SuiteMode): void {
         expect(await app.store.transactionWithRetry(async (tx) => app.store.adoptReadAhead(tx, await readAhead([`user-${a}`], 1), [`user-${a}`, `user-${b}`]))).toBe(false);
         expect(await readAhead([], 1)).toBeUndefined();
       });
-    });
 
-    describe('decided outside the transaction (EventStore.adoptPositionsAhead, readAheadReads, holdAtVersion)', () => {
-      beforeEach(resetLog);
-      const count = { kind: 'test', initialState: 0, evolve: (n: number) => n + 1, snapshotEvery: 1_000_000 };
-      const readAhead = async (streams: string[], n: number) =>
-        readAheadOf(await db.query(`select one.* , ahead.* from (select 1 as one) one left join lateral (${app.store.readAheadSql('$1::text[]', '$2::int')}) ahead on true`, [streams, n]));
-      const versionOf = async (stream: string): Promise<number> =>
-        (await db.query<{ n: number }>(`select count(*)::int as n from events where stream_id = $1`, [stream]))[0]!.n;
+      describe('decided outside the transaction (EventStore.adoptPositionsAhead, readAheadReads, holdAtVersion)', () => {
+        const versionOf = async (stream: string): Promise<number> =>
+          (await db.query<{ n: number }>(`select count(*)::int as n from events where stream_id = $1`, [stream]))[0]!.n;
 
-      pgOnly(onlyPg("a held stream that has not moved: the append's own statement checks it, and the read ahead's positions serve new streams"), async (ctx) => {
-        needsPostgres(ctx);
-        const [a, b] = [randomUUID(), randomUUID()];
-        const held = `user-${a}`;
-        await app.store.append(held, [registered(a)], { expectedVersion: 0, now: fixedNow });
-        const ahead = await readAhead([held], 1);
-        // Its reads, outside any transaction, as readTogether gives them.
-        const reads = await app.store.readAheadReads(ahead, [held]);
-        expect((await app.store.readFolded(held, count, reads!)).version).toBe(1);
-        expect(await app.store.readAheadReads(ahead, [`user-${b}`])).toBeNull();
-        const appended = await app.store.transactionWithRetry(async (tx) => {
-          expect(app.store.adoptPositionsAhead(tx, ahead)).toBe(true);
-          app.store.holdAtVersion(tx, held, 1);
-          return app.store.append(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, tx });
+        pgOnly(onlyPg("a held stream that has not moved: the append's own statement checks it, and the read ahead's positions serve new streams"), async (ctx) => {
+          needsPostgres(ctx);
+          const [a, b] = [randomUUID(), randomUUID()];
+          const held = `user-${a}`;
+          await app.store.append(held, [registered(a)], { expectedVersion: 0, now: fixedNow });
+          const ahead = await readAhead([held], 1);
+          // Its reads, outside any transaction, as readTogether gives them.
+          const reads = await app.store.readAheadReads(ahead, [held]);
+          expect((await app.store.readFolded(held, count, reads!)).version).toBe(1);
+          expect(await app.store.readAheadReads(ahead, [`user-${b}`])).toBeNull();
+          const appended = await app.store.transactionWithRetry(async (tx) => {
+            expect(app.store.adoptPositionsAhead(tx, ahead)).toBe(true);
+            app.store.holdAtVersion(tx, held, 1);
+            return app.store.append(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, tx });
+          });
+          expect(appended.events.map((e) => e.position)).toEqual(ahead!.positions!.map(Number));
+          expect(await versionOf(`user-${b}`)).toBe(1);
+          expect((await verifyChain(db)).ok).toBe(true);
         });
-        expect(appended.events.map((e) => e.position)).toEqual(ahead!.positions!.map(Number));
-        expect(await versionOf(`user-${b}`)).toBe(1);
-        expect((await verifyChain(db)).ok).toBe(true);
-      });
 
-      pgOnly(onlyPg('a held stream that moved fails the append (nothing of it written), and the retry decides again'), async (ctx) => {
-        needsPostgres(ctx);
-        const [a, b] = [randomUUID(), randomUUID()];
-        const held = `user-${a}`;
-        await app.store.append(held, [registered(a)], { expectedVersion: 0, now: fixedNow });
-        const ahead = await readAhead([held], 1);
-        // Another writer moves the held stream after the read.
-        await app.store.append(held, [roleGranted(a)], { expectedVersion: 1, now: fixedNow });
-        const rounds: Array<{ adopted: boolean }> = [];
-        await app.store.transactionWithRetry(async (tx) => {
-          const adopted = app.store.adoptPositionsAhead(tx, ahead);
-          rounds.push({ adopted });
-          if (adopted) app.store.holdAtVersion(tx, held, 1);
-          else expect((await app.store.readFolded(held, count, tx)).version).toBe(2);
-          await app.store.appendDeferred(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, metadata: { actor: b }, tx });
+        pgOnly(onlyPg('a held stream that moved fails the append (nothing of it written), and the retry decides again'), async (ctx) => {
+          needsPostgres(ctx);
+          const [a, b] = [randomUUID(), randomUUID()];
+          // Another writer moves the held stream after the read.
+          const { stream: held, ahead } = await readAheadThenMoved(a);
+          const rounds: Array<{ adopted: boolean }> = [];
+          await app.store.transactionWithRetry(async (tx) => {
+            const adopted = app.store.adoptPositionsAhead(tx, ahead);
+            rounds.push({ adopted });
+            if (adopted) app.store.holdAtVersion(tx, held, 1);
+            else expect((await app.store.readFolded(held, count, tx)).version).toBe(2);
+            await app.store.appendDeferred(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, metadata: { actor: b }, tx });
+          });
+          // Round 1 held version 1 and lost; its append wrote nothing (else round 2's append at version 0 would conflict).
+          expect(rounds).toEqual([{ adopted: true }, { adopted: false }]);
+          expect(await versionOf(`user-${b}`)).toBe(1);
+          await expect(app.store.transaction(async (tx) => {
+            app.store.holdAtVersion(tx, held, 1);
+            await app.store.append(`user-${randomUUID()}`, [registered(b)], { expectedVersion: 0, now: fixedNow, tx });
+          })).rejects.toBeInstanceOf(ConcurrencyError);
         });
-        // Round 1 held version 1 and lost; its append wrote nothing (else round 2's append at version 0 would conflict).
-        expect(rounds).toEqual([{ adopted: true }, { adopted: false }]);
-        expect(await versionOf(`user-${b}`)).toBe(1);
-        await expect(app.store.transaction(async (tx) => {
-          app.store.holdAtVersion(tx, held, 1);
-          await app.store.append(`user-${randomUUID()}`, [registered(b)], { expectedVersion: 0, now: fixedNow, tx });
-        })).rejects.toBeInstanceOf(ConcurrencyError);
-      });
 
-      pgOnly(onlyPg('a hold no append checked is checked before the COMMIT'), async (ctx) => {
-        needsPostgres(ctx);
-        const a = randomUUID();
-        const held = `user-${a}`;
-        await app.store.append(held, [registered(a), roleGranted(a)], { expectedVersion: 0, now: fixedNow });
-        await expect(app.store.transaction(async (tx) => { app.store.holdAtVersion(tx, held, 1); })).rejects.toBeInstanceOf(ConcurrencyError);
-        await expect(app.store.transaction(async (tx) => { app.store.holdAtVersion(tx, held, 2); return 'held'; })).resolves.toBe('held');
-      });
+        pgOnly(onlyPg('a hold no append checked is checked before the COMMIT'), async (ctx) => {
+          needsPostgres(ctx);
+          const a = randomUUID();
+          const held = `user-${a}`;
+          await app.store.append(held, [registered(a), roleGranted(a)], { expectedVersion: 0, now: fixedNow });
+          await expect(app.store.transaction(async (tx) => { app.store.holdAtVersion(tx, held, 1); })).rejects.toBeInstanceOf(ConcurrencyError);
+          await expect(app.store.transaction(async (tx) => { app.store.holdAtVersion(tx, held, 2); return 'held'; })).resolves.toBe('held');
+        });
 
-      pgOnly(onlyPg('the hold keeps a writer to the held stream waiting until the holder commits'), async (ctx) => {
-        needsPostgres(ctx);
-        const [a, b] = [randomUUID(), randomUUID()];
-        const held = `user-${a}`;
-        await app.store.append(held, [registered(a)], { expectedVersion: 0, now: fixedNow });
-        const other = t.reopen();
-        const appended = deferred();
-        const release = deferred();
-        const holder = app.store.transaction(async (tx) => {
-          app.store.holdAtVersion(tx, held, 1);
-          await app.store.append(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, tx });
-          appended.resolve();
-          await release.promise;
+        pgOnly(onlyPg('the hold keeps a writer to the held stream waiting until the holder commits'), async (ctx) => {
+          needsPostgres(ctx);
+          const [a, b] = [randomUUID(), randomUUID()];
+          const held = `user-${a}`;
+          await app.store.append(held, [registered(a)], { expectedVersion: 0, now: fixedNow });
+          const other = t.reopen();
+          const appended = deferred();
+          const release = deferred();
+          const holder = app.store.transaction(async (tx) => {
+            app.store.holdAtVersion(tx, held, 1);
+            await app.store.append(`user-${b}`, [registered(b)], { expectedVersion: 0, now: fixedNow, tx });
+            appended.resolve();
+            await release.promise;
+          });
+          holder.catch(appended.reject);
+          await appended.promise;
+          const order: string[] = [];
+          const writer = other.transaction(async (tx) => {
+            await tx.query(`update streams set head_hash = head_hash where stream_id = $1`, [held]);
+            order.push('writer');
+          });
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          order.push('holder commits');
+          release.resolve();
+          await holder;
+          await writer;
+          expect(order).toEqual(['holder commits', 'writer']);
+          await other.close();
         });
-        holder.catch(appended.reject);
-        await appended.promise;
-        const order: string[] = [];
-        const writer = other.transaction(async (tx) => {
-          await tx.query(`update streams set head_hash = head_hash where stream_id = $1`, [held]);
-          order.push('writer');
-        });
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        order.push('holder commits');
-        release.resolve();
-        await holder;
-        await writer;
-        expect(order).toEqual(['holder commits', 'writer']);
-        await other.close();
-      });
 
-      pgOnly(onlyPg('positions taken without the reads serve no append to a stream that was read'), async (ctx) => {
-        needsPostgres(ctx);
-        const a = randomUUID();
-        const stream = `user-${a}`;
-        await app.store.append(stream, [registered(a)], { expectedVersion: 0, now: fixedNow });
-        const ahead = await readAhead([stream], 1);
-        // A writer appends after the read ahead (drawing a higher position); an append to that stream must not take
-        // the lower one drawn before it: it draws its own, and position order stays version order.
-        await app.store.append(stream, [roleGranted(a)], { expectedVersion: 1, now: fixedNow });
-        await app.store.transactionWithRetry(async (tx) => {
-          expect(app.store.adoptPositionsAhead(tx, ahead)).toBe(true);
-          const { version } = await app.store.readFolded(stream, count, tx);
-          await app.store.append(stream, [roleGranted(a, 'analyst')], { expectedVersion: version, now: fixedNow, tx });
+        pgOnly(onlyPg('positions taken without the reads serve no append to a stream that was read'), async (ctx) => {
+          needsPostgres(ctx);
+          const a = randomUUID();
+          // A writer appends after the read ahead (drawing a higher position); an append to that stream must not take
+          // the lower one drawn before it: it draws its own, and position order stays version order.
+          const { stream, ahead } = await readAheadThenMoved(a);
+          await app.store.transactionWithRetry(async (tx) => {
+            expect(app.store.adoptPositionsAhead(tx, ahead)).toBe(true);
+            const { version } = await app.store.readFolded(stream, count, tx);
+            await app.store.append(stream, [roleGranted(a, 'analyst')], { expectedVersion: version, now: fixedNow, tx });
+          });
+          const positions = (await db.query<{ position: number }>(`select position from events where stream_id = $1 order by version`, [stream])).map((r) => Number(r.position));
+          expect(positions).toHaveLength(3);
+          expect(positions).toEqual([...positions].sort((x, y) => x - y));
+          expect(positions).not.toContain(Number(ahead!.positions![0]));
+          // Taken once only.
+          expect(await app.store.transaction(async (tx) => app.store.adoptPositionsAhead(tx, ahead))).toBe(false);
         });
-        const positions = (await db.query<{ position: number }>(`select position from events where stream_id = $1 order by version`, [stream])).map((r) => Number(r.position));
-        expect(positions).toHaveLength(3);
-        expect(positions).toEqual([...positions].sort((x, y) => x - y));
-        expect(positions).not.toContain(Number(ahead!.positions![0]));
-        // Taken once only.
-        expect(await app.store.transaction(async (tx) => app.store.adoptPositionsAhead(tx, ahead))).toBe(false);
       });
     });
 

@@ -8,6 +8,26 @@ import { CHANGE_PASSWORD, DELETE_ACCOUNT, LOGIN, PASSWORD } from './support.js';
 
 const NEW_PASSWORD = 'an entirely new passphrase';
 
+/** Pauses the next login right after its hash has verified the password (`verified`), until `releaseLogin`. */
+function pauseAfterNextVerify(server: TestServer): { verified: Promise<void>; releaseLogin: () => void; restore: () => void } {
+  const verify = server.app.passwords.verify.bind(server.app.passwords);
+  let entered!: () => void;
+  const verified = new Promise<void>((resolve) => { entered = resolve; });
+  let releaseLogin!: () => void;
+  const released = new Promise<void>((resolve) => { releaseLogin = resolve; });
+  let holdNext = true;
+  server.app.passwords.verify = async (hash, password) => {
+    const result = await verify(hash, password);
+    if (holdNext) {
+      holdNext = false;
+      entered();
+      await released;
+    }
+    return result;
+  };
+  return { verified, releaseLogin, restore: () => { server.app.passwords.verify = verify; } };
+}
+
 describe('a password change racing a login', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -18,21 +38,7 @@ describe('a password change racing a login', () => {
   it('a login that verified the old password while the change committed gets no session', async () => {
     const owner = await signedUpUser(server, 'race@example.com', PASSWORD);
     // Hold the login right after its hash verified the old password, until the change has committed.
-    const verify = server.app.passwords.verify.bind(server.app.passwords);
-    let entered!: () => void;
-    const verified = new Promise<void>((resolve) => { entered = resolve; });
-    let releaseLogin!: () => void;
-    const changed = new Promise<void>((resolve) => { releaseLogin = resolve; });
-    let holdNext = true;
-    server.app.passwords.verify = async (hash, password) => {
-      const result = await verify(hash, password);
-      if (holdNext) {
-        holdNext = false;
-        entered();
-        await changed;
-      }
-      return result;
-    };
+    const { verified, releaseLogin, restore } = pauseAfterNextVerify(server);
     const attacker = server.appClient();
     const login = attacker.gql(LOGIN, { input: { email: 'race@example.com', password: PASSWORD } });
     await verified;
@@ -40,7 +46,7 @@ describe('a password change racing a login', () => {
     expect(change.data.changePassword.__typename).toBe('ChangePasswordPayload');
     releaseLogin();
     const answer = (await login).data.login;
-    server.app.passwords.verify = verify;
+    restore();
     expect(answer.code).toBe('INVALID_CREDENTIALS');
     expect((await attacker.gql(`{ me { id } }`)).data.me).toBeNull();
     const [live] = await server.app.db.query<{ n: number }>(
@@ -53,21 +59,7 @@ describe('a password change racing a login', () => {
   it('a login whose account changed in another way while it hashed still opens its session (decided again, the same)', async () => {
     await signedUpUser(server, 'moved@example.com', PASSWORD);
     const [owner] = await server.app.db.query<{ userId: string }>(`select user_id as "userId" from proj.users where email_hash = $1`, [server.app.personalData.hashes.email('moved@example.com')]);
-    const verify = server.app.passwords.verify.bind(server.app.passwords);
-    let entered!: () => void;
-    const verified = new Promise<void>((resolve) => { entered = resolve; });
-    let releaseLogin!: () => void;
-    const moved = new Promise<void>((resolve) => { releaseLogin = resolve; });
-    let holdNext = true;
-    server.app.passwords.verify = async (hash, password) => {
-      const result = await verify(hash, password);
-      if (holdNext) {
-        holdNext = false;
-        entered();
-        await moved;
-      }
-      return result;
-    };
+    const { verified, releaseLogin, restore } = pauseAfterNextVerify(server);
     const login = server.appClient().gql(LOGIN, { input: { email: 'moved@example.com', password: PASSWORD } });
     await verified;
     // The user stream moves (a role granted) after the login read it: the login's append, which holds that stream at
@@ -78,7 +70,7 @@ describe('a password change racing a login', () => {
       { expectedVersion: before, metadata: { actor: 'test' }, now: server.clock.now() });
     releaseLogin();
     const answer = (await login).data.login;
-    server.app.passwords.verify = verify;
+    restore();
     expect(answer.__typename).toBe('AuthPayload');
     // One login stream, written once: LoginStarted appears once for this account's new flow.
     const [started] = await server.app.db.query<{ n: number }>(
