@@ -199,6 +199,17 @@ export function readAheadOf(rows: readonly Row[]): ReadAheadRow | undefined {
   return { ids, rows: read, positions: (rows[0]!.ahead_positions as Array<number | string> | null) ?? null };
 }
 
+/** The events' insert: rows as JSON, in position order. */
+const insertEvents = `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
+       overriding system value
+       select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
+         from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)
+       order by r.position`;
+/** The same, checking first that the held streams ($3, at the versions $4) have not moved (holdAtVersion). */
+const insertEventsHolding = insertEvents.replace('\n       order by r.position', `
+        where (select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($3::text[], $4::int[]) as h(stream_id, version))
+       order by r.position`);
+
 /** Reads ahead already taken by a transaction: a retry reads again. */
 const adopted = new WeakSet<ReadAheadRow>();
 
@@ -589,15 +600,9 @@ export class EventStore {
     // before it writes a row: a head that has moved fails the statement, and nothing of it is written.
     const holds = holdsIn.get(root);
     if (holds) holdsIn.delete(root);
-    const insert: Statement = {
-      text: `insert into events (position, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version)
-       overriding system value
-       select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
-         from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)${holds ? `
-        where (select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($3::text[], $4::int[]) as h(stream_id, version))` : ''}
-       order by r.position`,
-      params: [JSON.stringify(rows), currentHashVersion, ...(holds ? [holds.map((h) => h.streamId), holds.map((h) => h.version)] : [])],
-    };
+    const insert: Statement = holds
+      ? { text: insertEventsHolding, params: [JSON.stringify(rows), currentHashVersion, holds.map((h) => h.streamId), holds.map((h) => h.version)] }
+      : { text: insertEvents, params: [JSON.stringify(rows), currentHashVersion] };
     const upsertHeads: Statement = {
       text: `insert into streams (stream_id, version, head_hash)
        select h.stream_id, h.version, h.head_hash from jsonb_to_recordset($1::text::jsonb) as h(stream_id text, version int, head_hash text)
