@@ -109,9 +109,9 @@ describe('PasswordHasher concurrency', () => {
     const one = createPasswordHasher(fast, { concurrency: 1 });
     const phc = await one.hash('correct horse battery staple');
     const queued = [one.verify(phc, 'correct horse battery staple'), one.verify(phc, 'correct horse battery staple'), one.verify(phc, 'correct horse battery staple')];
+    const settled = Promise.allSettled(queued);
     await one.close();
-    const settled = await Promise.allSettled(queued);
-    expect(settled.every((r) => r.status === 'rejected')).toBe(true);
+    expect((await settled).every((r) => r.status === 'rejected')).toBe(true);
     await expect(one.verify(phc, 'correct horse battery staple')).rejects.toThrow(/closed/);
   });
 
