@@ -65,21 +65,27 @@ export function createHashWorkers(count: number, library = createRequire(import.
 
   const start = (slot: number): Thread => {
     const thread: Thread = { worker: new Worker(source, { eval: true }), handed: [] };
+    // Referenced only while it holds a job (hand): an idle thread must not keep the process alive.
+    thread.worker.unref();
     thread.worker.on('message', (answer: { value?: unknown; error?: string }) => {
       const done = thread.handed.shift()!;
       if (answer.error !== undefined) done.reject(new Error(answer.error));
       else done.resolve(answer.value);
       const next = waiting.shift();
       if (next) hand(thread, next);
-      // An idle thread must not keep the process alive; a busy one must (a promise alone does not).
+      // Idle again: unreferenced (a busy thread keeps the process alive; a promise alone would not).
       else if (thread.handed.length === 0) thread.worker.unref();
     });
     const lost = (error: unknown): void => {
       if (threads[slot] !== thread) return;
       threads[slot] = null;
       for (const job of thread.handed.splice(0)) job.reject(error instanceof Error ? error : new Error(`password hash thread stopped: ${String(error)}`));
-      // The jobs that were waiting go to the threads left, or to a new one in its place.
-      for (let next = freest(); next && waiting.length > 0; next = freest()) hand(next, waiting.shift()!);
+      // The jobs that were waiting go to the threads left, or to a new one in its place (none started for nothing).
+      while (waiting.length > 0) {
+        const next = freest();
+        if (!next) break;
+        hand(next, waiting.shift()!);
+      }
     };
     thread.worker.on('error', lost);
     thread.worker.on('exit', (code) => lost(new Error(`password hash thread exited (${code})`)));
