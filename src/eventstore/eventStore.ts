@@ -800,7 +800,7 @@ export class EventStore {
    * (FOR SHARE on its head: a writer to that stream waits for this commit), checked in the statement of the
    * transaction's next append instead of a round trip of its own. A head that has moved fails that statement, and
    * nothing of it is written: a ConcurrencyError, so transactionWithRetry runs the transaction again. A transaction
-   * that appends nothing checks it before its COMMIT. PostgreSQL (migration 060); on PGlite use holdStream.
+   * that appends nothing checks it before its COMMIT. The check is the SQL function of migration 060.
    */
   holdAtVersion(tx: Queryable, streamId: string, version: number): void {
     const root = rootOf(tx);
