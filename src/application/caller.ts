@@ -153,9 +153,6 @@ export async function resolveCaller(deps: CallerDeps, token: string, request: Re
   return anonymous;
 }
 
-/** The read ahead's SQL, the same for every request: built once per store. */
-const readAheadSqlOf = new WeakMap<CallerDeps['store'], string>();
-
 /**
  * What a pending login's MFA step reads and draws first (the authenticators and the login, the positions of a success:
  * completeMfaStepWithCode), read with the token that names it: the step then starts its transaction with its append,
@@ -165,18 +162,13 @@ const readAheadSqlOf = new WeakMap<CallerDeps['store'], string>();
  */
 function mfaStepReadAhead(deps: CallerDeps, request: RequestFacts): ReadAheadJoin | undefined {
   if (deps.db.kind !== 'postgres') return undefined;
-  let sql = readAheadSqlOf.get(deps.store);
-  if (sql === undefined) {
+  return {
     // Stream ids as the aggregates name them, from the flow row the lookup found (none: no pending login, no read).
     // The positions: fewer when the device is known to the account (its attempt then counts in the device's own bucket,
     // and the session records no DeviceSeen), as the lookup's standing (st) tells.
-    sql = deps.store.readAheadSql(
+    sql: deps.store.readAheadSql(
       `case when f.flow_id is null then '{}'::text[] else array[$3::text || f.user_id::text, $4::text || f.flow_id::text] end`,
-      'case when st.device_known then $5::int else $6::int end');
-    readAheadSqlOf.set(deps.store, sql);
-  }
-  return {
-    sql,
+      'case when st.device_known then $5::int else $6::int end'),
     params: [
       authenticatorsAggregate.streamId(''), loginAggregate.streamId(''),
       factorLoginAppends({ ...request, attemptBucket: request.deviceId }), factorLoginAppends(request),

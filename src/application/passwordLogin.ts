@@ -134,9 +134,6 @@ export async function passwordLogin(deps: LoginDeps, input: { email: string; pas
   });
 }
 
-/** The read ahead's SQL, the same for every request: built once per store. */
-const readAheadSqlOf = new WeakMap<LoginDeps['store'], string>();
-
 /**
  * What a password login reads and draws after finding the account, read in the same statement (findLoginTarget): the
  * account's two streams (its password hash, its factors: from their snapshots) and the positions a right password
@@ -147,15 +144,11 @@ const readAheadSqlOf = new WeakMap<LoginDeps['store'], string>();
  */
 function passwordLoginReadAhead(deps: LoginDeps, request: RequestFacts): ReadAheadJoin | undefined {
   if (deps.db.kind !== 'postgres') return undefined;
-  let sql = readAheadSqlOf.get(deps.store);
-  if (sql === undefined) {
-    sql = deps.store.readAheadSql(
-      `array[$3::text || u.user_id::text, $4::text || u.user_id::text]`,
-      `case when not u.has_password then 0
-            when coalesce(mfa.any_factor, false) then case when d.trusted_until > $5::timestamptz then $6::int else $7::int end
-            when d.device_id is not null then $8::int else $9::int end`);
-    readAheadSqlOf.set(deps.store, sql);
-  }
+  const sql = deps.store.readAheadSql(
+    `array[$3::text || u.user_id::text, $4::text || u.user_id::text]`,
+    `case when not u.has_password then 0
+          when coalesce(mfa.any_factor, false) then case when d.trusted_until > $5::timestamptz then $6::int else $7::int end
+          when d.device_id is not null then $8::int else $9::int end`);
   const known = { ...request, attemptBucket: request.deviceId };
   const unknown = { ...request, attemptBucket: undefined };
   return {

@@ -205,9 +205,12 @@ const insertEvents = `insert into events (position, stream_id, version, type, da
        select r.position, r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.prev_hash, r.hash, $2::smallint
          from jsonb_to_recordset($1::text::jsonb) as r(position bigint, stream_id text, version int, type text, data jsonb, metadata jsonb, recorded_at timestamptz, prev_hash text, hash text)
        order by r.position`;
-/** The same, checking first that the held streams ($3, at the versions $4) have not moved (holdAtVersion). */
+/** Holds the streams $n (text[]) at the versions $n+1 (int[]), failing if one has moved (holdAtVersion). */
+const holdCheck = (n: number): string =>
+  `select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($${n}::text[], $${n + 1}::int[]) as h(stream_id, version)`;
+/** The events' insert, checking the held streams ($3, $4) first. */
 const insertEventsHolding = insertEvents.replace('\n       order by r.position', `
-        where (select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($3::text[], $4::int[]) as h(stream_id, version))
+        where (${holdCheck(3)})
        order by r.position`);
 
 /** Reads ahead already taken by a transaction: a retry reads again. */
@@ -736,13 +739,22 @@ export class EventStore {
    * PostgreSQL only.
    */
   readAheadSql(ids: string, count: string): string {
-    const columns = ['snapshot_kind', 'snapshot_state', ...eventColumns.split(', ').map((c) => c.replace(/^.* as /, ''))];
-    return `select a.ids as ahead_ids, p.positions as ahead_positions, ${columns.map((c) => `r.${c} as ahead_${c}`).join(', ')}
+    // The same few expressions on every request (a token lookup, a login): built once each.
+    const key = `${ids}\n${count}`;
+    let sql = this.readAheadSqls.get(key);
+    if (sql === undefined) {
+      const columns = ['snapshot_kind', 'snapshot_state', ...eventColumns.split(', ').map((c) => c.replace(/^.* as /, ''))];
+      sql = `select a.ids as ahead_ids, p.positions as ahead_positions, ${columns.map((c) => `r.${c} as ahead_${c}`).join(', ')}
          from (select ${ids} as ids) a
          cross join lateral (select array_agg(nextval(pg_get_serial_sequence('events', 'position'))) as positions
                                from generate_series(1, case when cardinality(a.ids) > 0 then ${count} else 0 end)) p
          left join lateral (${this.streamsReadSql('a.ids')}) r on true`;
+      this.readAheadSqls.set(key, sql);
+    }
+    return sql;
   }
+
+  private readonly readAheadSqls = new Map<string, string>();
 
   /**
    * Takes a read ahead (readAheadSql) as the transaction's own reads of its streams and its drawn positions, if it read
@@ -751,17 +763,11 @@ export class EventStore {
    * are: an append at the version read fails if anyone appended since. False: not taken; read as usual.
    */
   async adoptReadAhead(tx: Queryable, ahead: ReadAheadRow | undefined, streamIds: readonly string[]): Promise<boolean> {
-    if (!ahead || adopted.has(ahead) || this.db.kind !== 'postgres') return false;
-    adopted.add(ahead);
+    if (!this.firstTaking(ahead)) return false;
     const root = rootOf(tx);
-    const read = new Set(ahead.ids);
-    if (read.size !== streamIds.length || !streamIds.every((id) => read.has(id)) || streamsReadIn.has(root) || sparePositionsIn.has(root)) return false;
-    const streams = await this.aheadFromRows(tx, streamIds, ahead.rows as StreamReadRow[]);
-    this.keepRead(root, streams);
-    // The transaction's id is not known yet: the append asks for it (appendBatch).
-    const positions = (ahead.positions ?? []).map(Number).sort((a, b) => a - b);
-    if (positions.length > 0) sparePositionsIn.set(root, { txId: '', positions, headsBefore: new Set(streamIds) });
-    drawsAsked.delete(root);
+    if (!readExactly(ahead, streamIds) || streamsReadIn.has(root) || sparePositionsIn.has(root)) return false;
+    this.keepRead(root, await this.aheadFromRows(tx, streamIds, ahead.rows as StreamReadRow[]));
+    takePositions(root, ahead, streamIds);
     return true;
   }
 
@@ -772,13 +778,17 @@ export class EventStore {
    * (it draws its own, after its own read). Only once, as adoptReadAhead. False: not taken.
    */
   adoptPositionsAhead(tx: Queryable, ahead: ReadAheadRow | undefined): boolean {
+    if (!this.firstTaking(ahead)) return false;
+    const root = rootOf(tx);
+    if (!ahead.positions?.length || sparePositionsIn.has(root)) return false;
+    takePositions(root, ahead, []);
+    return true;
+  }
+
+  /** A read ahead no transaction has taken yet, now taken (PostgreSQL only: PGlite has no round trips to save). */
+  private firstTaking(ahead: ReadAheadRow | undefined): ahead is ReadAheadRow {
     if (!ahead || adopted.has(ahead) || this.db.kind !== 'postgres') return false;
     adopted.add(ahead);
-    const root = rootOf(tx);
-    const positions = (ahead.positions ?? []).map(Number).sort((a, b) => a - b);
-    if (positions.length === 0 || sparePositionsIn.has(root)) return false;
-    sparePositionsIn.set(root, { txId: '', positions, headsBefore: new Set() });
-    drawsAsked.delete(root);
     return true;
   }
 
@@ -788,8 +798,7 @@ export class EventStore {
    * `streamIds`.
    */
   async readAheadReads(ahead: ReadAheadRow | undefined, streamIds: readonly string[]): Promise<Queryable | null> {
-    const read = new Set(ahead?.ids ?? []);
-    if (!ahead || read.size !== streamIds.length || !streamIds.every((id) => read.has(id))) return null;
+    if (!ahead || !readExactly(ahead, streamIds)) return null;
     const reads: Queryable = { query: (text, params) => this.db.query(text, params) };
     this.keepRead(reads, await this.aheadFromRows(reads, streamIds, ahead.rows as StreamReadRow[]));
     return reads;
@@ -811,8 +820,7 @@ export class EventStore {
 
   private async checkHolds(tx: Queryable, holds: ReadonlyArray<{ streamId: string; version: number }>): Promise<void> {
     try {
-      await tx.query(`select bool_and(tessera_hold_stream(h.stream_id, h.version)) from unnest($1::text[], $2::int[]) as h(stream_id, version)`,
-        [holds.map((h) => h.streamId), holds.map((h) => h.version)]);
+      await tx.query(holdCheck(1), [holds.map((h) => h.streamId), holds.map((h) => h.version)]);
     } catch (error) {
       throw asHoldLost(error, holds) ?? error;
     }
@@ -972,6 +980,22 @@ function rememberHead(tx: Queryable, streamId: string, version: number, hash: st
   let heads = headsReadIn.get(tx);
   if (!heads) headsReadIn.set(tx, (heads = new Map()));
   heads.set(streamId, { version, hash });
+}
+
+/** Whether a read ahead read exactly `streamIds` (a read of other streams must never pass for theirs). */
+function readExactly(ahead: ReadAheadRow, streamIds: readonly string[]): boolean {
+  const read = new Set(ahead.ids);
+  return read.size === streamIds.length && streamIds.every((id) => read.has(id));
+}
+
+/**
+ * A read ahead's positions as the transaction's spare ones, for new streams and `headsBefore` (streams the transaction
+ * read in that same read ahead). Their transaction id is not known yet: the append asks for it (appendBatch).
+ */
+function takePositions(root: Queryable, ahead: ReadAheadRow, headsBefore: readonly string[]): void {
+  const positions = (ahead.positions ?? []).map(Number).sort((a, b) => a - b);
+  if (positions.length > 0) sparePositionsIn.set(root, { txId: '', positions, headsBefore: new Set(headsBefore) });
+  drawsAsked.delete(root);
 }
 
 /** A held stream found moved (tessera_hold_stream), as the lost race it is. */
