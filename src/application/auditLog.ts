@@ -162,12 +162,12 @@ export async function exportAuditLog(deps: Pick<Deps, 'db' | 'auditSigner' | 'cl
     // Events inside the signed range that are no leaf (written into signed history), then the ones after it.
     const uncovered = await deps.db.query<Record<string, unknown>>(
       `select ${eventColumns} from events e where (tx_id, position) <= ($1::xid8, $2::bigint)
-          and not exists (select 1 from audit_leaves l where l.position = e.position) order by tx_id, position`, [cursor.txId, cursor.position],
+          and not exists (select 1 from audit_leaves l where l.position = e.position) order by e.tx_id, e.position`, [cursor.txId, cursor.position],
     );
     for (const row of uncovered) await emit({ kind: 'event', ...eventFields(row), leafIndex: null });
     for (let after = cursor; ; ) {
       const rows = await deps.db.query<Record<string, unknown>>(
-        `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by tx_id, position limit 2000`, [after.txId, after.position],
+        `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by events.tx_id, events.position limit 2000`, [after.txId, after.position],
       );
       for (const row of rows) await emit({ kind: 'event', ...eventFields(row), leafIndex: null });
       count += rows.length;

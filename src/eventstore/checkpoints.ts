@@ -102,7 +102,7 @@ export async function writeCheckpoint(db: Db, signer: StatementSigner, now: Date
     const rows = await tx.query<{ position: number; tx_id: string; stream_id: string; hash: string }>(
       `select position, tx_id::text as tx_id, stream_id, hash from events
         where tx_id < pg_snapshot_xmin(pg_current_snapshot()) and (tx_id, position) > ($1::xid8, $2::bigint)
-        order by tx_id, position limit $3`,
+        order by events.tx_id, events.position limit $3`,
       [last?.lastTxId ?? '0', last?.lastPosition ?? 0, maxLeavesPerCheckpoint],
     );
     if (rows.length === 0) return null;

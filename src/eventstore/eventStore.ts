@@ -119,6 +119,8 @@ interface EventRow extends Row {
   hash_version: number;
 }
 
+// tx_id goes out as text (an xid8 is 64 bits). Beware: ORDER BY tx_id in a query selecting these columns sorts that
+// text ('100' before '99'); order by the table's column (events.tx_id, e.tx_id), which is the commit order.
 export const eventColumns = 'position, tx_id::text as tx_id, stream_id, version, type, data, metadata, recorded_at, prev_hash, hash, hash_version';
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {
@@ -934,7 +936,7 @@ export class EventStore {
       `select ${eventColumns} from events
         where tx_id < pg_snapshot_xmin(pg_current_snapshot())
           and (tx_id, position) > ($1::xid8, $2::bigint)
-        order by tx_id, position
+        order by events.tx_id, events.position
         limit $3`,
       [after.txId, after.position, limit],
     );

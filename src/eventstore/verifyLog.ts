@@ -312,7 +312,7 @@ export function sqlLogSource(q: Queryable, batchSize = 5000): LogSource {
     },
     async *eventsAfterCheckpoints() {
       const fetch = (after: { txId: string; position: number }) => q.query<Record<string, unknown>>(
-        `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by tx_id, position limit $3`,
+        `select ${eventColumns} from events where (tx_id, position) > ($1::xid8, $2::bigint) order by events.tx_id, events.position limit $3`,
         [after.txId, after.position, batchSize],
       );
       for (let next = fetch((await cursor()) ?? { txId: '0', position: 0 }); ; ) {
