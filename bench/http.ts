@@ -1,9 +1,11 @@
-// What the HTTP scenarios share: one load-generator POST, a GraphQL call that fails loudly, and a percentile.
+// What the HTTP scenarios share: one set-up POST, a GraphQL call that fails loudly, a prepared request for the load
+// generator, and a percentile.
 import http from 'node:http';
+import type { PreparedPost } from './load.js';
 
-// The load generator runs in the service's own process and on the same two cores, so what it costs is taken from the
-// service: node:http with keep-alive sockets costs about a third of what fetch (undici) does per request
-// (0.13 ms against 0.43 ms of CPU for a bare request and answer, measured on these machines).
+// The set-up requests run in the service's own process (the timed ones come from bench/load.ts, a thread of their own):
+// node:http with keep-alive sockets costs about a third of what fetch (undici) does per request (0.13 ms against
+// 0.43 ms of CPU for a bare request and answer, measured on these machines).
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 export interface Answer {
@@ -35,13 +37,23 @@ export function post(url: string, headers: Record<string, string>, body: unknown
   });
 }
 
-export async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}, device?: string): Promise<any> {
+/** The headers of an app client's GraphQL request. */
+function appHeaders(token: string | null, device?: string): Record<string, string> {
   // An app client: it is handed session and device tokens in payloads (browsers get cookies only), and sends its
   // device token back on every request, as a real app keeps it.
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-client': 'app' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (device) headers['x-tessera-device'] = device;
-  const json = (await post(url, headers, { query, variables })).json as { data: any; errors?: unknown };
+  return headers;
+}
+
+/** An app client's GraphQL request, prepared for the load generator (bench/load.ts). */
+export function prepared(query: string, variables: Record<string, unknown>, token: string | null, device?: string): PreparedPost {
+  return { headers: appHeaders(token, device), body: JSON.stringify({ query, variables }) };
+}
+
+export async function gql(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}, device?: string): Promise<any> {
+  const json = (await post(url, appHeaders(token, device), { query, variables })).json as { data: any; errors?: unknown };
   if (json.errors) throw new Error(JSON.stringify(json.errors));
   return json.data;
 }

@@ -1,8 +1,9 @@
 // Passkey login over HTTP (beginWebAuthnAuthentication(PASSKEY_LOGIN), then loginWithPasskey: challenge consumed,
 // ES256 verified, one transaction appending WebAuthnAssertionAccepted + LoginStarted + LoginCompleted + SessionStarted
-// with inline projections), 8 concurrent clients, each signing with in-process soft authenticators, against raw
-// single-row INSERTs (autocommit, and transactions for continuity: bench/baselines.ts) at the same concurrency. Beside it: raw P-256 ECDSA verifies/s with node:crypto (one
-// core), to show the signature check is not the bottleneck, and the p95 of the WebAuthn MFA step (options + assertion).
+// with inline projections), 8 concurrent clients on the load generator's thread (bench/load.ts), signing with soft
+// authenticators there, against raw single-row INSERTs (autocommit, and transactions for continuity:
+// bench/baselines.ts) at the same concurrency. Beside it: raw P-256 ECDSA verifies/s with node:crypto (one core), to
+// show the signature check is not the bottleneck, and the p95 of the WebAuthn MFA step (options + assertion).
 //
 // Untimed setup: users sign up and register a passkey through the API; for the MFA step each user's password login
 // is started (argon2 at a low cost) before the clock starts.
@@ -12,8 +13,8 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/graphql/server.js';
 import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
-import { createSoftAuthenticator, type SoftAuthenticator } from '../../test/fixtures/softAuthenticator.js';
-import { median, throughput, type Scenario } from '../types.js';
+import { startLoadGenerator } from '../load.js';
+import { median, throughput, timed, type Scenario } from '../types.js';
 import { gql, percentile } from '../http.js';
 
 const clients = 8;
@@ -36,8 +37,6 @@ function ecdsaVerifiesPerSecond(): number {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-const BEGIN = `mutation($p: WebAuthnPurpose!) { beginWebAuthnAuthentication(input: { purpose: $p }) { ... on WebAuthnRequestOptions { requestOptions ceremonyToken } ... on Error { code } } }`;
-
 const scenario: Scenario = {
   name: 'webauthn',
   description: `passkey logins (options + assertion) over HTTP, ${clients} clients, vs raw autocommit INSERTs and INSERT transactions (${rounds}×${perRound} each)`,
@@ -51,6 +50,7 @@ const scenario: Scenario = {
     const running = await startServer(app, { port: 0, host: '127.0.0.1' });
     const url = `${running.url}/graphql`;
     const raw = await rawInsertBaselines(ctx.databaseUrl, clients);
+    const load = startLoadGenerator();
     const ours: number[] = [];
     const baseline: number[] = [];
     const autocommit: number[] = [];
@@ -58,36 +58,34 @@ const scenario: Scenario = {
     const ecdsa: number[] = [];
     try {
       for (let round = 1; round <= rounds; round++) {
-        const users = new Array<{ email: string; key: SoftAuthenticator; device: string }>(perRound);
+        // Set-up, untimed: sign-ups and registration options here, the soft authenticators on the load generator's
+        // thread (which signs every assertion of the timed sections), then the registrations here.
+        const users = new Array<{ name: string; email: string; token: string; device: string; creationOptions: unknown }>(perRound);
         await throughput(perRound, clients, async (i) => {
           const email = `r${round}u${i}@bench.example`;
           const signup = await gql(url, null, `mutation($i: CredentialsInput!) { signup(input: $i) { ... on AuthPayload { sessionToken deviceToken } ... on Error { code } } }`, { i: { email, password: 'bench password 1234' } });
           const token: string = signup.signup.sessionToken;
           const device: string = signup.signup.deviceToken;
           const begun = await gql(url, token, `mutation { beginWebAuthnRegistration(input: { passwordless: true }) { ... on WebAuthnCreationOptions { creationOptions } ... on Error { code } } }`, {}, device);
-          const key = createSoftAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
-          const credential = key.register(begun.beginWebAuthnRegistration.creationOptions);
-          const registered = await gql(url, token, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench", credential: $c }) { __typename ... on Error { code } } }`, { c: credential }, device);
+          users[i] = { name: email, email, token, device, creationOptions: begun.beginWebAuthnRegistration.creationOptions };
+        });
+        const credentials = await load.register(ORIGIN, 'localhost', users);
+        await throughput(perRound, clients, async (i) => {
+          const registered = await gql(url, users[i]!.token, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench", credential: $c }) { __typename ... on Error { code } } }`, { c: credentials[i] }, users[i]!.device);
           if (registered.registerWebAuthn.__typename !== 'RegisterWebAuthnPayload') throw new Error(JSON.stringify(registered));
-          users[i] = { email, key, device };
         });
         await ctx.analyze();
 
-        const passkeyLogin = async (i: number): Promise<void> => {
-          const begun = (await gql(url, null, BEGIN, { p: 'PASSKEY_LOGIN' }, users[i]!.device)).beginWebAuthnAuthentication;
-          const credential = users[i]!.key.assert(begun.requestOptions);
-          const data = await gql(url, null, `mutation($c: JSON!, $t: String) { loginWithPasskey(input: { credential: $c, ceremonyToken: $t }) { __typename ... on Error { code } } }`, { c: credential, t: begun.ceremonyToken }, users[i]!.device);
-          if (data.loginWithPasskey.__typename !== 'AuthPayload') throw new Error(`loginWithPasskey failed: ${JSON.stringify(data)}`);
-        };
+        const passkeyLogins = users.map((u) => ({ name: u.name, device: u.device }));
         // Before the first timed round nothing had run a passkey login's code (the JIT, the prepared statements): a
         // warm-up of logins by the round's own users (a passkey logs in again and again). Three thousand, not a hundred:
         // V8 optimizes a function only after some thousands of calls, and after a hundred it was still optimizing the
         // path's functions through the first timed round (--trace-opt), which came out a fifth below the later ones.
-        if (round === 1) await throughput(warmUp, clients, (i) => passkeyLogin(i % perRound));
+        if (round === 1) await load.assertions(url, Array.from({ length: warmUp }, (_, i) => passkeyLogins[i % perRound]!), clients);
 
         const rawRate = await raw.transactions(perRound);
         const autocommitRate = await raw.autocommit(perRound);
-        const rate = await throughput(perRound, clients, passkeyLogin);
+        const { rate } = await timed(perRound, () => load.assertions(url, passkeyLogins, clients));
 
         // The MFA step: password logins started untimed, then options + assertion timed per request.
         const pending = new Array<string>(perRound);
@@ -95,15 +93,7 @@ const scenario: Scenario = {
           const login = await gql(url, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken } ... on Error { code } } }`, { i: { email: users[i]!.email, password: 'bench password 1234' } }, users[i]!.device);
           pending[i] = login.login.sessionToken;
         });
-        const latencies: number[] = [];
-        await throughput(perRound, clients, async (i) => {
-          const started = process.hrtime.bigint();
-          const begun = (await gql(url, pending[i]!, BEGIN, { p: 'MFA' }, users[i]!.device)).beginWebAuthnAuthentication;
-          const credential = users[i]!.key.assert(begun.requestOptions);
-          const data = await gql(url, pending[i]!, `mutation($c: JSON!) { authenticateWebAuthn(input: { credential: $c }) { __typename ... on Error { code } } }`, { c: credential }, users[i]!.device);
-          latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
-          if (data.authenticateWebAuthn.__typename !== 'AuthPayload') throw new Error(`authenticateWebAuthn failed: ${JSON.stringify(data)}`);
-        });
+        const { latencies } = await timed(perRound, () => load.assertions(url, users.map((u, i) => ({ name: u.name, device: u.device, token: pending[i]! })), clients));
         const verifies = ecdsaVerifiesPerSecond();
         baseline.push(rawRate);
         autocommit.push(autocommitRate);
@@ -114,6 +104,7 @@ const scenario: Scenario = {
       }
     } finally {
       await raw.end();
+      await load.close();
       await running.close();
     }
     return [

@@ -1,0 +1,91 @@
+// The load generator's thread (bench/load.ts starts it): the timed clients of the login, MFA step and passkey
+// scenarios, off the service's event loop. It answers one job at a time; see load.ts for what each job does.
+import http from 'node:http';
+import { parentPort } from 'node:worker_threads';
+import { createSoftAuthenticator, type SoftAuthenticator } from '../test/fixtures/softAuthenticator.js';
+import { signedIn, type LoadJob, type LoadResult, type PreparedPost } from './load.js';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function send(url: string, request: PreparedPost): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) } }, (response) => {
+      let data = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => { data += chunk; });
+      response.on('end', () => {
+        if (response.statusCode === 200) resolve(data);
+        else reject(new Error(`answered ${response.statusCode}: ${data.slice(0, 300)}`));
+      });
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}
+
+/** `count` tasks on `concurrency` clients, each task timed. */
+async function timedTasks(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<LoadResult> {
+  const latencies = new Array<number>(count);
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = next++; i < count; i = next++) {
+      const sent = process.hrtime.bigint();
+      await task(i);
+      latencies[i] = Number(process.hrtime.bigint() - sent) / 1e6;
+    }
+  }));
+  return { rate: count / (Number(process.hrtime.bigint() - started) / 1e9), latencies };
+}
+
+function expecting(answer: string, expect: string, what: string): void {
+  if (!answer.includes(expect)) throw new Error(`${what}: ${answer.slice(0, 300)}`);
+}
+
+const BEGIN = `mutation($p: WebAuthnPurpose!) { beginWebAuthnAuthentication(input: { purpose: $p }) { ... on WebAuthnRequestOptions { requestOptions ceremonyToken } ... on Error { code } } }`;
+const PASSKEY_LOGIN = `mutation($c: JSON!, $t: String) { loginWithPasskey(input: { credential: $c, ceremonyToken: $t }) { __typename ... on Error { code } } }`;
+const WEBAUTHN_MFA = `mutation($c: JSON!) { authenticateWebAuthn(input: { credential: $c }) { __typename ... on Error { code } } }`;
+
+/** The soft authenticators of the passkey scenario's users: created here, so that they sign here. */
+const authenticators = new Map<string, SoftAuthenticator>();
+
+async function run(job: LoadJob): Promise<unknown> {
+  switch (job.kind) {
+    case 'posts':
+      return timedTasks(job.requests.length, job.concurrency, async (i) => {
+        expecting(await send(job.url, job.requests[i]!), job.expect, `request ${i}`);
+      });
+    case 'register':
+      return job.users.map((user) => {
+        const key = createSoftAuthenticator({ origin: job.origin, rpId: job.rpId });
+        authenticators.set(user.name, key);
+        return key.register(user.creationOptions as never);
+      });
+    case 'assertions':
+      // Options, then the signed assertion: a passkey login (no token), or the MFA step of a pending login.
+      return timedTasks(job.users.length, job.concurrency, async (i) => {
+        const user = job.users[i]!;
+        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-client': 'app', 'x-tessera-device': user.device };
+        if (user.token) headers.authorization = `Bearer ${user.token}`;
+        const purpose = user.token ? 'MFA' : 'PASSKEY_LOGIN';
+        const begun = JSON.parse(await send(job.url, { headers, body: JSON.stringify({ query: BEGIN, variables: { p: purpose } }) })) as {
+          data?: { beginWebAuthnAuthentication?: { requestOptions?: unknown; ceremonyToken?: string } };
+        };
+        const options = begun.data?.beginWebAuthnAuthentication;
+        if (!options?.requestOptions) throw new Error(`beginWebAuthnAuthentication: ${JSON.stringify(begun)}`);
+        const credential = authenticators.get(user.name)!.assert(options.requestOptions as never);
+        const body = user.token
+          ? { query: WEBAUTHN_MFA, variables: { c: credential } }
+          : { query: PASSKEY_LOGIN, variables: { c: credential, t: options.ceremonyToken } };
+        expecting(await send(job.url, { headers, body: JSON.stringify(body) }), signedIn, `${purpose} of ${user.name}`);
+      });
+  }
+}
+
+parentPort!.on('message', (job: LoadJob) => {
+  run(job).then(
+    (value) => parentPort!.postMessage({ value }),
+    (error: unknown) => parentPort!.postMessage({ error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+  );
+});
