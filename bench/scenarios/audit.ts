@@ -158,9 +158,9 @@ const scenario: Scenario = {
         versions.set(streamId, v + 1);
         await app.store.append(streamId, [eventFor(`a${s}`, v + 1, new Date().toISOString())], { expectedVersion: v, metadata: { actor: 'bench', correlationId: `a${i}` } });
       };
-      // The seeded log vacuumed and its pages written out first, untimed: autovacuum's first pass over a million rows
-      // just loaded, and PostgreSQL's checkpoint of them, would otherwise land in some rounds and not others (they
-      // did: appends alone swung by a fifth from one 3-second round to the next).
+      // The seeded log vacuumed (as autovacuum keeps a production one) and its pages written out first, untimed:
+      // PostgreSQL writing out the million rows just loaded, and the hint bits the verification rounds set on them,
+      // landed in some rounds and not others (appends alone swung by a fifth from one 3-second round to the next).
       await raw.unsafe('vacuum (analyze)');
       await raw.unsafe('checkpoint').catch(() => {});
       // Warm-up, untimed: a round's worth, so that no round runs the append path while V8 is still optimizing it (with
