@@ -75,10 +75,13 @@ export async function listCheckpoints(q: Queryable): Promise<StoredCheckpoint[]>
 /** Events below the horizon the last checkpoint does not cover yet, up to `limit` (how many are waiting). */
 export async function uncheckpointedCount(q: Queryable, limit: number): Promise<number> {
   const last = await latestCheckpoint(q);
+  // Ordered as the index is, so that every plan walks it from the last checkpoint: PostgreSQL's generic plan for the
+  // unordered count (a prepared statement may switch to it) guessed a third of the log matched and scanned all of it
+  // (245 ms a tick on a million events) to find the few that do.
   const [row] = await q.query<{ n: number }>(
     `select count(*)::int as n from (select 1 from events
        where tx_id < pg_snapshot_xmin(pg_current_snapshot()) and (tx_id, position) > ($1::xid8, $2::bigint)
-       limit $3) waiting`,
+       order by events.tx_id, events.position limit $3) waiting`,
     [last?.lastTxId ?? '0', last?.lastPosition ?? 0, limit],
   );
   return row?.n ?? 0;

@@ -3,12 +3,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
 import { checkpointIfDue, startCheckpointer, verifyAuditLog } from '../../../src/application/auditLog.js';
 import { loadConfig } from '../../../src/config.js';
 import { manualClock } from '../../../src/domain/shared/clock.js';
-import { listCheckpoints, statementHash } from '../../../src/eventstore/checkpoints.js';
+import type { Queryable } from '../../../src/db/index.js';
+import { listCheckpoints, statementHash, uncheckpointedCount } from '../../../src/eventstore/checkpoints.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 
 async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
@@ -85,5 +87,42 @@ describe('the checkpointer', () => {
     expect(checkpoints.length).toBeGreaterThan(before);
     expect(checkpoints.map((c) => c.seq)).toEqual(checkpoints.map((_, i) => i + 1));
     expect((await verifyAuditLog(app)).ok).toBe(true);
+  });
+});
+
+describe("the checkpointer's tick on a large log", () => {
+  let t: TestDatabase;
+  let dataDir: string;
+  let generic: postgres.Sql;
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-checkpointer-plan-'));
+    const env = { NODE_ENV: 'test', DATA_DIR: dataDir };
+    const app = await createApp({ config: loadConfig(env), db: t.db, env, reactors: false });
+    // 50,000 events, written as rows (only the plan matters here, not their chains), with statistics.
+    await app.db.query(`insert into events (stream_id, version, type, data, metadata, recorded_at, prev_hash, hash)
+      select 'user-p' || g, 1, 'RoleGranted', '{}', '{}', now(), repeat('0', 64), repeat('0', 64) from generate_series(1, 50000) g`);
+    await app.db.query('analyze events');
+    // A connection whose prepared statements all run on their generic plan, as PostgreSQL may decide for any of them
+    // after five executions.
+    generic = postgres(t.url!, { max: 1, onnotice: () => {}, connection: { plan_cache_mode: 'force_generic_plan' } });
+  });
+  afterAll(async () => {
+    await generic?.end();
+    await t?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('counts the waiting events through the index, never by scanning the log, even on a generic plan', async () => {
+    const q: Queryable = { query: async (text, params = []) => (await generic.unsafe(text, params as never[], { prepare: true })) as never };
+    const sequentialScans = async (): Promise<number> => {
+      await generic.unsafe('select pg_stat_force_next_flush()');
+      const [row] = await generic.unsafe<Array<{ n: string }>>(`select seq_scan::text as n from pg_stat_user_tables where relname = 'events'`);
+      return Number(row!.n);
+    };
+    const before = await sequentialScans();
+    for (let i = 0; i < 3; i++) expect(await uncheckpointedCount(q, 1000)).toBe(1000);
+    expect(await sequentialScans()).toBe(before);
   });
 });
