@@ -1,27 +1,15 @@
 // The load generator's thread (bench/load.ts starts it): the timed clients of the login, MFA step and passkey
 // scenarios, off the service's event loop. It answers one job at a time; see load.ts for what each job does.
-import http from 'node:http';
 import { parentPort } from 'node:worker_threads';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../test/fixtures/softAuthenticator.js';
+import { send } from './http.js';
 import { signedIn, type LoadJob, type LoadResult, type PreparedPost } from './load.js';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function send(url: string, request: PreparedPost): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) } }, (response) => {
-      let data = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => { data += chunk; });
-      response.on('end', () => {
-        if (response.statusCode === 200) resolve(data);
-        else reject(new Error(`answered ${response.statusCode}: ${data.slice(0, 300)}`));
-      });
-      response.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(request.body);
-  });
+/** A request's answer, which must be a 200. */
+async function answer(url: string, request: PreparedPost): Promise<string> {
+  const { status, text } = await send(url, request.headers, request.body);
+  if (status !== 200) throw new Error(`answered ${status}: ${text.slice(0, 300)}`);
+  return text;
 }
 
 /** `count` tasks on `concurrency` clients, each task timed. */
@@ -54,7 +42,7 @@ async function run(job: LoadJob): Promise<unknown> {
   switch (job.kind) {
     case 'posts':
       return timedTasks(job.requests.length, job.concurrency, async (i) => {
-        expecting(await send(job.url, job.requests[i]!), job.expect, `request ${i}`);
+        expecting(await answer(job.url, job.requests[i]!), job.expect, `request ${i}`);
       });
     case 'register':
       return job.users.map((user) => {
@@ -69,7 +57,7 @@ async function run(job: LoadJob): Promise<unknown> {
         const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-client': 'app', 'x-tessera-device': user.device };
         if (user.token) headers.authorization = `Bearer ${user.token}`;
         const purpose = user.token ? 'MFA' : 'PASSKEY_LOGIN';
-        const begun = JSON.parse(await send(job.url, { headers, body: JSON.stringify({ query: BEGIN, variables: { p: purpose } }) })) as {
+        const begun = JSON.parse(await answer(job.url, { headers, body: JSON.stringify({ query: BEGIN, variables: { p: purpose } }) })) as {
           data?: { beginWebAuthnAuthentication?: { requestOptions?: unknown; ceremonyToken?: string } };
         };
         const options = begun.data?.beginWebAuthnAuthentication;
@@ -78,7 +66,7 @@ async function run(job: LoadJob): Promise<unknown> {
         const body = user.token
           ? { query: WEBAUTHN_MFA, variables: { c: credential } }
           : { query: PASSKEY_LOGIN, variables: { c: credential, t: options.ceremonyToken } };
-        expecting(await send(job.url, { headers, body: JSON.stringify(body) }), signedIn, `${purpose} of ${user.name}`);
+        expecting(await answer(job.url, { headers, body: JSON.stringify(body) }), signedIn, `${purpose} of ${user.name}`);
       });
   }
 }
