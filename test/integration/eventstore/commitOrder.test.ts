@@ -15,6 +15,7 @@ import { verifyAuditLog } from '../../../src/application/auditLog.js';
 import { loadConfig } from '../../../src/config.js';
 import { writeCheckpoint } from '../../../src/eventstore/checkpoints.js';
 import type { LogCheckpoint } from '../../../src/eventstore/index.js';
+import { verifyLog } from '../../../src/eventstore/verifyLog.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 
 const at = new Date('2026-03-03T10:00:00.000Z');
@@ -54,6 +55,12 @@ describe('commit order across transaction ids of different lengths (99, 100)', (
       after = { txId: page.at(-1)!.txId, position: page.at(-1)!.position };
     }
     expect(seen).toEqual(positions);
+  });
+
+  it('the verifier, two events a page and no checkpoint yet, checks every event once', async () => {
+    const verification = await verifyLog(app.db, { batchSize: 2, verifySignature: () => false });
+    expect(verification.breaks).toEqual([]);
+    expect(verification).toMatchObject({ ok: true, eventsChecked: 4, checkpointsChecked: 0 });
   });
 
   it('the checkpointer leafs the events in commit order, and the next checkpoint extends the tree without rereading any', async () => {
