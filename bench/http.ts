@@ -49,7 +49,7 @@ export async function post(url: string, headers: Record<string, string>, body: u
 }
 
 /** The headers of an app client's GraphQL request. */
-function appHeaders(token: string | null, device?: string): Record<string, string> {
+export function appHeaders(token: string | null, device?: string): Record<string, string> {
   // An app client: it is handed session and device tokens in payloads (browsers get cookies only), and sends its
   // device token back on every request, as a real app keeps it.
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-client': 'app' };

@@ -2,8 +2,9 @@
 // scenarios, off the service's event loop. It answers one job at a time; see load.ts for what each job does.
 import { parentPort } from 'node:worker_threads';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../test/fixtures/softAuthenticator.js';
-import { send } from './http.js';
+import { appHeaders, send } from './http.js';
 import { signedIn, type LoadJob, type LoadResult, type PreparedPost } from './load.js';
+import { concurrently } from './types.js';
 
 /** A request's answer, which must be a 200. */
 async function answer(url: string, request: PreparedPost): Promise<string> {
@@ -15,16 +16,12 @@ async function answer(url: string, request: PreparedPost): Promise<string> {
 /** `count` tasks on `concurrency` clients, each task timed. */
 async function timedTasks(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<LoadResult> {
   const latencies = new Array<number>(count);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = next++; i < count; i = next++) {
-      const sent = process.hrtime.bigint();
-      await task(i);
-      latencies[i] = Number(process.hrtime.bigint() - sent) / 1e6;
-    }
-  }));
-  return { rate: count / (Number(process.hrtime.bigint() - started) / 1e9), latencies };
+  const rate = await concurrently(count, concurrency, async (i) => {
+    const sent = process.hrtime.bigint();
+    await task(i);
+    latencies[i] = Number(process.hrtime.bigint() - sent) / 1e6;
+  });
+  return { rate, latencies };
 }
 
 function expecting(answer: string, expect: string, what: string): void {
@@ -54,8 +51,7 @@ async function run(job: LoadJob): Promise<unknown> {
       // Options, then the signed assertion: a passkey login (no token), or the MFA step of a pending login.
       return timedTasks(job.users.length, job.concurrency, async (i) => {
         const user = job.users[i]!;
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tessera-client': 'app', 'x-tessera-device': user.device };
-        if (user.token) headers.authorization = `Bearer ${user.token}`;
+        const headers = appHeaders(user.token ?? null, user.device);
         const purpose = user.token ? 'MFA' : 'PASSKEY_LOGIN';
         const begun = JSON.parse(await answer(job.url, { headers, body: JSON.stringify({ query: BEGIN, variables: { p: purpose } }) })) as {
           data?: { beginWebAuthnAuthentication?: { requestOptions?: unknown; ceremonyToken?: string } };

@@ -166,8 +166,8 @@ const scenario: Scenario = {
       // Warm-up, untimed: a round's worth, so that no round runs the append path while V8 is still optimizing it (with
       // 400 appends of warm-up the appends alone rose from 1,463/s in the first round to 1,962/s in the last).
       await throughput(appendsPerRound, writers, append);
-      // Short rounds, alternating which goes first, so a neighbour's load hits both sides alike; the ratio is the median
-      // of the rounds' own ratios as well (reported beside the medians of each side).
+      // Rounds alternating which goes first, so a neighbour's load hits both sides alike; the median of the rounds' own
+      // ratios is reported beside the medians of each side.
       const plain: number[] = [];
       const checkpointing: number[] = [];
       // A running checkpointer never meets a backlog of a whole round: the plain round just before left its events
