@@ -5,8 +5,8 @@ import type { PreparedPost } from './load.js';
 
 // node:http with keep-alive sockets costs about a third of what fetch (undici) does per request (0.13 ms against
 // 0.43 ms of CPU for a bare request and answer, measured on these machines). The set-up requests run in the service's
-// own process; the timed ones come from bench/load.ts, a thread of their own, which loads this module (and its agent)
-// for itself.
+// own process; the timed ones come from bench/load.ts, a thread of their own, over a leaner client still
+// (bench/httpConnection.ts).
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** An answer as it came: status, Set-Cookie lines (as a browser would receive them), body. */

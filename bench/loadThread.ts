@@ -2,26 +2,35 @@
 // scenarios, off the service's event loop. It answers one job at a time; see load.ts for what each job does.
 import { parentPort } from 'node:worker_threads';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../test/fixtures/softAuthenticator.js';
-import { appHeaders, send } from './http.js';
-import { signedIn, type LoadJob, type LoadResult, type PreparedPost } from './load.js';
+import { appHeaders } from './http.js';
+import { HttpConnection, postBytes } from './httpConnection.js';
+import { signedIn, type LoadJob, type LoadResult } from './load.js';
 import { concurrently } from './types.js';
 
 /** A request's answer, which must be a 200. */
-async function answer(url: string, request: PreparedPost): Promise<string> {
-  const { status, text } = await send(url, request.headers, request.body);
+async function answer(connection: HttpConnection, request: Buffer): Promise<string> {
+  const { status, text } = await connection.request(request);
   if (status !== 200) throw new Error(`answered ${status}: ${text.slice(0, 300)}`);
   return text;
 }
 
-/** `count` tasks on `concurrency` clients, each task timed. */
-async function timedTasks(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<LoadResult> {
-  const latencies = new Array<number>(count);
-  const rate = await concurrently(count, concurrency, async (i) => {
-    const sent = process.hrtime.bigint();
-    await task(i);
-    latencies[i] = Number(process.hrtime.bigint() - sent) / 1e6;
-  });
-  return { rate, latencies };
+/**
+ * `count` tasks on `concurrency` clients, each task timed; each client has a connection of its own, opened before
+ * the clock starts and closed after it stops (the service closes idle ones between sections).
+ */
+async function timedTasks(url: string, count: number, concurrency: number, task: (i: number, connection: HttpConnection) => Promise<void>): Promise<LoadResult> {
+  const connections = await Promise.all(Array.from({ length: concurrency }, () => HttpConnection.open(url)));
+  try {
+    const latencies = new Array<number>(count);
+    const rate = await concurrently(count, concurrency, async (i, client) => {
+      const sent = process.hrtime.bigint();
+      await task(i, connections[client]!);
+      latencies[i] = Number(process.hrtime.bigint() - sent) / 1e6;
+    });
+    return { rate, latencies };
+  } finally {
+    for (const connection of connections) connection.close();
+  }
 }
 
 function expecting(answer: string, expect: string, what: string): void {
@@ -37,10 +46,12 @@ const authenticators = new Map<string, SoftAuthenticator>();
 
 async function run(job: LoadJob): Promise<unknown> {
   switch (job.kind) {
-    case 'posts':
-      return timedTasks(job.requests.length, job.concurrency, async (i) => {
-        expecting(await answer(job.url, job.requests[i]!), job.expect, `request ${i}`);
+    case 'posts': {
+      const requests = job.requests.map((r) => postBytes(job.url, r.headers, r.body));
+      return timedTasks(job.url, requests.length, job.concurrency, async (i, connection) => {
+        expecting(await answer(connection, requests[i]!), job.expect, `request ${i}`);
       });
+    }
     case 'register':
       return job.users.map((user) => {
         const key = createSoftAuthenticator({ origin: job.origin, rpId: job.rpId });
@@ -49,11 +60,11 @@ async function run(job: LoadJob): Promise<unknown> {
       });
     case 'assertions':
       // Options, then the signed assertion: a passkey login (no token), or the MFA step of a pending login.
-      return timedTasks(job.users.length, job.concurrency, async (i) => {
+      return timedTasks(job.url, job.users.length, job.concurrency, async (i, connection) => {
         const user = job.users[i]!;
         const headers = appHeaders(user.token ?? null, user.device);
         const purpose = user.token ? 'MFA' : 'PASSKEY_LOGIN';
-        const begun = JSON.parse(await answer(job.url, { headers, body: JSON.stringify({ query: BEGIN, variables: { p: purpose } }) })) as {
+        const begun = JSON.parse(await answer(connection, postBytes(job.url, headers, JSON.stringify({ query: BEGIN, variables: { p: purpose } })))) as {
           data?: { beginWebAuthnAuthentication?: { requestOptions?: unknown; ceremonyToken?: string } };
         };
         const options = begun.data?.beginWebAuthnAuthentication;
@@ -62,7 +73,7 @@ async function run(job: LoadJob): Promise<unknown> {
         const body = user.token
           ? { query: WEBAUTHN_MFA, variables: { c: credential } }
           : { query: PASSKEY_LOGIN, variables: { c: credential, t: options.ceremonyToken } };
-        expecting(await answer(job.url, { headers, body: JSON.stringify(body) }), signedIn, `${purpose} of ${user.name}`);
+        expecting(await answer(connection, postBytes(job.url, headers, JSON.stringify(body))), signedIn, `${purpose} of ${user.name}`);
       });
   }
 }
