@@ -90,34 +90,52 @@ function postgresCpuSeconds(): number {
   return ticks / 100;
 }
 
-/** CPU seconds used so far by this process's main thread, the one running JavaScript (Linux /proc; 0 elsewhere). */
-function mainThreadCpuSeconds(): number {
+/**
+ * This process's main thread, the one running JavaScript, in seconds so far (Linux /proc/<tid>/schedstat, in
+ * nanoseconds; zeros elsewhere): on a core, and runnable but waiting for one.
+ */
+function mainThreadSeconds(): { running: number; waiting: number } {
   try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const [running, waiting] = fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { running: running! / 1e9, waiting: waiting! / 1e9 };
   } catch {
-    return 0;
+    return { running: 0, waiting: 0 };
+  }
+}
+
+/** The machine's CPU time so far, all cores, and of it the idle time (Linux /proc/stat, in ticks; zeros elsewhere). */
+function machineTicks(): { total: number; idle: number } {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').slice(0, 200).split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: fields.reduce((a, b) => a + b, 0), idle: fields[3]! + fields[4]! };
+  } catch {
+    return { total: 0, idle: 0 };
   }
 }
 
 /**
  * BENCH_CPU=1: each timed section prints the CPU it cost per operation, this process (the service and the bench's own
- * clients; its main thread apart from the others: the hash's, the garbage collector's) and the local PostgreSQL server
- * apart: where a ratio's time goes.
+ * clients; its main thread apart from the others: the hash's, the garbage collector's, the load generator's) and the
+ * local PostgreSQL server apart: where a ratio's time goes. Beside them, how long the main thread waited for a core
+ * while it had work, and how much of the machine sat idle: a service bound by its one thread, on a machine it shares
+ * with its database, can wait for a core that another moment leaves idle.
  */
 function cpuAccounting(count: number): (() => void) | null {
   if (process.env.BENCH_CPU !== '1') return null;
   const ours = process.cpuUsage();
   const theirs = postgresCpuSeconds();
-  const main = mainThreadCpuSeconds();
+  const main = mainThreadSeconds();
+  const machine = machineTicks();
   const wall = process.hrtime.bigint();
   const loop = performance.eventLoopUtilization();
   return () => {
     const used = process.cpuUsage(ours);
     const seconds = Number(process.hrtime.bigint() - wall) / 1e9;
+    const mainNow = mainThreadSeconds();
+    const machineNow = machineTicks();
+    const idle = (machineNow.idle - machine.idle) / Math.max(1, machineNow.total - machine.total);
     const perOp = (s: number): string => `${((s / count) * 1000).toFixed(2)} ms`;
-    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)} (main thread ${perOp(mainThreadCpuSeconds() - main)}), postgres ${perOp(postgresCpuSeconds() - theirs)}, main thread busy ${(performance.eventLoopUtilization(loop).utilization * 100).toFixed(0)}%`);
+    console.log(`    cpu per operation (${count} in ${seconds.toFixed(1)} s): this process (all its threads) ${perOp((used.user + used.system) / 1e6)} (main thread ${perOp(mainNow.running - main.running)}, and ${perOp(mainNow.waiting - main.waiting)} waiting for a core), postgres ${perOp(postgresCpuSeconds() - theirs)}, main thread busy ${(performance.eventLoopUtilization(loop).utilization * 100).toFixed(0)}%, machine idle ${(idle * 100).toFixed(0)}%`);
   };
 }
 
@@ -125,7 +143,9 @@ function cpuAccounting(count: number): (() => void) | null {
 export async function timed<T>(count: number, run: () => Promise<T>): Promise<T> {
   const stopProfile = await profiling();
   const stopCpu = cpuAccounting(count);
+  const t0 = process.hrtime.bigint();
   const result = await run();
+  if (process.env.BENCH_MARK) console.log(`    mark ${count} ${(Number(t0) / 1e9).toFixed(6)},${(Number(process.hrtime.bigint()) / 1e9).toFixed(6)}`);
   stopCpu?.();
   await stopProfile?.();
   return result;
