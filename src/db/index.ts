@@ -50,6 +50,50 @@ export interface Db extends Queryable {
 // bigint columns (positions) fit in a double for any log we will ever hold; numbers are easier everywhere else.
 const int8 = { to: 20, from: [20], serialize: (x: unknown) => String(x), parse: (x: string) => Number(x) };
 
+/**
+ * Rows as objects of one shape per column list. postgres.js builds a row object by adding its columns one by one
+ * (`row[name] = value`), and V8 turns an object built that way into a dictionary past 16 properties or so: the wide rows
+ * of the caller's lookup (45 columns, a dozen rows per MFA step) were hash tables, and every read of them a dictionary
+ * lookup. Read as values and built by a function compiled once per column list, a row is an object literal of a fixed
+ * shape, however wide. Duplicate names keep the last column's value, as postgres.js's objects did.
+ */
+type RowBuilder = (values: readonly unknown[]) => Row;
+const rowBuilders = new WeakMap<readonly { name: string }[], RowBuilder>();
+const rowBuildersByNames = new Map<string, RowBuilder>();
+const maxRowBuilders = 1000;
+
+function rowBuilder(columns: readonly { name: string }[]): RowBuilder {
+  let build = rowBuilders.get(columns);
+  if (build) return build;
+  const names = columns.map((column) => column.name);
+  const signature = names.join('\u0000');
+  build = rowBuildersByNames.get(signature);
+  if (!build) {
+    // The names come from PostgreSQL's row description; JSON.stringify makes each a plain string literal. A column
+    // named "__proto__" gets a computed key, which makes it a column like any other instead of the row's prototype
+    // (computed keys for all would build the literal property by property: twice as slow).
+    const property = (name: string): string => (name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name));
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    build = new Function('v', `return { ${names.map((name, i) => `${property(name)}: v[${i}]`).join(', ')} };`) as RowBuilder;
+    // Statements are the code's own, so the column lists are few; the bound only guards against a runaway.
+    if (rowBuildersByNames.size >= maxRowBuilders) rowBuildersByNames.clear();
+    rowBuildersByNames.set(signature, build);
+  }
+  // A prepared statement keeps its columns array from one execution to the next: found by identity next time.
+  rowBuilders.set(columns, build);
+  return build;
+}
+
+type ValuesResult = readonly unknown[] & { columns?: readonly { name: string }[] | null };
+
+function asObjects(result: ValuesResult): Row[] {
+  if (result.length === 0) return [];
+  // Rows come with their columns; a result without them is several statements' results, each converted.
+  if (!result.columns) return result.map((each) => asObjects(each as ValuesResult)) as unknown as Row[];
+  const build = rowBuilder(result.columns);
+  return result.map((values) => build(values as unknown[]));
+}
+
 export function openPostgres(url: string, options: { max?: number } = {}): Db {
   const max = options.max ?? 10;
   let inFlight = 0;
@@ -69,7 +113,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Db {
   });
   const run = (q: postgres.Sql | postgres.TransactionSql) =>
     async <T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> =>
-      (await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 })) as unknown as T[];
+      asObjects(await q.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 }).values()) as T[];
   const runTop = run(sql);
   return {
     kind: 'postgres',
