@@ -139,13 +139,21 @@ function cpuAccounting(count: number): (() => void) | null {
   };
 }
 
-/** A timed section of `count` operations: with BENCH_CPU_PROFILE and BENCH_CPU, profiled and accounted. */
+/**
+ * A timed section of `count` operations: with BENCH_CPU_PROFILE and BENCH_CPU, profiled and accounted. With
+ * BENCH_PERF_TIMES=1 it prints its start and end on the monotonic clock, the one `perf record -k mono` stamps samples
+ * with: `perf report --time <start>,<end>` then shows the whole machine (PostgreSQL, the kernel, V8's own C++) in that
+ * section alone.
+ */
 export async function timed<T>(count: number, run: () => Promise<T>): Promise<T> {
   const stopProfile = await profiling();
   const stopCpu = cpuAccounting(count);
-  const t0 = process.hrtime.bigint();
+  const started = process.hrtime.bigint();
   const result = await run();
-  if (process.env.BENCH_MARK) console.log(`    mark ${count} ${(Number(t0) / 1e9).toFixed(6)},${(Number(process.hrtime.bigint()) / 1e9).toFixed(6)}`);
+  if (process.env.BENCH_PERF_TIMES === '1') {
+    const seconds = (ns: bigint): string => (Number(ns) / 1e9).toFixed(6);
+    console.log(`    perf --time ${seconds(started)},${seconds(process.hrtime.bigint())} (${count} operations)`);
+  }
   stopCpu?.();
   await stopProfile?.();
   return result;
