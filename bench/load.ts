@@ -28,13 +28,24 @@ export interface PasskeyUser {
   token?: string;
 }
 
+/**
+ * Two requests of one client, the second carrying a token the first's answer gave (a password login, then its MFA
+ * step). Each has its own URL on the job's server and the status it must be answered with; in the second's headers,
+ * `{token}` stands for the token.
+ */
+export interface ChainedPosts {
+  first: PreparedPost & { url: string; status: number };
+  second: PreparedPost & { url: string; status: number };
+}
+
 /** What an answer that signed someone in contains (the `expect` of `posts`): the payload's __typename. */
 export const signedIn = '"__typename":"AuthPayload"';
 
 export type LoadJob =
   | { kind: 'posts'; url: string; requests: readonly PreparedPost[]; concurrency: number; expect: string }
   | { kind: 'register'; origin: string; rpId: string; users: ReadonlyArray<{ name: string; creationOptions: unknown }> }
-  | { kind: 'assertions'; url: string; users: readonly PasskeyUser[]; concurrency: number };
+  | { kind: 'assertions'; url: string; users: readonly PasskeyUser[]; concurrency: number }
+  | { kind: 'chains'; url: string; chains: readonly ChainedPosts[]; token: string; concurrency: number; expect: string };
 
 export interface LoadGenerator {
   /**
@@ -46,6 +57,11 @@ export interface LoadGenerator {
   register(origin: string, rpId: string, users: ReadonlyArray<{ name: string; creationOptions: unknown }>): Promise<unknown[]>;
   /** Each user's options then signed assertion (a passkey login, or the MFA step of its pending login), timed. */
   assertions(url: string, users: readonly PasskeyUser[], concurrency: number): Promise<LoadResult>;
+  /**
+   * Runs every chain once, `concurrency` at a time, each timed as a whole: the token is the first capture group of
+   * `token` (a regular expression) in the first answer, and the second answer must contain `expect`.
+   */
+  chains(url: string, chains: readonly ChainedPosts[], token: string, concurrency: number, expect: string): Promise<LoadResult>;
   close(): Promise<void>;
 }
 
@@ -70,6 +86,7 @@ export function startLoadGenerator(): LoadGenerator {
     posts: (url, requests, concurrency, expect) => ask({ kind: 'posts', url, requests, concurrency, expect }),
     register: (origin, rpId, users) => ask({ kind: 'register', origin, rpId, users }),
     assertions: (url, users, concurrency) => ask({ kind: 'assertions', url, users, concurrency }),
+    chains: (url, chains, token, concurrency, expect) => ask({ kind: 'chains', url, chains, token, concurrency, expect }),
     close: async () => { await worker.terminate(); },
   };
 }

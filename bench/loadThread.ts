@@ -7,10 +7,10 @@ import { HttpConnection, postBytes } from './httpConnection.js';
 import { signedIn, type LoadJob, type LoadResult } from './load.js';
 import { concurrently } from './types.js';
 
-/** A request's answer, which must be a 200. */
-async function answer(connection: HttpConnection, request: Buffer): Promise<string> {
+/** A request's answer, which must have the status expected (200 unless said). */
+async function answer(connection: HttpConnection, request: Buffer, expected = 200): Promise<string> {
   const { status, text } = await connection.request(request);
-  if (status !== 200) throw new Error(`answered ${status}: ${text.slice(0, 300)}`);
+  if (status !== expected) throw new Error(`answered ${status}: ${text.slice(0, 300)}`);
   return text;
 }
 
@@ -75,6 +75,18 @@ async function run(job: LoadJob): Promise<unknown> {
           : { query: PASSKEY_LOGIN, variables: { c: credential, t: options.ceremonyToken } };
         expecting(await answer(connection, postBytes(job.url, headers, JSON.stringify(body))), signedIn, `${purpose} of ${user.name}`);
       });
+    case 'chains': {
+      const token = new RegExp(job.token);
+      const firsts = job.chains.map((c) => postBytes(c.first.url, c.first.headers, c.first.body));
+      return timedTasks(job.url, job.chains.length, job.concurrency, async (i, connection) => {
+        const chain = job.chains[i]!;
+        const first = await answer(connection, firsts[i]!, chain.first.status);
+        const handed = token.exec(first)?.[1];
+        if (!handed) throw new Error(`chain ${i}: no token in ${first.slice(0, 300)}`);
+        const headers = Object.fromEntries(Object.entries(chain.second.headers).map(([name, value]) => [name, value.replace('{token}', handed)]));
+        expecting(await answer(connection, postBytes(chain.second.url, headers, chain.second.body), chain.second.status), job.expect, `chain ${i}`);
+      });
+    }
   }
 }
 

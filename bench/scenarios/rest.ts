@@ -7,28 +7,24 @@
 // section needs, since each user logs in once (a second login in the same step would be a replayed code). The two
 // transports take turns in eight slices per round, alternating which goes first, and each one's rate is its logins
 // over its own summed time. Argon2 runs at a low cost (ARGON2_MEMORY_KIB=1024, t=1)
-// so the password hash, identical in both, does not hide the transports' own cost.
+// so the password hash, identical in both, does not hide the transports' own cost. The timed logins come from the load
+// generator's thread (bench/load.ts, `chains`: the login, then the MFA step with the token its answer gave), so the
+// clients' own cost, the same for both, does not pull the ratio towards 1.
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { generateTotpCode } from '../../src/crypto/totp.js';
 import { manualClock } from '../../src/domain/shared/clock.js';
 import { startServer } from '../../src/graphql/server.js';
 import { createMemoryAttemptBudget } from '../../src/security/attempts.js';
-import { median, throughput, type Scenario } from '../types.js';
-import { gql, percentile, post } from '../http.js';
+import { median, throughput, timed, type Scenario } from '../types.js';
+import { gql, percentile, prepared } from '../http.js';
+import { signedIn, startLoadGenerator, type ChainedPosts } from '../load.js';
 
 const clients = 8;
 const perRound = Number(process.env.BENCH_REST_PER_ROUND ?? 400);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const T0 = Date.UTC(2026, 0, 1);
 const password = 'bench password 1234';
-
-async function rest(url: string, token: string | null, body: unknown): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (token) headers['x-session-token'] = token;
-  const { status, json } = await post(url, headers, body);
-  return { status, json };
-}
 
 const scenario: Scenario = {
   name: 'rest',
@@ -42,6 +38,7 @@ const scenario: Scenario = {
       env: { TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` },
     });
     const running = await startServer(app, { port: 0, host: '127.0.0.1' });
+    const load = startLoadGenerator();
     const graphqlUrl = `${running.url}/graphql`;
     const restUrl = `${running.url}/_allauth/app/v1`;
     const rates = { rest: [] as number[], graphql: [] as number[] };
@@ -70,33 +67,29 @@ const scenario: Scenario = {
         const size = Math.ceil(perRound / slices);
         const elapsed = { rest: 0, graphql: 0 };
         const latencies = { rest: [] as number[], graphql: [] as number[] };
-        const step = {
-          async rest(i: number): Promise<void> {
-            const login = await rest(`${restUrl}/auth/login`, null, { email: users[i]!.email, password });
-            if (login.status !== 401 || !login.json.meta.session_token) throw new Error(`REST login: ${JSON.stringify(login)}`);
-            const done = await rest(`${restUrl}/auth/2fa/authenticate`, login.json.meta.session_token, { code: codes[i] });
-            if (done.status !== 200) throw new Error(`REST 2fa/authenticate: ${JSON.stringify(done)}`);
-          },
-          async graphql(i: number): Promise<void> {
-            const login = await gql(graphqlUrl, null, `mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken authState { flows { id isPending } } } ... on Error { code } } }`, { i: { email: users[i]!.email, password } });
-            if (!login.login.sessionToken) throw new Error(`GraphQL login: ${JSON.stringify(login)}`);
-            const done = await gql(graphqlUrl, login.login.sessionToken, `mutation($c: String!) { authenticateMfa(input: { code: $c }) { __typename ... on AuthPayload { sessionToken authState { isAuthenticated } } ... on Error { code } } }`, { c: codes[i] });
-            if (done.authenticateMfa.__typename !== 'AuthPayload') throw new Error(`GraphQL authenticateMfa: ${JSON.stringify(done)}`);
-          },
+        // Each login and its MFA step, prepared: REST users are the first half, GraphQL users the second.
+        const restHeaders = { 'content-type': 'application/json', accept: 'application/json' };
+        const chains = {
+          rest: users.slice(0, perRound).map((u, i): ChainedPosts => ({
+            first: { url: `${restUrl}/auth/login`, status: 401, headers: restHeaders, body: JSON.stringify({ email: u.email, password }) },
+            second: { url: `${restUrl}/auth/2fa/authenticate`, status: 200, headers: { ...restHeaders, 'x-session-token': '{token}' }, body: JSON.stringify({ code: codes[i] }) },
+          })),
+          graphql: users.slice(perRound).map((u, i): ChainedPosts => ({
+            first: { url: graphqlUrl, status: 200, ...prepared(`mutation($i: CredentialsInput!) { login(input: $i) { ... on AuthPayload { sessionToken authState { flows { id isPending } } } ... on Error { code } } }`, { i: { email: u.email, password } }, null) },
+            second: { url: graphqlUrl, status: 200, ...prepared(`mutation($c: String!) { authenticateMfa(input: { code: $c }) { __typename ... on AuthPayload { sessionToken authState { isAuthenticated } } ... on Error { code } } }`, { c: codes[perRound + i] }, '{token}') },
+          })),
+        };
+        const run = {
+          rest: (from: number, count: number) => load.chains(running.url, chains.rest.slice(from, from + count), '"session_token":"([^"]+)"', clients, '"is_authenticated":true'),
+          graphql: (from: number, count: number) => load.chains(running.url, chains.graphql.slice(from, from + count), '"sessionToken":"([^"]+)"', clients, signedIn),
         };
         for (let slice = 0; slice < slices; slice++) {
           const order = (round + slice) % 2 === 1 ? (['rest', 'graphql'] as const) : (['graphql', 'rest'] as const);
           for (const transport of order) {
-            // REST users are the first half, GraphQL users the second.
-            const offset = (transport === 'rest' ? 0 : perRound) + slice * size;
             const count = Math.min(size, perRound - slice * size);
-            const started = process.hrtime.bigint();
-            await throughput(count, clients, async (j) => {
-              const t = process.hrtime.bigint();
-              await step[transport](offset + j);
-              latencies[transport].push(Number(process.hrtime.bigint() - t) / 1e6);
-            });
-            elapsed[transport] += Number(process.hrtime.bigint() - started) / 1e9;
+            const { rate, latencies: each } = await timed(count, () => run[transport](slice * size, count));
+            elapsed[transport] += count / rate;
+            latencies[transport].push(...each);
           }
         }
         for (const transport of ['rest', 'graphql'] as const) {
@@ -108,6 +101,7 @@ const scenario: Scenario = {
         ctx.log(`round ${round}: REST ${Math.round(r)}/s (p95 ${p95s.rest.at(-1)!.toFixed(1)} ms), GraphQL ${Math.round(g)}/s (p95 ${p95s.graphql.at(-1)!.toFixed(1)} ms), ratio ${(r / g).toFixed(3)}`);
       }
     } finally {
+      await load.close();
       await running.close();
     }
     return [
