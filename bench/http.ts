@@ -7,7 +7,10 @@ import type { PreparedPost } from './load.js';
 // 0.43 ms of CPU for a bare request and answer, measured on these machines). The set-up requests run in the service's
 // own process; the timed ones come from bench/load.ts, a thread of their own, over a leaner client still
 // (bench/httpConnection.ts).
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+// A socket left idle closes before the service's keep-alive timeout would close it under a request (ECONNRESET, seen
+// when the set-up requests resumed after a timed section of seven seconds on the load generator's own connections):
+// Node's agent takes the server's `Keep-Alive: timeout=5` hint, less a second, only when it has a timeout of its own.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 60_000 });
 
 /** An answer as it came: status, Set-Cookie lines (as a browser would receive them), body. */
 export interface RawAnswer {
