@@ -12,13 +12,6 @@ import type { PreparedPost } from './load.js';
 // Node's agent takes the server's `Keep-Alive: timeout=5` hint, less a second, only when it has a timeout of its own.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 60_000 });
 
-/** An answer as it came: status, Set-Cookie lines (as a browser would receive them), body. */
-export interface RawAnswer {
-  status: number;
-  cookies: string[];
-  text: string;
-}
-
 export interface Answer {
   status: number;
   /** Set-Cookie lines, as a browser would receive them. */
@@ -26,29 +19,26 @@ export interface Answer {
   json: any;
 }
 
-/** POSTs a body already serialized over a kept-alive socket. */
-export function send(url: string, headers: Record<string, string>, text: string): Promise<RawAnswer> {
+/** POSTs a JSON body over a kept-alive socket; the answer's body parsed as JSON. */
+export function post(url: string, headers: Record<string, string>, body: unknown): Promise<Answer> {
+  const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) } }, (response) => {
       let data = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => { data += chunk; });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, cookies: response.headers['set-cookie'] ?? [], text: data }));
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, cookies: response.headers['set-cookie'] ?? [], json: JSON.parse(data) });
+        } catch (error) {
+          reject(new Error(`not JSON (${response.statusCode}): ${data.slice(0, 200)}`, { cause: error }));
+        }
+      });
       response.on('error', reject);
     });
     request.on('error', reject);
     request.end(text);
   });
-}
-
-/** POSTs a JSON body over a kept-alive socket; the answer's body parsed as JSON. */
-export async function post(url: string, headers: Record<string, string>, body: unknown): Promise<Answer> {
-  const answer = await send(url, headers, JSON.stringify(body));
-  try {
-    return { status: answer.status, cookies: answer.cookies, json: JSON.parse(answer.text) };
-  } catch (error) {
-    throw new Error(`not JSON (${answer.status}): ${answer.text.slice(0, 200)}`, { cause: error });
-  }
 }
 
 /** The headers of an app client's GraphQL request. */
