@@ -68,7 +68,9 @@ export function createHashWorkers(count: number, library = createRequire(import.
     // Referenced only while it holds a job (hand): an idle thread must not keep the process alive.
     thread.worker.unref();
     thread.worker.on('message', (answer: { value?: unknown; error?: string }) => {
-      const done = thread.handed.shift()!;
+      const done = thread.handed.shift();
+      // An answer already on its way when close() (or the thread's loss) refused its job: nobody waits for it.
+      if (!done) return;
       if (answer.error !== undefined) done.reject(new Error(answer.error));
       else done.resolve(answer.value);
       const next = waiting.shift();

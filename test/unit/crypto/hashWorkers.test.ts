@@ -1,5 +1,5 @@
 // The password hasher's threads (src/crypto/hashWorkers.ts): a thread that dies fails only the jobs it held, and the
-// rest are computed by a thread started in its place.
+// rest are computed by a thread started in its place; an answer that comes after close() refused its job is dropped.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { createHashWorkers } from '../../../src/crypto/hashWorkers.js';
@@ -36,5 +36,18 @@ describe('password hash threads', () => {
     } finally {
       await threads.close();
     }
+  });
+
+  it('an answer that arrives after close, its job already refused, is dropped', async () => {
+    const threads = createHashWorkers(1, dying);
+    const phc = await threads.run({ op: 'hash', password: 'correct horse battery staple', options });
+    const job = threads.run({ op: 'verify', phc, password: 'correct horse battery staple' }).then(() => 'resolved', () => 'rejected');
+    // The event loop held until the thread has surely answered: its answer waits in the port when close() refuses the job.
+    const until = Date.now() + 300;
+    while (Date.now() < until) { /* held */ }
+    await threads.close();
+    expect(await job).toBe('rejected');
+    // Time for the late answer to be delivered (it used to throw, outside any test, on the job close() had taken).
+    await new Promise((resolve) => setTimeout(resolve, 100));
   });
 });
