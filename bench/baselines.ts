@@ -58,7 +58,7 @@ export function baselineMeasurements(transactions: number[], autocommit: number[
  */
 export function dbBoundRatios(label: string, numerator: string, floor: number): RatioSpec[] {
   return [
-    { name: `${label} ÷ raw autocommit insert`, numerator, denominator: rawAutocommitMetric, floor },
-    { name: `${label} ÷ raw insert tx (old)`, numerator, denominator: rawTransactionMetric, floor: 0 },
+    { name: `${label} ÷ raw autocommit insert`, numerator, denominator: rawAutocommitMetric, floor, paired: true },
+    { name: `${label} ÷ raw insert tx (old)`, numerator, denominator: rawTransactionMetric, floor: 0, paired: true },
   ];
 }

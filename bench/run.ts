@@ -10,12 +10,11 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { openPostgres, type Db } from '../src/db/index.js';
-import type { Measurement, RatioSpec, Scenario } from './types.js';
+import { ratioResult, type Measurement, type RatioResult, type Scenario } from './types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const adminUrl = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
-interface RatioResult extends RatioSpec { value: number; pass: boolean }
 interface ScenarioResult { name: string; description: string; seconds: number; metrics: Measurement[]; ratios: RatioResult[]; error?: string }
 
 async function loadScenarios(only: readonly string[]): Promise<Scenario[]> {
@@ -48,15 +47,6 @@ async function withScenarioDatabase<T>(fn: (url: string, pools: Db[]) => Promise
   }
 }
 
-function ratioResults(specs: readonly RatioSpec[], metrics: readonly Measurement[]): RatioResult[] {
-  return specs.map((spec) => {
-    const num = metrics.find((m) => m.metric === spec.numerator);
-    const den = metrics.find((m) => m.metric === spec.denominator);
-    if (!num || !den) throw new Error(`ratio ${spec.name}: metric ${!num ? spec.numerator : spec.denominator} was not measured`);
-    const value = num.value / den.value;
-    return { ...spec, value, pass: value >= spec.floor && (spec.ceiling === undefined || value <= spec.ceiling) };
-  });
-}
 
 const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
 
@@ -103,7 +93,7 @@ async function main(): Promise<void> {
             }
           },
         }));
-      results.push({ name: scenario.name, description: scenario.description, seconds: (Date.now() - started) / 1000, metrics, ratios: ratioResults(scenario.ratios, metrics) });
+      results.push({ name: scenario.name, description: scenario.description, seconds: (Date.now() - started) / 1000, metrics, ratios: scenario.ratios.map((spec) => ratioResult(spec, metrics)) });
     } catch (error) {
       console.error(error);
       results.push({ name: scenario.name, description: scenario.description, seconds: (Date.now() - started) / 1000, metrics: [], ratios: [], error: String(error) });
@@ -146,11 +136,13 @@ function report(results: ScenarioResult[], serverVersion: string): void {
     for (const m of r.metrics) console.log(`${r.name.padEnd(15)} ${m.metric.padEnd(26)} ${fmt(m.value).padStart(12)}  ${m.unit}`);
     if (r.error) console.log(`${r.name.padEnd(15)} ERROR ${r.error}`);
   }
-  console.log('\nscenario        ratio                             value  floor  result');
+  // A paired ratio is the median of its rounds' ratios; the ratio of the two medians and the rounds follow it.
+  console.log('\nscenario        ratio                             value  floor  result  (ratio of medians; rounds)');
   for (const r of results) {
     for (const q of r.ratios) {
       const bound = q.ceiling === undefined ? q.floor.toFixed(2).padStart(5) : `≤${q.ceiling.toFixed(2)}`;
-      console.log(`${r.name.padEnd(15)} ${q.name.padEnd(30)} ${q.value.toFixed(3).padStart(8)}  ${bound}  ${q.pass ? 'pass' : 'FAIL'}`);
+      const rounds = q.rounds ? `  (${q.ofMedians.toFixed(3)}; ${q.rounds.map((x) => x.toFixed(3)).join(' ')})` : '';
+      console.log(`${r.name.padEnd(15)} ${q.name.padEnd(30)} ${q.value.toFixed(3).padStart(8)}  ${bound}  ${q.pass ? 'pass' : 'FAIL'}${rounds}`);
     }
   }
 

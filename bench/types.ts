@@ -24,6 +24,14 @@ export interface RatioSpec {
   denominator: string;
   floor: number;
   ceiling?: number;
+  /**
+   * The two metrics' samples are rounds measured side by side (sample i of each in round i): the ratio is then the
+   * median of the rounds' own ratios. This machine's speed drifts by a third within minutes (argon2 verifies moved
+   * from 118/s to 184/s between rounds of one run), and a ratio of the two medians can set one side's fast round
+   * against the other's slow one; each round's ratio compares two measurements taken seconds apart. The ratio of the
+   * medians is printed and recorded beside it.
+   */
+  paired?: boolean;
 }
 
 export interface BenchContext {
@@ -44,6 +52,32 @@ export interface Scenario {
   description: string;
   run(ctx: BenchContext): Promise<Measurement[]>;
   ratios: RatioSpec[];
+}
+
+export interface RatioResult extends RatioSpec {
+  value: number;
+  pass: boolean;
+  /** The numerator's median ÷ the denominator's (the value itself unless paired). */
+  ofMedians: number;
+  /** A paired ratio's rounds, each round's own ratio. */
+  rounds?: number[];
+}
+
+/** A ratio's value from its scenario's metrics, and whether it meets its floor (or ceiling). */
+export function ratioResult(spec: RatioSpec, metrics: readonly Measurement[]): RatioResult {
+  const num = metrics.find((m) => m.metric === spec.numerator);
+  const den = metrics.find((m) => m.metric === spec.denominator);
+  if (!num || !den) throw new Error(`ratio ${spec.name}: metric ${!num ? spec.numerator : spec.denominator} was not measured`);
+  const ofMedians = num.value / den.value;
+  let rounds: number[] | undefined;
+  if (spec.paired) {
+    if (!num.samples || !den.samples || num.samples.length !== den.samples.length || num.samples.length < 2) {
+      throw new Error(`ratio ${spec.name}: paired, but its metrics do not have the same rounds`);
+    }
+    rounds = num.samples.map((n, i) => n / den.samples![i]!);
+  }
+  const value = rounds ? median(rounds) : ofMedians;
+  return { ...spec, value, ofMedians, rounds, pass: value >= spec.floor && (spec.ceiling === undefined || value <= spec.ceiling) };
 }
 
 export function median(values: readonly number[]): number {

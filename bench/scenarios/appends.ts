@@ -67,7 +67,6 @@ const scenario: Scenario = {
     return [
       { metric: 'appends_per_s', value: median(ours), unit: 'appends/s', samples: ours },
       ...baselineMeasurements(baseline, autocommit, median),
-      { metric: 'round_ratio_median', value: median(ours.map((o, i) => o / autocommit[i]!)), unit: 'ratio (÷ autocommit)' },
     ];
   },
 };

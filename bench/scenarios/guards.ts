@@ -21,7 +21,7 @@ const answered = '"me":{"id":';
 const scenario: Scenario = {
   name: 'guards',
   description: `authenticated me queries over HTTP, guards on vs off, ${concurrency} clients (${rounds}×${perRound} each)`,
-  ratios: [{ name: 'guards on ÷ guards off', numerator: 'me_guarded_per_s', denominator: 'me_unguarded_per_s', floor: 0.8 }],
+  ratios: [{ name: 'guards on ÷ guards off', numerator: 'me_guarded_per_s', denominator: 'me_unguarded_per_s', floor: 0.8, paired: true }],
   async run(ctx) {
     const env = {
       NODE_ENV: 'production', LOG_LEVEL: 'silent', TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,

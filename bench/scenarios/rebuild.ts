@@ -33,7 +33,7 @@ function seedRows(): SeedRow[] {
 const scenario: Scenario = {
   name: 'rebuild',
   description: `rebuild all projections over ${eventCount.toLocaleString('en-US')} events vs a raw SELECT of those rows (${rounds} rounds each)`,
-  ratios: [{ name: 'rebuild ÷ raw select', numerator: 'rebuild_events_per_s', denominator: 'raw_select_rows_per_s', floor: 0.1 }],
+  ratios: [{ name: 'rebuild ÷ raw select', numerator: 'rebuild_events_per_s', denominator: 'raw_select_rows_per_s', floor: 0.1, paired: true }],
   async run(ctx) {
     const app = await createApp({ config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent' }), db: ctx.openDb({ max: 4 }) });
     const raw = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });

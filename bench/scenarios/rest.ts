@@ -29,7 +29,7 @@ const password = 'bench password 1234';
 const scenario: Scenario = {
   name: 'rest',
   description: `login + TOTP step through the allauth REST facade vs through GraphQL, ${clients} clients (${rounds}×${perRound} each)`,
-  ratios: [{ name: 'REST ÷ GraphQL (login + TOTP)', numerator: 'rest_login_totp_per_s', denominator: 'graphql_login_totp_per_s', floor: 0.95 }],
+  ratios: [{ name: 'REST ÷ GraphQL (login + TOTP)', numerator: 'rest_login_totp_per_s', denominator: 'graphql_login_totp_per_s', floor: 0.95, paired: true }],
   async run(ctx) {
     const clock = manualClock(T0);
     const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', DATA_DIR: '.data/bench' });
