@@ -15,7 +15,8 @@ import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/graphql/server.js';
 import type { NewEvent } from '../../src/eventstore/index.js';
 import { createLogSeeder } from '../seed.js';
-import { throughput, type Measurement, type Scenario } from '../types.js';
+import { signedIn, startLoadGenerator } from '../load.js';
+import { type Measurement, type Scenario } from '../types.js';
 
 const smallLog = 10_000;
 const largeLog = Number(process.env.BENCH_ANALYTICS_EVENTS ?? 1_000_000);
@@ -79,7 +80,8 @@ const scenario: Scenario = {
   async run(ctx) {
     const env = { NODE_ENV: 'production', LOG_LEVEL: 'silent', PORT: '0', TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`, ANALYTICS_POLL_MS: '200',
       AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-    const app = await createApp({ config: loadConfig(env), db: ctx.openDb({ max: 16 }), env, reactors: false });
+    const config = loadConfig(env);
+    const app = await createApp({ config, db: ctx.openDb({ max: config.databasePoolSize }), env, reactors: false });
     const raw = postgres(ctx.databaseUrl, { max: 2, onnotice: () => {} });
     const metrics: Measurement[] = [];
     try {
@@ -108,6 +110,7 @@ const scenario: Scenario = {
       // projector running in the background, sampled every 100 ms.
       const server = await startServer(app, { port: 0, host: '127.0.0.1' });
       const projector = startAnalyticsProjector(app);
+      const load = startLoadGenerator();
       try {
         const password = 'correct horse battery staple';
         const emails = Array.from({ length: 16 }, (_, i) => `lag-${i}@example.com`);
@@ -121,14 +124,12 @@ const scenario: Scenario = {
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
         })();
-        const rate = await throughput(loadLogins, 8, async (i) => {
-          const res = await fetch(`${server.url}/graphql`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-tessera-client': 'app' },
-            body: JSON.stringify({ query: `mutation($input: CredentialsInput!) { login(input: $input) { __typename } }`, variables: { input: { email: emails[i % emails.length], password } } }),
-          });
-          await res.text();
-        });
+        // The logins come from the load generator's thread, as another program's would (bench/load.ts).
+        const logins = Array.from({ length: loadLogins }, (_, i) => ({
+          headers: { 'content-type': 'application/json', 'x-tessera-client': 'app' },
+          body: JSON.stringify({ query: `mutation($input: CredentialsInput!) { login(input: $input) { __typename } }`, variables: { input: { email: emails[i % emails.length], password } } }),
+        }));
+        const { rate } = await load.posts(`${server.url}/graphql`, logins, 8, signedIn);
         sampling = false;
         await sampler;
         const sorted = (f: (s: { events: number; seconds: number }) => number) => samples.map(f).sort((a, b) => a - b);
@@ -144,6 +145,7 @@ const scenario: Scenario = {
           { metric: 'lag_seconds_max', value: seconds.at(-1) ?? 0, unit: 's' },
         );
       } finally {
+        await load.close();
         await projector.stop();
         await server.close();
       }
