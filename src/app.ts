@@ -67,7 +67,7 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions): Promise<App> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize, dataDir: config.dataDir }));
   const applied = await migrateAs(db, config.migrationDatabaseUrl);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   const keys = loadSecretKeys({ env: options.env ?? process.env, dataDir: config.dataDir });

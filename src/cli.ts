@@ -119,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve' || command === undefined) return serve();
   if (command === 'migrate') {
     const config = loadConfig();
-    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize, dataDir: config.dataDir });
     const applied = await migrate(db);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply');
     await db.close();

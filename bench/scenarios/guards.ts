@@ -27,8 +27,9 @@ const scenario: Scenario = {
       NODE_ENV: 'production', LOG_LEVEL: 'silent', TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
       AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     };
-    const guardedApp = await createApp({ config: loadConfig(env), db: ctx.openDb({ max: 8 }), env });
-    const openApp = await createApp({ config: { ...loadConfig(env), guards: false }, db: ctx.openDb({ max: 8 }), env });
+    const config = loadConfig(env);
+    const guardedApp = await createApp({ config, db: ctx.openDb({ max: config.databasePoolSize }), env });
+    const openApp = await createApp({ config: { ...config, guards: false }, db: ctx.openDb({ max: config.databasePoolSize }), env });
     const guarded = await startServer(guardedApp, { port: 0, host: '127.0.0.1' });
     const open = await startServer(openApp, { port: 0, host: '127.0.0.1' });
     const load = startLoadGenerator();

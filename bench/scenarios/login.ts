@@ -38,7 +38,7 @@ const scenario: Scenario = {
     const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', PORT: '0' });
     // A budget that never runs out: this measures the login path, not the throttle.
     const attempts = { consume: async () => {}, refund: async () => {}, consumeAddress: async () => {} };
-    const app = await createApp({ config, db: ctx.openDb({ max: 16 }), attempts });
+    const app = await createApp({ config, db: ctx.openDb({ max: config.databasePoolSize }), attempts });
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     const url = `${server.url}/graphql`;
     const load = startLoadGenerator();

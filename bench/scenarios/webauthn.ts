@@ -44,7 +44,7 @@ const scenario: Scenario = {
   async run(ctx) {
     const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', DATA_DIR: '.data/bench', WEBAUTHN_ORIGINS: ORIGIN });
     const app = await createApp({
-      config, db: ctx.openDb({ max: 16 }), attempts: createMemoryAttemptBudget({ points: 1_000_000, ipPoints: 1_000_000, anonymousWritesPerIp: 1_000_000 }),
+      config, db: ctx.openDb({ max: config.databasePoolSize }), attempts: createMemoryAttemptBudget({ points: 1_000_000, ipPoints: 1_000_000, anonymousWritesPerIp: 1_000_000 }),
       env: { TESSERA_SECRET_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}` },
     });
     const running = await startServer(app, { port: 0, host: '127.0.0.1' });

@@ -206,8 +206,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   };
 }
 
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<Db> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(`${options.dataDir}/pglite`);
+export async function openDatabase(options: { databaseUrl?: string; poolSize?: number; dataDir: string }): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, { max: options.poolSize }) : openPglite(`${options.dataDir}/pglite`);
 }
 
 /** PostgreSQL's SQLSTATE of an error thrown by either driver. */

@@ -1,7 +1,9 @@
 // Bad configuration is refused at start-up, every bad variable named with its reason (issue 11 item 12).
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/index.js';
 
 function problemsOf(env: Record<string, string>): Array<{ variable: string; problem: string }> {
   try {
@@ -22,6 +24,18 @@ describe('loadConfig', () => {
       lockout: { backoffAfter: 5, lockAfter: 10, hardLimit: 50 }, attempts: { accountPoints: 10, ipPoints: 100 },
     });
     expect(config.webauthn.rpId).toBe('localhost');
+    expect(config.databasePoolSize).toBe(2 * availableParallelism() + 1);
+  });
+
+  it('opens the PostgreSQL pool at DATABASE_POOL_SIZE', async () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DATABASE_POOL_SIZE: '3' });
+    // postgres.js connects on the first query: the pool is opened here and closed without one.
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize, dataDir: config.dataDir });
+    try {
+      expect(db.poolUsage?.()).toEqual({ max: 3, inFlight: 0 });
+    } finally {
+      await db.close();
+    }
   });
 
   it('accepts values at the edges of their ranges and the spellings it documents', () => {
@@ -73,6 +87,7 @@ describe('loadConfig', () => {
     [{ ARGON2_TIME_COST: '0' }, 'ARGON2_TIME_COST', /1 to/],
     [{ ARGON2_PARALLELISM: '0' }, 'ARGON2_PARALLELISM', /1 to 16/],
     [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY', /1 to 256/],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', /1 to 1000/],
     [{ MAX_REQUEST_BYTES: '10' }, 'MAX_REQUEST_BYTES', /1024 to/],
     [{ ATTEMPTS_PER_ACCOUNT: '0' }, 'ATTEMPTS_PER_ACCOUNT', /1 to 99/],
     [{ ATTEMPTS_PER_IP: 'lots' }, 'ATTEMPTS_PER_IP', /integer/],
