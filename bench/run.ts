@@ -47,7 +47,6 @@ async function withScenarioDatabase<T>(fn: (url: string, pools: Db[]) => Promise
   }
 }
 
-
 const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
 
 async function main(): Promise<void> {

@@ -15,8 +15,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /**
    * DATABASE_POOL_SIZE: PostgreSQL connections this instance keeps (default 2 × its CPU cores + 1). More connections
-   * than PostgreSQL has cores to run them only take turns on those cores (MFA steps on 2 cores: 10–20 % fewer with 10
-   * or 16 connections than with 4 or 6).
+   * than PostgreSQL has cores to run them only take turns on those cores (MFA steps with PostgreSQL beside the service
+   * on 2 cores: about a tenth fewer with 10 or 16 connections than with 4 or 6, docs/scaling.md).
    */
   databasePoolSize: number;
   dataDir: string;
