@@ -3,7 +3,8 @@
 // statements a transaction pipelines count one each). Requests over HTTP through GraphQL, as a client sends them:
 // - a password login of an account without a second factor (to a session),
 // - a password login that stops at the MFA step, and the MFA step with a TOTP code (the figure with a goal: ≤ 8),
-// - a passkey login: the options request and the assertion.
+// - a passkey login: the options request and the assertion,
+// - a password login that stops at the MFA step, and the MFA step with a security key: the options and the assertion.
 // Beside each count: the round trips they took (statements in one pipeline wait once) and the positions the request
 // drew but did not use (gaps in the log, as a rolled-back append leaves).
 // BENCH_STATEMENTS_LOG=1 prints the statements of the last request of each kind (the first 160 characters of each;
@@ -27,6 +28,7 @@ const SIGNUP = `mutation($i: CredentialsInput!) { signup(input: $i) { ... on Aut
 const LOGIN = `mutation($i: CredentialsInput!) { login(input: $i) { __typename ... on AuthPayload { sessionToken } ... on Error { code } } }`;
 const MFA = `mutation($c: String!) { authenticateMfa(input: { code: $c }) { __typename ... on Error { code } } }`;
 const BEGIN = `mutation($p: WebAuthnPurpose!) { beginWebAuthnAuthentication(input: { purpose: $p }) { ... on WebAuthnRequestOptions { requestOptions ceremonyToken } ... on Error { code } } }`;
+const KEY_STEP = `mutation($c: JSON!) { authenticateWebAuthn(input: { credential: $c }) { __typename ... on Error { code } } }`;
 const PASSKEY = `mutation($c: JSON!, $t: String) { loginWithPasskey(input: { credential: $c, ceremonyToken: $t }) { __typename ... on Error { code } } }`;
 
 /** The goal for an MFA step (issue 20): a ratio with a ceiling of 1. */
@@ -34,7 +36,7 @@ const mfaStepGoal = 8;
 
 const scenario: Scenario = {
   name: 'statements',
-  description: `SQL statements per login, MFA step and passkey login (one request at a time, ${repeats} of each)`,
+  description: `SQL statements per login, MFA step (TOTP, security key) and passkey login (one request at a time, ${repeats} of each)`,
   ratios: [{ name: 'MFA step statements ÷ goal (8)', numerator: 'mfa_step_statements', denominator: 'mfa_step_statement_goal', floor: 0, ceiling: 1 }],
   async run(ctx) {
     const clock = manualClock(T0);
@@ -88,6 +90,12 @@ const scenario: Scenario = {
       const key = createSoftAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
       const registered = await gql(url, passkeySignup.signup.sessionToken, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench", credential: $c }) { __typename ... on Error { code } } }`, { c: key.register(begun.beginWebAuthnRegistration.creationOptions) }, passkeySignup.signup.deviceToken);
       if (registered.registerWebAuthn.__typename !== 'RegisterWebAuthnPayload') throw new Error(JSON.stringify(registered));
+      // A security key as the second factor (not passwordless): its login stops at the MFA step.
+      const keySignup = await gql(url, null, SIGNUP, { i: { email: 'key@bench.example', password: PASSWORD } });
+      const keyBegun = await gql(url, keySignup.signup.sessionToken, `mutation { beginWebAuthnRegistration(input: { passwordless: false }) { ... on WebAuthnCreationOptions { creationOptions } ... on Error { code } } }`, {}, keySignup.signup.deviceToken);
+      const securityKey = createSoftAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
+      const keyRegistered = await gql(url, keySignup.signup.sessionToken, `mutation($c: JSON!) { registerWebAuthn(input: { name: "bench key", credential: $c }) { __typename ... on Error { code } } }`, { c: securityKey.register(keyBegun.beginWebAuthnRegistration.creationOptions) }, keySignup.signup.deviceToken);
+      if (keyRegistered.registerWebAuthn.__typename !== 'RegisterWebAuthnPayload') throw new Error(JSON.stringify(keyRegistered));
 
       for (let i = 0; i < repeats; i++) {
         clock.advance(30_000); // a new TOTP step each round, so no code is a replay
@@ -100,6 +108,10 @@ const scenario: Scenario = {
         const options = (await counted('passkey_options_statements', () => gql(url, null, BEGIN, { p: 'PASSKEY_LOGIN' }, passkeySignup.signup.deviceToken))).beginWebAuthnAuthentication;
         const passkey = await counted('passkey_login_statements', () => gql(url, null, PASSKEY, { c: key.assert(options.requestOptions), t: options.ceremonyToken }, passkeySignup.signup.deviceToken));
         if (passkey.loginWithPasskey.__typename !== 'AuthPayload') throw new Error(JSON.stringify(passkey));
+        const keyPending = await gql(url, null, LOGIN, { i: { email: 'key@bench.example', password: PASSWORD } }, keySignup.signup.deviceToken);
+        const keyOptions = (await counted('key_step_options_statements', () => gql(url, keyPending.login.sessionToken, BEGIN, { p: 'MFA' }, keySignup.signup.deviceToken))).beginWebAuthnAuthentication;
+        const keyStep = await counted('key_step_statements', () => gql(url, keyPending.login.sessionToken, KEY_STEP, { c: securityKey.assert(keyOptions.requestOptions) }, keySignup.signup.deviceToken));
+        if (keyStep.authenticateWebAuthn.__typename !== 'AuthPayload') throw new Error(JSON.stringify(keyStep));
       }
     } finally {
       await running.close();

@@ -29,6 +29,14 @@ export function factorLoginAppends(request: RequestFacts): number {
 }
 
 /**
+ * factorLoginAppends for a device known to the account (its attempt counts in the device's own bucket) and for one
+ * not known, in that order: a read ahead made before the attempt is drawn picks one by the device's standing it reads.
+ */
+export function factorLoginAppendsByDevice(request: RequestFacts): [known: number, unknown: number] {
+  return [factorLoginAppends({ ...request, attemptBucket: request.deviceId }), factorLoginAppends(request)];
+}
+
+/**
  * How many events a password login's decision on its new login stream appends when the password is right
  * (loginAggregate's StartLogin): LoginStarted, PasswordVerified, then MfaRequired (the MFA step waits) or LoginCompleted;
  * when a trusted device stands in for the second factor, TrustedDeviceAccepted before LoginCompleted.

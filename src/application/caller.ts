@@ -14,7 +14,7 @@ import { ConcurrencyError, type ReadAheadRow } from '../eventstore/index.js';
 import type { DeviceStanding } from '../projections/accountFailures.js';
 import { findTokenHolder } from '../projections/sessions.js';
 import type { ReadAheadJoin } from '../projections/projector.js';
-import { factorLoginAppends } from './appendCounts.js';
+import { factorLoginAppendsByDevice } from './appendCounts.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { actingAs, type RequestFacts } from './request.js';
@@ -171,7 +171,7 @@ function mfaStepReadAhead(deps: CallerDeps, request: RequestFacts): ReadAheadJoi
       'case when st.device_known then $5::int else $6::int end'),
     params: [
       authenticatorsAggregate.streamId(''), loginAggregate.streamId(''),
-      factorLoginAppends({ ...request, attemptBucket: request.deviceId }), factorLoginAppends(request),
+      ...factorLoginAppendsByDevice(request),
     ],
   };
 }

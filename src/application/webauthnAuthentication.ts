@@ -13,15 +13,17 @@ import {
 } from '../crypto/webauthn/authentication.js';
 import { authenticationResponseSchema, extractCredentialId, extractUserHandle, userIdFromUserHandle } from '../crypto/webauthn/responses.js';
 import type { Queryable } from '../db/index.js';
+import type { ReadAheadRow } from '../eventstore/index.js';
 import { bindings, consumeChallenge, storeChallenge, type ChallengePurpose, type StoredChallenge } from '../db/webauthnChallenges.js';
 import { authenticatorsAggregate } from '../domain/authenticators/aggregate.js';
+import { loginAggregate } from '../domain/login/aggregate.js';
 import type { AssertionCheck, WebAuthnPurpose } from '../domain/authenticators/commands.js';
 import { assertionErrorCode } from '../domain/authenticators/decideWebAuthn.js';
 import type { AuthenticatorsState, WebAuthnCredentialState } from '../domain/authenticators/state.js';
 import { DomainError, type ErrorCode } from '../domain/shared/errors.js';
 import { accountAttempt, pendingLoginAttempt, spendAttempt } from './attempts.js';
 import { requirePendingLogin, requireSession } from './authorization.js';
-import type { Caller } from './caller.js';
+import { mfaStepStreams, type Caller } from './caller.js';
 import { handle, load } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { factorLoginAppends } from './appendCounts.js';
@@ -45,9 +47,9 @@ export interface AssertionOptions {
 
 /** Creates and stores the challenge. MFA and step-up list the user's keys; a passkey login lists none and requires UV. */
 async function requestOptionsFor(
-  deps: CeremonyDeps, input: { purpose: ChallengePurpose; binding: string; userId: string | null },
+  deps: CeremonyDeps, input: { purpose: ChallengePurpose; binding: string; userId: string | null; reads?: Queryable | null },
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  const state = input.userId ? (await load(deps.store, authenticatorsAggregate, input.userId)).state : null;
+  const state = input.userId ? (await load(deps.store, authenticatorsAggregate, input.userId, input.reads ?? undefined)).state : null;
   const { options, challenge } = await createAuthenticationOptions({
     config: deps.config.webauthn,
     allowCredentials: state ? credentialDescriptors(state) : [],
@@ -62,9 +64,12 @@ export async function beginWebAuthnAuthentication(
   deps: CeremonyDeps, caller: Caller, input: z.output<typeof beginWebAuthnAuthenticationInputSchema>, request: RequestFacts,
 ): Promise<AssertionOptions> {
   if (input.purpose === 'MFA') {
-    const { flow } = requirePendingLogin(caller);
+    const { flow, readAhead } = requirePendingLogin(caller);
     await assertPendingFlowOpen(deps, flow, inLoginFlow(request, flow.flowId));
-    return { requestOptions: await requestOptionsFor(deps, { purpose: 'mfa', binding: bindings.flow(flow.flowId), userId: flow.userId }), ceremonyToken: null };
+    // The keys to list came with the caller's token (the MFA step's read ahead: mfaStepReadAhead); the positions it
+    // drew for a step are left unused (gaps), as a failed step's are.
+    const reads = await deps.store.readAheadReads(readAhead, mfaStepStreams(flow));
+    return { requestOptions: await requestOptionsFor(deps, { purpose: 'mfa', binding: bindings.flow(flow.flowId), userId: flow.userId, reads }), ceremonyToken: null };
   }
   if (input.purpose === 'REAUTHENTICATE') {
     const auth = requireSession(caller);
@@ -101,6 +106,12 @@ export interface AssertionCompletion<T> {
   readsAhead?: readonly string[];
   /** How many events the assertion and the completion append when it is accepted: drawn ahead (EventStore.drawAhead). */
   appendsAhead?: number;
+  /**
+   * The authenticators and `readsAhead`, read and their positions drawn by the caller's first statement (a read ahead:
+   * EventStore.readAheadSql): the transaction then reads and draws nothing before its append. Taken in the first round
+   * only, and only if it read exactly those streams; a retry after a lost race reads again.
+   */
+  ahead?: ReadAheadRow;
 }
 
 export type AssertionOutcome<T> = { accepted: true; result: T } | { accepted: false; reason: ErrorCode };
@@ -135,15 +146,17 @@ export async function verifyAssertion<T>(
       : { verified: false, reason: verification.reason };
     return { check, credential };
   };
+  const streams = [authenticatorsAggregate.streamId(userId), ...(complete.readsAhead ?? [])];
   return deps.store.transactionWithRetry(async (tx): Promise<AssertionOutcome<T>> => {
-    deps.store.drawAhead(tx, complete.appendsAhead ?? 0);
+    const adopted = await deps.store.adoptReadAhead(tx, complete.ahead, streams);
+    if (!adopted) deps.store.drawAhead(tx, complete.appendsAhead ?? 0);
     // Consumed before anything is checked, in the transaction that records the verdict (accepted or rejected), sent
     // with its first reads: gone with that record whether the verification succeeds or fails; a concurrent submission
     // of the same assertion waits for it, then finds nothing. A round run again after a lost race consumes it again
     // (the first round's delete rolled back with the rest of it).
     const consumed = consumeChallenge(deps, { binding: ceremony.binding, purpose: ceremony.challengePurpose, userId: ceremony.challengePurpose === 'passkey_login' ? null : userId }, tx);
     consumed.catch(() => {}); // its failure is the transaction's: awaited below, unless a read fails first
-    if (complete.readsAhead?.length) await deps.store.readStreams([authenticatorsAggregate.streamId(userId), ...complete.readsAhead], tx);
+    if (!adopted && complete.readsAhead?.length) await deps.store.readStreams(streams, tx);
     const loaded = await load(deps.store, authenticatorsAggregate, userId, tx);
     const { check, credential } = await checkAgainst(loaded.state, await consumed);
     const { events } = await handle(deps, tx, authenticatorsAggregate, userId, {
@@ -179,7 +192,9 @@ export async function completeMfaStepWithWebAuthn(deps: AssertionDeps, caller: C
       userId: flow.userId, binding: bindings.flow(flow.flowId), challengePurpose: 'mfa', purpose: 'login', requireUserVerification: false, requireUserHandle: false,
     }, credential, request, {
       accepted: (tx) => finishMfaStepIn(deps, tx, flow.flowId, 'webauthn', { accepted: true }, request),
-      appendsAhead: factorLoginAppends(request),
+      // The login the step finishes, read with the authenticators: by the caller's token lookup (mfaStepReadAhead),
+      // else at the transaction's start.
+      readsAhead: [loginAggregate.streamId(flow.flowId)], ahead: pending.readAhead, appendsAhead: factorLoginAppends(request),
       // The login records the failure too (MfaFailed), in the same transaction.
       rejected: (tx, reason) => finishMfaStepIn(deps, tx, flow.flowId, 'webauthn', { accepted: false, reason }, request),
     });

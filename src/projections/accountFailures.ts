@@ -8,7 +8,8 @@ import type { SessionEvent } from '../domain/session/events.js';
 import type { UserEvent } from '../domain/user/events.js';
 import type { FailureRecord } from '../domain/user/lockout.js';
 import { noSecretBucket, untrustedBucket } from '../domain/user/state.js';
-import { isOneOf, liveSchema, sql, type Handled, type Projector, type Recorded, type SqlStatement } from './projector.js';
+import { readAheadOf, type ReadAheadRow } from '../eventstore/index.js';
+import { isOneOf, liveSchema, sql, type Handled, type Projector, type ReadAheadJoin, type Recorded, type SqlStatement } from './projector.js';
 
 /**
  * One event per rejected secret. MfaFailed is left out on purpose: it is the login flow's echo of the factor's own
@@ -185,8 +186,20 @@ export function standingFrom(row: StandingRow | undefined): DeviceStanding {
   return { deviceKnown: row?.device_known === true, standing: standingOf(row) };
 }
 
-/** An attempt's first read, one statement: the requesting device's standing in the account's budget. */
-export async function deviceAndStanding(q: Queryable, deviceId: string | undefined, userId: string): Promise<DeviceStanding> {
-  const [row] = await q.query<StandingRow>(standingQuery('$2', '$1'), [deviceId ?? null, userId]);
-  return standingFrom(row);
+/**
+ * An attempt's first read, one statement: the requesting device's standing in the account's budget; with `readAhead`,
+ * also what the command reads and draws next (its SQL may use the standing's st.device_known; its params are numbered
+ * from $3).
+ */
+export async function deviceAndStanding(q: Queryable, deviceId: string | undefined, userId: string, readAhead?: ReadAheadJoin): Promise<DeviceStanding & { readAhead?: ReadAheadRow }> {
+  if (!readAhead) {
+    const [row] = await q.query<StandingRow>(standingQuery('$2', '$1'), [deviceId ?? null, userId]);
+    return standingFrom(row);
+  }
+  const rows = await q.query<StandingRow>(
+    `select st.*, ahead.* from (${standingQuery('$2', '$1')}) st left join lateral (${readAhead.sql}) ahead on true`,
+    [deviceId ?? null, userId, ...readAhead.params],
+  );
+  const readAheadRow = readAheadOf(rows);
+  return { ...standingFrom(rows[0]), ...(readAheadRow ? { readAhead: readAheadRow } : {}) };
 }

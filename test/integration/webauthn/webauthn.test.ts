@@ -89,6 +89,20 @@ describe('WebAuthn over HTTP', () => {
       expect(accepted).toHaveLength(1);
     });
 
+    it('one security-key assertion submitted 8 times at once in the MFA step completes the login once, each request deciding on what its token lookup read ahead', async () => {
+      if (!server.database.url) return; // a race on a database that serializes everything cannot fail: PostgreSQL only
+      const user = await userWithKey(server, email(), { counterMode: 'zero' });
+      const pending = await pendingLogin(server, user.email);
+      const credential = await mfaAssertion(pending, user.key);
+      const sessions = async (): Promise<number> => (await server.database.db.query<{ n: number }>(`select count(*)::int as n from proj.sessions where user_id = $1`, [user.userId]))[0]!.n;
+      const before = await sessions();
+      const results = await Promise.all(Array.from({ length: 8 }, () => pending.gql(authenticate, { credential })));
+      expect(results.filter((r) => r.data.authenticateWebAuthn.__typename === 'AuthPayload')).toHaveLength(1);
+      const accepted = (await eventsOf(server, `authenticators-${user.userId}`)).filter((e) => e.type === 'WebAuthnAssertionAccepted' && e.data.purpose === 'login');
+      expect(accepted).toHaveLength(1);
+      expect(await sessions()).toBe(before + 1);
+    });
+
     it('an expired challenge (5 minutes) is refused', async () => {
       const user = await userWithKey(server, email());
       const pending = await pendingLogin(server, user.email);
