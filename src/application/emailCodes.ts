@@ -19,7 +19,7 @@ import { userAggregate } from '../domain/user/aggregate.js';
 import { accountAttempt, spendAttempt } from './attempts.js';
 import { requireMayAddFactor, requirePendingLogin, requireSensitiveChange, requireSupportedFactor } from './authorization.js';
 import type { Caller } from './caller.js';
-import { handle, load, type Loaded } from './commandHandler.js';
+import { handle, load, loadAhead, type Loaded } from './commandHandler.js';
 import type { Deps } from './deps.js';
 import { revokeAllDeviceTrustIn } from './devices.js';
 import { assertPendingFlowOpen } from './loginFlow.js';
@@ -121,6 +121,8 @@ export async function requestEmailCode(deps: EmailCodeDeps, caller: Caller, requ
   const { flow } = requirePendingLogin(caller);
   await assertPendingFlowOpen(deps, flow, request);
   return deps.store.transactionWithRetry(async (tx) => {
+    // The factors and the account (its last reset by email), read in one statement.
+    await loadAhead(deps, tx, [{ aggregate: authenticatorsAggregate, id: flow.userId }, { aggregate: userAggregate, id: flow.userId }]);
     const { state } = await load(deps.store, authenticatorsAggregate, flow.userId, tx);
     if (await refusedAfterReset(deps, flow.userId, state, tx)) throw new DomainError('FACTOR_NOT_ALLOWED');
     return issueIn(deps, tx, flow.userId, { purpose: 'login', flowId: flow.flowId }, request);
