@@ -96,11 +96,15 @@ describe('useAuth(): the issue\'s snippet runs verbatim', () => {
     let staleAnswer = '';
     let releaseHeld!: () => void;
     const held = new Promise<void>((resolve) => { releaseHeld = resolve; });
+    // The refresh's answer is read before the change is sent: sent side by side, the server could run the change first.
+    let meRead!: () => void;
+    const readBeforeChange = new Promise<void>((resolve) => { meRead = resolve; });
     const slowFirstMe = (async (url: string, init: RequestInit) => {
       const answer = await nodeFetch(url, init); // read now
       if (holdNextMe && String(init.body).includes('query Me')) {
         holdNextMe = false;
         staleAnswer = JSON.stringify(await answer.json());
+        meRead();
         await held; // delivered after everything else
       }
       return answer;
@@ -115,6 +119,7 @@ describe('useAuth(): the issue\'s snippet runs verbatim', () => {
         void (async () => {
           holdNextMe = true;
           const mount = refresh();
+          await readBeforeChange;
           expect((await deactivateTotp()).ok).toBe(true);
           releaseHeld();
           await mount;
