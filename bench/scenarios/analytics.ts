@@ -53,11 +53,10 @@ const seriesRange = { from: new Date(base), to: new Date(base + 30 * 86_400_000)
 
 /** The p95 of `count` 30-day daily series, one at a time. */
 async function seriesP95(app: App, count: number): Promise<number> {
-  const range = seriesRange;
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = process.hrtime.bigint();
-    const points = await analyticsSeries(app.db, range);
+    const points = await analyticsSeries(app.db, seriesRange);
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
     if (points.length !== 30) throw new Error(`expected 30 days, got ${points.length}`);
   }
@@ -117,8 +116,8 @@ const scenario: Scenario = {
       for (const each of [smallApp, app]) for (let i = 0; i < 200; i++) await analyticsSeries(each.db, seriesRange);
       const smalls: number[] = [];
       const larges: number[] = [];
+      const perRound = Math.ceil(queries / rounds);
       for (let round = 1; round <= rounds; round++) {
-        const perRound = Math.ceil(queries / rounds);
         if (round % 2) {
           smalls.push(await seriesP95(smallApp, perRound));
           larges.push(await seriesP95(app, perRound));
