@@ -2,8 +2,8 @@
 // projector's load): a thread of its own (bench/loadThread.ts) that sends the requests over kept-alive sockets
 // (bench/httpConnection.ts) and times them. A client of a real service is another program, not a guest on the
 // service's event loop: run in the service's process, the bench's own requests and answers (node:http, JSON, the soft
-// authenticators' signatures) took their share of the one thread that serves them. On its thread the client still shares the machine's two cores with the service and PostgreSQL, as a client on
-// the same machine does.
+// authenticators' signatures) took their share of the one thread that serves them. On its thread the client still
+// shares the machine's two cores with the service and PostgreSQL, as a client on the same machine does.
 import { Worker } from 'node:worker_threads';
 
 export interface PreparedPost {

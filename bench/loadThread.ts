@@ -1,5 +1,6 @@
 // The load generator's thread (bench/load.ts starts it): the timed clients of the login, MFA step, passkey, guards,
-// REST and analytics scenarios, off the service's event loop. It answers one job at a time; see load.ts for what each job does.
+// REST and analytics scenarios, off the service's event loop. It answers one job at a time; see load.ts for what each
+// job does.
 import { parentPort } from 'node:worker_threads';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../test/fixtures/softAuthenticator.js';
 import { appHeaders } from './http.js';

@@ -192,14 +192,10 @@ export function standingFrom(row: StandingRow | undefined): DeviceStanding {
  * from $3).
  */
 export async function deviceAndStanding(q: Queryable, deviceId: string | undefined, userId: string, readAhead?: ReadAheadJoin): Promise<DeviceStanding & { readAhead?: ReadAheadRow }> {
-  if (!readAhead) {
-    const [row] = await q.query<StandingRow>(standingQuery('$2', '$1'), [deviceId ?? null, userId]);
-    return standingFrom(row);
-  }
   const rows = await q.query<StandingRow>(
-    `select st.*, ahead.* from (${standingQuery('$2', '$1')}) st left join lateral (${readAhead.sql}) ahead on true`,
-    [deviceId ?? null, userId, ...readAhead.params],
+    readAhead ? `select st.*, ahead.* from (${standingQuery('$2', '$1')}) st left join lateral (${readAhead.sql}) ahead on true` : standingQuery('$2', '$1'),
+    [deviceId ?? null, userId, ...(readAhead?.params ?? [])],
   );
-  const readAheadRow = readAheadOf(rows);
-  return { ...standingFrom(rows[0]), ...(readAheadRow ? { readAhead: readAheadRow } : {}) };
+  const ahead = readAhead ? readAheadOf(rows) : undefined;
+  return { ...standingFrom(rows[0]), ...(ahead ? { readAhead: ahead } : {}) };
 }
